@@ -1,0 +1,36 @@
+// The command line: each command registers itself; this file only wires them up and turns failures into one
+// line on stderr with an exit code.
+
+import { Command, CommanderError } from "commander";
+import { registerData } from "./commands/data.js";
+import { reportError } from "./errors.js";
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name("memn2n")
+    .description("End-To-End Memory Networks: train and use them on bAbI")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+  registerData(program);
+  for (const cmd of allCommands(program)) cmd.exitOverride();
+  return program;
+}
+
+function allCommands(cmd: Command): Command[] {
+  return cmd.commands.flatMap((c) => [c, ...allCommands(c)]);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // commander has already printed its own `error: ...` line (or the help).
+      return err.exitCode === 0 || err.code === "commander.helpDisplayed" ? 0 : 2;
+    }
+    return reportError(err);
+  }
+}

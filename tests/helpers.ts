@@ -1,0 +1,49 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+export const SHARED_DATA = resolve(ROOT, "..", "shared", "data");
+export const BABI_ROOT = join(SHARED_DATA, "babi", "tasks_1-20_v1-2");
+export const BABI_EN = join(BABI_ROOT, "en");
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** The last stdout line parsed as JSON (the `--json` convention), or undefined. */
+  json: unknown;
+}
+
+/** Runs the CLI from source in a child process, as a user would run it. */
+export function runCli(
+  args: string[],
+  opts: { input?: string; env?: Record<string, string> } = {},
+): CliResult {
+  const r = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "src/cli/run.ts"), ...args], {
+    encoding: "utf8",
+    input: opts.input,
+    env: { ...process.env, ...opts.env },
+    cwd: ROOT,
+    timeout: 600_000,
+  });
+  const lines = (r.stdout ?? "").trimEnd().split("\n");
+  let json: unknown;
+  try {
+    json = JSON.parse(lines[lines.length - 1]);
+  } catch {
+    json = undefined;
+  }
+  return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "", json };
+}
+
+export function withTmpDir<T>(fn: (dir: string) => T): T {
+  const dir = mkdtempSync(join(tmpdir(), "memn2n-test-"));
+  try {
+    return fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
