@@ -1,0 +1,149 @@
+// Every hyperparameter in one typed object, with the paper's defaults (Sukhbaatar et al. 2015, section 4.2).
+// The CLI exposes each field as an option; results print the whole object.
+
+export type Encoding = "bow" | "pe";
+export type Tying = "adjacent" | "layerwise";
+export type LinearStartRule = "valid" | "fixed";
+export type ClipMode = "global" | "per-matrix";
+export type SelectBy = "valid" | "train";
+
+export interface Config {
+  /** K, memory hops. */
+  hops: number;
+  /** d, embedding size: 20 single-task, 50 joint. */
+  dim: number;
+  /** Sentence representation: bag of words or position encoding. */
+  encoding: Encoding;
+  /** Temporal encoding T_A, T_C. */
+  temporal: boolean;
+  /** Linear start: train without the memory softmaxes first. */
+  linearStart: boolean;
+  /**
+   * How linear start ends. "valid": after the first LS epoch whose validation loss is not below the lowest
+   * seen so far in LS (or after lsEpochs, whichever comes first). "fixed": after exactly lsEpochs epochs, as
+   * the official code does. Then the softmaxes go back and the normal schedule of `epochs` epochs runs.
+   */
+  lsRule: LinearStartRule;
+  lsEpochs: number;
+  /** Learning rate during linear start (the paper: 0.005). */
+  lsLr: number;
+  /** Random noise: empty memories added at training time, as random gaps in the time indices. */
+  randomNoise: boolean;
+  /** Fraction of empty memories for random noise (the paper: 10%). */
+  noiseFraction: number;
+  tying: Tying;
+  /** Most recent sentences the memory holds (also the number of time rows). */
+  memorySize: number;
+  /** Most words per sentence; 0: as long as the data needs. */
+  sentenceLen: number;
+  epochs: number;
+  lr: number;
+  /** Halve the learning rate every this many epochs. */
+  annealEvery: number;
+  annealFactor: number;
+  batchSize: number;
+  /** Gradients with an L2 norm above this are scaled down to it. */
+  maxGradNorm: number;
+  /** Clip the norm of all gradients together (the paper) or of each matrix on its own (the official code). */
+  clip: ClipMode;
+  /** Standard deviation of the Gaussian initialisation. */
+  initStd: number;
+  /** Fraction of training questions held out for validation, whole stories at a time. */
+  validFraction: number;
+  seed: number;
+  /** Runs with different seeds; the best by `selectBy` is kept. */
+  repeats: number;
+  /** Keep the run with the lowest validation error, or (as the paper) the lowest training error. */
+  selectBy: SelectBy;
+  /** One model over several tasks with a shared vocabulary. */
+  joint: boolean;
+}
+
+export const PAPER_DEFAULTS: Readonly<Config> = Object.freeze({
+  hops: 3,
+  dim: 20,
+  encoding: "pe",
+  temporal: true,
+  linearStart: true,
+  lsRule: "valid",
+  lsEpochs: 20,
+  lsLr: 0.005,
+  randomNoise: true,
+  noiseFraction: 0.1,
+  tying: "adjacent",
+  memorySize: 50,
+  sentenceLen: 0,
+  epochs: 100,
+  lr: 0.01,
+  annealEvery: 25,
+  annealFactor: 0.5,
+  batchSize: 32,
+  maxGradNorm: 40,
+  clip: "global",
+  initStd: 0.1,
+  validFraction: 0.1,
+  seed: 1,
+  repeats: 1,
+  selectBy: "valid",
+  joint: false,
+});
+
+/** The paper's joint-training changes: d = 50 and 60 epochs halving every 15 (1k), 20 halving every 5 (10k). */
+export function jointDefaults(tenK: boolean): Partial<Config> {
+  return tenK
+    ? { joint: true, dim: 50, epochs: 20, annealEvery: 5 }
+    : { joint: true, dim: 50, epochs: 60, annealEvery: 15 };
+}
+
+export function makeConfig(overrides: Partial<Config> = {}): Config {
+  const cfg: Config = { ...PAPER_DEFAULTS, ...overrides };
+  validateConfig(cfg);
+  return cfg;
+}
+
+/** Throws `field: what is wrong` for the first bad field. */
+export function validateConfig(cfg: Config): void {
+  const positiveInt: (keyof Config)[] = ["hops", "dim", "memorySize", "epochs", "annealEvery", "batchSize"];
+  for (const k of positiveInt) {
+    const v = cfg[k];
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 1) {
+      throw new ConfigError(k, `must be a whole number of at least 1, got ${String(v)}`);
+    }
+  }
+  for (const k of ["lsEpochs", "sentenceLen"] as const) {
+    if (!Number.isInteger(cfg[k]) || cfg[k] < 0)
+      throw new ConfigError(k, `must be a whole number ≥ 0, got ${cfg[k]}`);
+  }
+  if (!Number.isInteger(cfg.repeats) || cfg.repeats < 1) throw new ConfigError("repeats", "must be ≥ 1");
+  if (!Number.isInteger(cfg.seed) || cfg.seed < 0)
+    throw new ConfigError("seed", "must be a whole number ≥ 0");
+  for (const k of ["lr", "lsLr", "maxGradNorm", "initStd", "annealFactor"] as const) {
+    if (!(Number.isFinite(cfg[k]) && cfg[k] > 0))
+      throw new ConfigError(k, `must be a number > 0, got ${cfg[k]}`);
+  }
+  for (const k of ["validFraction", "noiseFraction"] as const) {
+    if (!(cfg[k] >= 0 && cfg[k] < 1)) throw new ConfigError(k, `must be in [0, 1), got ${cfg[k]}`);
+  }
+  const oneOf = <K extends keyof Config>(k: K, values: Config[K][]) => {
+    if (!values.includes(cfg[k]))
+      throw new ConfigError(k, `must be one of ${values.join(", ")}, got ${cfg[k]}`);
+  };
+  oneOf("encoding", ["bow", "pe"]);
+  oneOf("tying", ["adjacent", "layerwise"]);
+  oneOf("lsRule", ["valid", "fixed"]);
+  oneOf("clip", ["global", "per-matrix"]);
+  oneOf("selectBy", ["valid", "train"]);
+  for (const k of ["temporal", "linearStart", "randomNoise", "joint"] as const) {
+    if (typeof cfg[k] !== "boolean") throw new ConfigError(k, "must be true or false");
+  }
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly field: string,
+    readonly detail: string,
+  ) {
+    super(`${field}: ${detail}`);
+    this.name = "ConfigError";
+  }
+}

@@ -1,0 +1,386 @@
+// The MemN2N forward and backward passes, written by hand over typed arrays. Each layer's backward sits next
+// to its forward: embed (sentence -> vector), attend (scores and softmax), read (weighted sum), hop update,
+// answer (logits and cross-entropy). One example at a time, forward then backward, into gradients that sum
+// over the batch (the paper does not average the loss over a batch).
+//
+// Weights may be Float32Array (training) or Float64Array (gradient checks); intermediate values are always
+// float64. Nothing here allocates once the workspace has grown to the largest batch shape it has seen.
+
+import type { Batch } from "../data/batch.js";
+import type { Floats, Params } from "./params.js";
+
+export interface Workspace {
+  /** Memory slots and words per sentence the buffers hold. */
+  M: number;
+  J: number;
+  /** Position-encoding weights: pe[(L * J + j) * d + k] for a sentence of L words (all ones for BoW). */
+  pe: Float64Array;
+  /** u^0 .. u^K, each d. */
+  u: Float64Array;
+  /** Embedded memories per emb tensor: [nEmb, M, d]. */
+  mem: Float64Array;
+  dmem: Float64Array;
+  /** Attention of every hop over the memory: [K, M] (raw scores under linear start). */
+  p: Float64Array;
+  dp: Float64Array;
+  /** Answer probabilities over the vocabulary, then their gradient. */
+  probs: Float64Array;
+  du: Float64Array;
+  dprev: Float64Array;
+  positionEncoding: boolean;
+}
+
+export function createWorkspace(p: Params, positionEncoding: boolean, M = 1, J = 1): Workspace {
+  const ws: Workspace = {
+    M: 0,
+    J: 0,
+    pe: new Float64Array(0),
+    u: new Float64Array((p.hops + 1) * p.dim),
+    mem: new Float64Array(0),
+    dmem: new Float64Array(0),
+    p: new Float64Array(0),
+    dp: new Float64Array(0),
+    probs: new Float64Array(p.vocabSize),
+    du: new Float64Array(p.dim),
+    dprev: new Float64Array(p.dim),
+    positionEncoding,
+  };
+  ensureWorkspace(ws, p, M, J);
+  return ws;
+}
+
+/** Grows the buffers for a batch shape; a no-op once they are large enough. */
+export function ensureWorkspace(ws: Workspace, p: Params, M: number, J: number): void {
+  const d = p.dim;
+  if (J !== ws.J) {
+    ws.pe = positionWeights(J, d, ws.positionEncoding);
+  }
+  if (M > ws.M) {
+    ws.mem = new Float64Array(p.emb.length * M * d);
+    ws.dmem = new Float64Array(p.emb.length * M * d);
+    ws.p = new Float64Array(p.hops * M);
+    ws.dp = new Float64Array(M);
+    ws.M = M;
+  }
+  ws.J = J;
+}
+
+/** l_kj = (1 - j/L) - (k/d)(1 - 2j/L), with j and k counted from 1 and L the sentence's length. */
+export function positionWeights(J: number, d: number, positionEncoding: boolean): Float64Array {
+  const pe = new Float64Array((J + 1) * J * d).fill(1);
+  if (!positionEncoding) return pe;
+  for (let L = 1; L <= J; L++) {
+    for (let j = 1; j <= L; j++) {
+      for (let k = 1; k <= d; k++) pe[(L * J + j - 1) * d + k - 1] = 1 - j / L - (k / d) * (1 - (2 * j) / L);
+    }
+  }
+  return pe;
+}
+
+function sentenceLength(words: Int32Array, off: number, J: number): number {
+  let L = 0;
+  while (L < J && words[off + L] !== 0) L++;
+  return L;
+}
+
+// ---- embed: a sentence's words -> one vector ----------------------------------------------------------
+
+function embedForward(
+  E: Floats,
+  d: number,
+  words: Int32Array,
+  off: number,
+  J: number,
+  pe: Float64Array,
+  out: Float64Array,
+  outOff: number,
+): void {
+  out.fill(0, outOff, outOff + d);
+  const L = sentenceLength(words, off, J);
+  const base = L * J * d;
+  for (let j = 0; j < L; j++) {
+    const id = words[off + j];
+    if (id <= 1) continue; // null and unknown words embed to zero
+    const row = id * d;
+    const w = base + j * d;
+    for (let k = 0; k < d; k++) out[outOff + k] += pe[w + k] * E[row + k];
+  }
+}
+
+function embedBackward(
+  dE: Floats,
+  d: number,
+  words: Int32Array,
+  off: number,
+  J: number,
+  pe: Float64Array,
+  g: Float64Array,
+  gOff: number,
+): void {
+  const L = sentenceLength(words, off, J);
+  const base = L * J * d;
+  for (let j = 0; j < L; j++) {
+    const id = words[off + j];
+    if (id <= 1) continue;
+    const row = id * d;
+    const w = base + j * d;
+    for (let k = 0; k < d; k++) dE[row + k] += pe[w + k] * g[gOff + k];
+  }
+}
+
+// ---- the whole example ---------------------------------------------------------------------------------
+
+/**
+ * Forward pass of example `b`: fills ws.u, ws.mem, ws.p and ws.probs and returns the cross-entropy loss.
+ * `time`/`timeOff` give the slots' time indices (the batch's own, or training's noisy copy).
+ */
+export function forwardExample(
+  p: Params,
+  ws: Workspace,
+  batch: Batch,
+  b: number,
+  time: Int32Array,
+  timeOff: number,
+  linear: boolean,
+): number {
+  const d = p.dim;
+  const K = p.hops;
+  const { memorySize: M, sentenceLen: J } = batch;
+  const WM = ws.M;
+  const n = batch.memLen[b];
+  const { u, mem, pe } = ws;
+  const tmax = p.timeSize - 1;
+
+  embedForward(p.emb[p.query], d, batch.query, b * J, J, pe, u, 0);
+
+  for (const e of p.memEmbs) {
+    const T = p.time[e];
+    for (let i = 0; i < n; i++) {
+      const o = (e * WM + i) * d;
+      embedForward(p.emb[e], d, batch.memory, (b * M + i) * J, J, pe, mem, o);
+      if (T.length > 0) {
+        const t = Math.min(time[timeOff + i], tmax) * d;
+        for (let k = 0; k < d; k++) mem[o + k] += T[t + k];
+      }
+    }
+  }
+
+  for (let h = 0; h < K; h++) {
+    const uo = h * d;
+    const un = uo + d;
+    const ao = p.hopA[h] * WM * d;
+    const co = p.hopC[h] * WM * d;
+    const po = h * WM;
+    // attend: p_i = softmax(u . m_i)
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      for (let k = 0; k < d; k++) s += u[uo + k] * mem[ao + i * d + k];
+      ws.p[po + i] = s;
+    }
+    if (!linear) softmaxInPlace(ws.p, po, n);
+    // hop update: u' = u (or H u) + o, with o = sum_i p_i c_i (read)
+    if (p.H) {
+      const H = p.H;
+      for (let x = 0; x < d; x++) {
+        let s = 0;
+        for (let y = 0; y < d; y++) s += H[x * d + y] * u[uo + y];
+        u[un + x] = s;
+      }
+    } else {
+      for (let k = 0; k < d; k++) u[un + k] = u[uo + k];
+    }
+    for (let i = 0; i < n; i++) {
+      const pi = ws.p[po + i];
+      const c = co + i * d;
+      for (let k = 0; k < d; k++) u[un + k] += pi * mem[c + k];
+    }
+  }
+
+  // answer: softmax(W u^K), W tied to a word matrix
+  const W = p.emb[p.answer];
+  const V = p.vocabSize;
+  const uK = K * d;
+  const z = ws.probs;
+  for (let v = 0; v < V; v++) {
+    let s = 0;
+    const r = v * d;
+    for (let k = 0; k < d; k++) s += W[r + k] * u[uK + k];
+    z[v] = s;
+  }
+  const ans = batch.answer[b];
+  const zAns = z[ans];
+  const logZ = softmaxInPlace(z, 0, V);
+  return logZ - zAns;
+}
+
+/** Backward pass of the example whose forward pass just ran; adds into `g` (same layout as `p`). */
+export function backwardExample(
+  p: Params,
+  g: Params,
+  ws: Workspace,
+  batch: Batch,
+  b: number,
+  time: Int32Array,
+  timeOff: number,
+  linear: boolean,
+): void {
+  const d = p.dim;
+  const K = p.hops;
+  const V = p.vocabSize;
+  const { memorySize: M, sentenceLen: J } = batch;
+  const WM = ws.M;
+  const n = batch.memLen[b];
+  const { u, mem, dmem, pe, dp } = ws;
+  let du = ws.du;
+  let dprev = ws.dprev;
+
+  // answer backward: dz = probs - onehot
+  const dz = ws.probs;
+  dz[batch.answer[b]] -= 1;
+  const W = p.emb[p.answer];
+  const dW = g.emb[p.answer];
+  const uK = K * d;
+  du.fill(0);
+  for (let v = 0; v < V; v++) {
+    const gv = dz[v];
+    const r = v * d;
+    for (let k = 0; k < d; k++) {
+      dW[r + k] += gv * u[uK + k];
+      du[k] += gv * W[r + k];
+    }
+  }
+
+  for (const e of p.memEmbs) dmem.fill(0, e * WM * d, (e * WM + n) * d);
+
+  for (let h = K - 1; h >= 0; h--) {
+    const uo = h * d;
+    const ao = p.hopA[h] * WM * d;
+    const co = p.hopC[h] * WM * d;
+    const po = h * WM;
+    // hop update backward
+    if (p.H) {
+      const H = p.H;
+      const dH = g.H!;
+      for (let y = 0; y < d; y++) dprev[y] = 0;
+      for (let x = 0; x < d; x++) {
+        const gx = du[x];
+        for (let y = 0; y < d; y++) {
+          dprev[y] += H[x * d + y] * gx;
+          dH[x * d + y] += gx * u[uo + y];
+        }
+      }
+    } else {
+      dprev.set(du);
+    }
+    // read backward: do = du; dp_i = do . c_i; dc_i += p_i do
+    for (let i = 0; i < n; i++) {
+      const c = co + i * d;
+      const pi = ws.p[po + i];
+      let s = 0;
+      for (let k = 0; k < d; k++) {
+        s += du[k] * mem[c + k];
+        dmem[c + k] += pi * du[k];
+      }
+      dp[i] = s;
+    }
+    // attend backward: through the softmax (or not, under linear start), then the scores u . m_i
+    if (!linear) {
+      let dot = 0;
+      for (let i = 0; i < n; i++) dot += ws.p[po + i] * dp[i];
+      for (let i = 0; i < n; i++) dp[i] = ws.p[po + i] * (dp[i] - dot);
+    }
+    for (let i = 0; i < n; i++) {
+      const a = ao + i * d;
+      const ds = dp[i];
+      for (let k = 0; k < d; k++) {
+        dprev[k] += ds * mem[a + k];
+        dmem[a + k] += ds * u[uo + k];
+      }
+    }
+    const t = du;
+    du = dprev;
+    dprev = t;
+  }
+
+  // embed backward: the question into B, each memory into its matrix and its time row
+  embedBackward(g.emb[p.query], d, batch.query, b * J, J, pe, du, 0);
+  const tmax = p.timeSize - 1;
+  for (const e of p.memEmbs) {
+    const dT = g.time[e];
+    for (let i = 0; i < n; i++) {
+      const o = (e * WM + i) * d;
+      embedBackward(g.emb[e], d, batch.memory, (b * M + i) * J, J, pe, dmem, o);
+      if (dT.length > 0) {
+        const t = Math.min(time[timeOff + i], tmax) * d;
+        for (let k = 0; k < d; k++) dT[t + k] += dmem[o + k];
+      }
+    }
+  }
+  // the null and unknown rows are held at zero, so their gradient is dropped (only W's rows receive any)
+  dW.fill(0, 0, 2 * d);
+}
+
+/** Softmax of a[off .. off+n) in place; returns log of the normaliser (log-sum-exp of the inputs). */
+function softmaxInPlace(a: Float64Array, off: number, n: number): number {
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < n; i++) if (a[off + i] > max) max = a[off + i];
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const e = Math.exp(a[off + i] - max);
+    a[off + i] = e;
+    sum += e;
+  }
+  for (let i = 0; i < n; i++) a[off + i] /= sum;
+  return max + Math.log(sum);
+}
+
+/** The most probable answer among real words (never the null or unknown id). */
+export function argmaxAnswer(probs: Float64Array, V: number): number {
+  let best = 2;
+  for (let v = 3; v < V; v++) if (probs[v] > probs[best]) best = v;
+  return best;
+}
+
+export interface BatchResult {
+  /** Summed cross-entropy. */
+  loss: number;
+  errors: number;
+  count: number;
+}
+
+/**
+ * Loss and errors over `count` rows of a batch, with gradients added into `g` when it is given.
+ * `noisyTime`, when given, holds the time indices to use instead of the batch's: [count, memorySize], one
+ * row per position in `rows` (random noise in training).
+ */
+export function runRows(
+  p: Params,
+  ws: Workspace,
+  batch: Batch,
+  rows: ArrayLike<number>,
+  count: number,
+  linear: boolean,
+  g: Params | null,
+  noisyTime: Int32Array | null = null,
+): BatchResult {
+  ensureWorkspace(ws, p, batch.memorySize, batch.sentenceLen);
+  const M = batch.memorySize;
+  const time = noisyTime ?? batch.time;
+  let loss = 0;
+  let errors = 0;
+  for (let r = 0; r < count; r++) {
+    const b = rows[r];
+    const tOff = (noisyTime ? r : b) * M;
+    loss += forwardExample(p, ws, batch, b, time, tOff, linear);
+    if (argmaxAnswer(ws.probs, p.vocabSize) !== batch.answer[b]) errors++;
+    if (g) backwardExample(p, g, ws, batch, b, time, tOff, linear);
+  }
+  return { loss, errors, count };
+}
+
+/** Loss and error over a whole batch, no gradients (validation and test). */
+export function evaluate(p: Params, ws: Workspace, batch: Batch, linear = false): BatchResult {
+  const rows = new Int32Array(batch.n);
+  for (let i = 0; i < batch.n; i++) rows[i] = i;
+  return runRows(p, ws, batch, rows, batch.n, linear, null);
+}

@@ -1,0 +1,102 @@
+// The weights and how tying maps the paper's roles (A^k, C^k, B, W, T_A^k, T_C^k, H) onto tensors.
+// Every V×d matrix lives in `emb`; a role is an index into it, so a tied matrix is one tensor used twice and
+// its gradient collects both uses.
+//   adjacent:  emb = [E0 .. EK];  A^1 = B = E0,  A^{k+1} = C^k = Ek,  W^T = EK;  T_A^{k+1} = T_C^k = Tk.
+//   layerwise: emb = [A, C, B, W]; every hop uses A and C (with T_A, T_C), and u^{k+1} = H u^k + o^k.
+
+import type { Rng } from "../util/random.js";
+import type { Tying } from "./config.js";
+
+export type Floats = Float32Array | Float64Array;
+export type DType = "f32" | "f64";
+
+export interface ParamShape {
+  vocabSize: number;
+  dim: number;
+  /** Rows of each temporal matrix: the memory size. */
+  timeSize: number;
+  hops: number;
+  tying: Tying;
+  temporal: boolean;
+}
+
+export interface Params extends ParamShape {
+  dtype: DType;
+  emb: Floats[];
+  /** Temporal matrix paired with each emb tensor used as a memory (length 0 when unused or off). */
+  time: Floats[];
+  /** d×d, layer-wise tying only. */
+  H: Floats | null;
+  hopA: number[];
+  hopC: number[];
+  query: number;
+  answer: number;
+  /** The emb tensors that embed memories, each once. */
+  memEmbs: number[];
+}
+
+export function alloc(dtype: DType, n: number): Floats {
+  return dtype === "f32" ? new Float32Array(n) : new Float64Array(n);
+}
+
+export function createParams(shape: ParamShape, dtype: DType = "f32"): Params {
+  const { vocabSize: V, dim: d, timeSize: M, hops: K } = shape;
+  const adjacent = shape.tying === "adjacent";
+  const nEmb = adjacent ? K + 1 : 4;
+  const hopA = adjacent ? range(K) : new Array<number>(K).fill(0);
+  const hopC = adjacent ? range(K).map((k) => k + 1) : new Array<number>(K).fill(1);
+  const memEmbs = [...new Set([...hopA, ...hopC])].sort((a, b) => a - b);
+  const emb = range(nEmb).map(() => alloc(dtype, V * d));
+  const time = range(nEmb).map((e) => alloc(dtype, shape.temporal && memEmbs.includes(e) ? M * d : 0));
+  return {
+    ...shape,
+    dtype,
+    emb,
+    time,
+    H: adjacent ? null : alloc(dtype, d * d),
+    hopA,
+    hopC,
+    query: adjacent ? 0 : 2,
+    answer: adjacent ? K : 3,
+    memEmbs,
+  };
+}
+
+/** Named tensors in a fixed order: what the model file stores and the gradient checks walk over. */
+export function namedTensors(p: Params): { name: string; data: Floats; rows: number; cols: number }[] {
+  const d = p.dim;
+  const embNames = p.tying === "adjacent" ? p.emb.map((_, i) => `E${i}`) : ["A", "C", "B", "W"];
+  const timeNames = p.tying === "adjacent" ? p.emb.map((_, i) => `T${i}`) : ["TA", "TC", "", ""];
+  const out = p.emb.map((data, i) => ({ name: embNames[i], data, rows: p.vocabSize, cols: d }));
+  p.time.forEach((data, i) => {
+    if (data.length > 0) out.push({ name: timeNames[i], data, rows: p.timeSize, cols: d });
+  });
+  if (p.H) out.push({ name: "H", data: p.H, rows: d, cols: d });
+  return out;
+}
+
+/** Gaussian N(0, std²) weights; the null and unknown rows of every word matrix stay zero. */
+export function initParams(p: Params, rng: Rng, std: number): void {
+  for (const t of namedTensors(p)) for (let i = 0; i < t.data.length; i++) t.data[i] = rng.normal() * std;
+  zeroReservedRows(p.emb, p.dim);
+}
+
+/** Rows 0 (null word) and 1 (unknown word) of every word matrix are held at zero. */
+export function zeroReservedRows(emb: Floats[], d: number): void {
+  for (const e of emb) e.fill(0, 0, 2 * d);
+}
+
+/** A tensor set of the same shape and tying, all zeros: the gradient buffers. */
+export function zerosLike(p: Params): Params {
+  return createParams(p, p.dtype);
+}
+
+export function copyParams(src: Params, dst: Params): void {
+  const a = namedTensors(src);
+  const b = namedTensors(dst);
+  a.forEach((t, i) => b[i].data.set(t.data));
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}

@@ -1,0 +1,183 @@
+"""An independent PyTorch implementation of the same MemN2N, for cross-checking the TypeScript model.
+
+Batched and autograd-based (nothing shared with the hand-written TypeScript passes): it draws random
+weights and a random batch, runs forward and backward in float64, and writes the weights, the batch, the
+answer probabilities, the attention, the loss and every gradient to tests/fixtures/reference-*.json.
+
+Run with Debian's PyTorch:  /usr/bin/python3 tools/reference/memn2n_ref.py
+"""
+
+import json
+import os
+import sys
+
+import torch
+
+torch.set_default_dtype(torch.float64)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "..", "..", "tests", "fixtures")
+
+
+def position_weights(J, d, pe):
+    """w[L, j, k]: the weight of word j (0-based) in a sentence of L words, dimension k (0-based)."""
+    w = torch.ones(J + 1, J, d)
+    if pe:
+        for L in range(1, J + 1):
+            for j in range(1, L + 1):
+                for k in range(1, d + 1):
+                    w[L, j - 1, k - 1] = (1 - j / L) - (k / d) * (1 - 2 * j / L)
+    return w
+
+
+class MemN2N(torch.nn.Module):
+    def __init__(self, cfg, tensors):
+        super().__init__()
+        self.cfg = cfg
+        self.t = torch.nn.ParameterDict(
+            {name: torch.nn.Parameter(torch.tensor(v).reshape(shape)) for name, (v, shape) in tensors.items()}
+        )
+        K = cfg["hops"]
+        if cfg["tying"] == "adjacent":
+            self.A = [f"E{k}" for k in range(K)]
+            self.C = [f"E{k + 1}" for k in range(K)]
+            self.TA = [f"T{k}" for k in range(K)]
+            self.TC = [f"T{k + 1}" for k in range(K)]
+            self.B, self.W = "E0", f"E{K}"
+        else:
+            self.A, self.C = ["A"] * K, ["C"] * K
+            self.TA, self.TC = ["TA"] * K, ["TC"] * K
+            self.B, self.W = "B", "W"
+        self.pe = position_weights(cfg["J"], cfg["d"], cfg["encoding"] == "pe")
+
+    def embed(self, E, words):
+        """words [..., J] -> [..., d]: position-weighted sum over real words (null and unknown embed to 0)."""
+        L = (words != 0).sum(-1)
+        w = self.pe[L]  # [..., J, d]
+        real = (words > 1).unsqueeze(-1).to(torch.float64)
+        return (E[words] * w * real).sum(-2)
+
+    def forward(self, memory, mem_len, time, query, linear):
+        cfg = self.cfg
+        n, M, _ = memory.shape
+        slot_used = torch.arange(M).unsqueeze(0) < mem_len.unsqueeze(1)  # [n, M]
+        t = time.clamp(max=cfg["timeSize"] - 1)
+        u = self.embed(self.t[self.B], query)
+        attention = []
+        for k in range(cfg["hops"]):
+            m = self.embed(self.t[self.A[k]], memory)
+            c = self.embed(self.t[self.C[k]], memory)
+            if cfg["temporal"]:
+                m = m + self.t[self.TA[k]][t]
+                c = c + self.t[self.TC[k]][t]
+            scores = torch.einsum("nmd,nd->nm", m, u)
+            if linear:
+                p = scores * slot_used
+            else:
+                p = torch.softmax(scores.masked_fill(~slot_used, float("-inf")), dim=1)
+            attention.append(p)
+            o = torch.einsum("nm,nmd->nd", p, c)
+            u = (u @ self.t["H"].T if cfg["tying"] == "layerwise" else u) + o
+        logits = u @ self.t[self.W].T
+        return logits, torch.stack(attention, 1)
+
+
+def make_case(name, cfg, linear, seed):
+    g = torch.Generator().manual_seed(seed)
+    V, d, M, J, n, K = cfg["V"], cfg["d"], cfg["M"], cfg["J"], cfg["n"], cfg["hops"]
+
+    def randn(*shape):
+        # Rounded to float32 so the TypeScript float32 model holds exactly these weights.
+        return (torch.randn(*shape, generator=g) * 0.5).float().double()
+
+    shapes = {}
+    if cfg["tying"] == "adjacent":
+        for k in range(K + 1):
+            shapes[f"E{k}"] = (V, d)
+        if cfg["temporal"]:
+            for k in range(K + 1):
+                shapes[f"T{k}"] = (cfg["timeSize"], d)
+    else:
+        for nm in ["A", "C", "B", "W"]:
+            shapes[nm] = (V, d)
+        if cfg["temporal"]:
+            shapes["TA"] = (cfg["timeSize"], d)
+            shapes["TC"] = (cfg["timeSize"], d)
+        shapes["H"] = (d, d)
+    tensors = {}
+    for nm, shape in shapes.items():
+        w = randn(*shape)
+        if shape[0] == V and nm != "H":
+            w[:2] = 0  # null and unknown rows are held at zero
+        tensors[nm] = (w.flatten().tolist(), list(shape))
+
+    def word():
+        return 1 if torch.rand(1, generator=g).item() < 0.1 else int(torch.randint(2, V, (1,), generator=g))
+
+    memory = torch.zeros(n, M, J, dtype=torch.long)
+    mem_len = torch.zeros(n, dtype=torch.long)
+    time = torch.zeros(n, M, dtype=torch.long)
+    query = torch.zeros(n, J, dtype=torch.long)
+    for b in range(n):
+        mem_len[b] = 1 + (b + int(torch.randint(0, M, (1,), generator=g))) % M
+        for i in range(int(mem_len[b])):
+            L = 1 + int(torch.randint(0, J, (1,), generator=g))
+            for j in range(L):
+                memory[b, i, j] = word()
+        # noisy time indices, as random noise makes them (may exceed the table: clamped)
+        time[b] = torch.randint(0, cfg["timeSize"] + 1, (M,), generator=g)
+        L = 1 + int(torch.randint(0, J, (1,), generator=g))
+        for j in range(L):
+            query[b, j] = word()
+    answer = torch.randint(2, V, (n,), generator=g)
+
+    model = MemN2N(cfg, tensors)
+    logits, attention = model(memory, mem_len, time, query, linear)
+    losses = torch.nn.functional.cross_entropy(logits, answer, reduction="none")
+    loss = losses.sum()
+    loss.backward()
+    grads = {}
+    for nm, prm in model.t.items():
+        gr = prm.grad.clone()
+        if prm.shape[0] == V and nm != "H":
+            gr[:2] = 0  # the constraint: reserved rows do not move
+        grads[nm] = gr.flatten().tolist()
+
+    case = {
+        "name": name,
+        "config": {**cfg, "linear": linear},
+        "tensors": {nm: {"shape": s, "data": v} for nm, (v, s) in tensors.items()},
+        "batch": {
+            "memory": memory.flatten().tolist(),
+            "memLen": mem_len.tolist(),
+            "time": time.flatten().tolist(),
+            "query": query.flatten().tolist(),
+            "answer": answer.tolist(),
+        },
+        "probs": torch.softmax(logits, 1).flatten().tolist(),
+        "attention": attention.flatten().tolist(),
+        "losses": losses.tolist(),
+        "loss": loss.item(),
+        "grads": grads,
+        "torch": torch.__version__,
+    }
+    path = os.path.join(OUT, f"reference-{name}.json")
+    with open(path, "w") as f:
+        json.dump(case, f, separators=(",", ":"))
+    print(f"wrote {os.path.relpath(path)}: loss {loss.item():.6f}")
+
+
+CASES = [
+    ("pe-adjacent-te-3hops", dict(encoding="pe", tying="adjacent", temporal=True, hops=3), False),
+    ("pe-adjacent-te-3hops-ls", dict(encoding="pe", tying="adjacent", temporal=True, hops=3), True),
+    ("bow-adjacent-1hop", dict(encoding="bow", tying="adjacent", temporal=False, hops=1), False),
+    ("bow-layerwise-te-3hops", dict(encoding="bow", tying="layerwise", temporal=True, hops=3), False),
+    ("pe-layerwise-2hops-ls", dict(encoding="pe", tying="layerwise", temporal=False, hops=2), True),
+]
+
+if __name__ == "__main__":
+    os.makedirs(OUT, exist_ok=True)
+    for i, (name, c, linear) in enumerate(CASES):
+        cfg = dict(V=12, d=6, M=5, J=5, n=4, timeSize=5, **c)
+        make_case(name, cfg, linear, seed=1000 + i)
+    sys.exit(0)
