@@ -19,12 +19,15 @@ export interface Config {
   /** Linear start: train without the memory softmaxes first. */
   linearStart: boolean;
   /**
-   * How linear start ends. "valid": after the first LS epoch whose validation loss is not below the lowest
-   * seen so far in LS (or after lsEpochs, whichever comes first). "fixed": after exactly lsEpochs epochs, as
-   * the official code does. Then the softmaxes go back and the normal schedule of `epochs` epochs runs.
+   * How linear start ends. "valid" (the paper's "when the validation loss stopped decreasing"): once
+   * lsPatience epochs in a row fail to lower the lowest validation loss seen in LS, or after lsEpochs epochs,
+   * whichever comes first. "fixed": after exactly lsEpochs epochs, as the official code does (with 20).
+   * Then the softmaxes go back and the normal schedule of `epochs` epochs runs.
    */
   lsRule: LinearStartRule;
+  /** The most linear-start epochs ("valid"), or their exact number ("fixed"). */
   lsEpochs: number;
+  lsPatience: number;
   /** Learning rate during linear start (the paper: 0.005). */
   lsLr: number;
   /** Random noise: empty memories added at training time, as random gaps in the time indices. */
@@ -44,7 +47,7 @@ export interface Config {
   batchSize: number;
   /** Gradients with an L2 norm above this are scaled down to it. */
   maxGradNorm: number;
-  /** Clip the norm of all gradients together (the paper) or of each matrix on its own (the official code). */
+  /** Clip each matrix's gradient norm on its own (the official code; the default) or all of them together. */
   clip: ClipMode;
   /** Standard deviation of the Gaussian initialisation. */
   initStd: number;
@@ -66,7 +69,8 @@ export const PAPER_DEFAULTS: Readonly<Config> = Object.freeze({
   temporal: true,
   linearStart: true,
   lsRule: "valid",
-  lsEpochs: 20,
+  lsEpochs: 60,
+  lsPatience: 15,
   lsLr: 0.005,
   randomNoise: true,
   noiseFraction: 0.1,
@@ -79,7 +83,7 @@ export const PAPER_DEFAULTS: Readonly<Config> = Object.freeze({
   annealFactor: 0.5,
   batchSize: 32,
   maxGradNorm: 40,
-  clip: "global",
+  clip: "per-matrix",
   initStd: 0.1,
   validFraction: 0.1,
   seed: 1,
@@ -110,7 +114,7 @@ export function validateConfig(cfg: Config): void {
       throw new ConfigError(k, `must be a whole number of at least 1, got ${String(v)}`);
     }
   }
-  for (const k of ["lsEpochs", "sentenceLen"] as const) {
+  for (const k of ["lsEpochs", "lsPatience", "sentenceLen"] as const) {
     if (!Number.isInteger(cfg[k]) || cfg[k] < 0)
       throw new ConfigError(k, `must be a whole number ≥ 0, got ${cfg[k]}`);
   }

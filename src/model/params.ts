@@ -94,7 +94,7 @@ export function zerosLike(p: Params): Params {
 export function copyParams(src: Params, dst: Params): void {
   const a = namedTensors(src);
   const b = namedTensors(dst);
-  a.forEach((t, i) => b[i].data.set(t.data));
+  for (let i = 0; i < a.length; i++) b[i].data.set(a[i].data);
 }
 
 function range(n: number): number[] {

@@ -1,0 +1,51 @@
+// From parsed examples to what training needs: the validation split, one vocabulary built from training
+// data only, and vectorized batches that share one shape. Joint training splits each task on its own and
+// pools them.
+
+import type { Example } from "../data/babi.js";
+import { wordsOf } from "../data/babi.js";
+import { type Batch, deriveShape, type Shape, vectorize } from "../data/batch.js";
+import { splitByStory } from "../data/split.js";
+import type { Config } from "../model/config.js";
+import { Vocab } from "../text/vocab.js";
+
+export interface TaskExamples {
+  task: number;
+  train: Example[];
+  test: Example[];
+}
+
+export interface Prepared {
+  vocab: Vocab;
+  /** Distinct answers of the training data, sorted. */
+  answers: string[];
+  shape: Shape;
+  train: Batch;
+  valid: Batch;
+  /** One test batch per task. */
+  tests: { task: number; batch: Batch }[];
+}
+
+export function prepare(tasks: TaskExamples[], cfg: Config): Prepared {
+  const train: Example[] = [];
+  const valid: Example[] = [];
+  for (const t of tasks) {
+    const s = splitByStory(t.train, cfg.validFraction, cfg.seed);
+    train.push(...s.train);
+    valid.push(...s.valid);
+  }
+  const vocab = Vocab.build(wordsOf([...train, ...valid]));
+  const answers = [...new Set([...train, ...valid].map((e) => e.answer))].sort();
+  const shape = deriveShape([train, valid, ...tasks.map((t) => t.test)], {
+    memorySize: cfg.memorySize,
+    sentenceLen: cfg.sentenceLen,
+  });
+  return {
+    vocab,
+    answers,
+    shape,
+    train: vectorize(train, vocab, shape),
+    valid: vectorize(valid, vocab, shape),
+    tests: tasks.map((t) => ({ task: t.task, batch: vectorize(t.test, vocab, shape) })),
+  };
+}
