@@ -3,16 +3,16 @@
 
 import { Command, CommanderError } from "commander";
 import { registerData } from "./commands/data.js";
+import { registerTest } from "./commands/test.js";
+import { registerTrain } from "./commands/train.js";
 import { reportError } from "./errors.js";
 
 export function buildProgram(): Command {
   const program = new Command();
-  program
-    .name("memn2n")
-    .description("End-To-End Memory Networks: train and use them on bAbI")
-    .showHelpAfterError("(run with --help for usage)")
-    .exitOverride();
+  program.name("memn2n").description("End-To-End Memory Networks: train and use them on bAbI").exitOverride();
   registerData(program);
+  registerTrain(program);
+  registerTest(program);
   for (const cmd of allCommands(program)) cmd.exitOverride();
   return program;
 }

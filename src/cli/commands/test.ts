@@ -1,0 +1,68 @@
+import type { Command } from "commander";
+import { deriveShape, vectorize } from "../../data/batch.js";
+import { parseTaskList } from "../../data/tasks.js";
+import { meanError, taskErrors } from "../../eval/errors.js";
+import { BABI_SETS, findBabiDir, loadTask } from "../datadir.js";
+import { loadModelFile } from "../model-io.js";
+import { formatTable } from "../table.js";
+
+interface TestOptions {
+  model: string;
+  task?: string;
+  data?: string;
+  set?: string;
+  json?: boolean;
+}
+
+export function registerTest(program: Command): void {
+  program
+    .command("test")
+    .description("measure a trained model's error on bAbI test questions")
+    .requiredOption("--model <file>", "a model written by `memn2n train`")
+    .option("--task <list>", "tasks to test (default: those the model was trained on)")
+    .option("--data <dir>", "bAbI folder: the release root or a folder of qaN_*test.txt files")
+    .option("--set <name>", `which set of the release (${BABI_SETS.join(", ")}; default: the model's)`)
+    .option("--json", "print one JSON object as the last line")
+    .action((opts: TestOptions) => testCommand(opts));
+}
+
+function testCommand(opts: TestOptions): void {
+  const started = performance.now();
+  const model = loadModelFile(opts.model);
+  const set = opts.set ?? model.meta.set ?? "en";
+  const tasks = opts.task ? parseTaskList(opts.task) : model.meta.tasks;
+  const dir = findBabiDir(set, opts.data);
+  const tests = tasks.map((task) => {
+    const examples = loadTask(dir, task).test.examples;
+    const shape = deriveShape([examples], {
+      memorySize: model.config.memorySize,
+      sentenceLen: model.config.sentenceLen,
+    });
+    return { task, batch: vectorize(examples, model.vocab, shape) };
+  });
+  const errors = taskErrors(model.params, model.config.encoding, tests);
+  console.log(
+    formatTable(
+      ["task", "questions", "test err %"],
+      errors.map((e) => [e.task, e.questions, (100 * e.error).toFixed(1)]),
+    ),
+  );
+  const unknown = new Set(tests.flatMap((t) => [...t.batch.unknown.keys()]));
+  if (unknown.size > 0)
+    console.log(`words the model never saw (ignored): ${[...unknown].slice(0, 10).join(", ")}`);
+  if (opts.json) {
+    console.log(
+      JSON.stringify({
+        task: tasks.length === 1 ? tasks[0] : tasks,
+        config: model.config,
+        seed: model.meta.seed,
+        epochs: model.meta.epochs,
+        train_error: model.meta.trainError ?? null,
+        valid_error: model.meta.validError ?? null,
+        test_error: meanError(errors),
+        test_errors: Object.fromEntries(errors.map((e) => [e.task, e.error])),
+        seconds: (performance.now() - started) / 1000,
+      }),
+    );
+  }
+}

@@ -1,0 +1,98 @@
+// Every Config field as a CLI option, from one table, so that nothing the model has is out of reach of the
+// command line. Only the options a user gives override the defaults.
+
+import { type Command, InvalidArgumentError, Option } from "commander";
+import { type Config, ConfigError, jointDefaults, makeConfig, PAPER_DEFAULTS } from "../model/config.js";
+import { UsageError } from "./errors.js";
+
+type Kind = "int" | "float" | "bool" | string[];
+
+const OPTIONS: [keyof Config, string, Kind, string][] = [
+  ["hops", "--hops", "int", "memory hops K"],
+  ["dim", "--dim", "int", "embedding size d (20; 50 with --joint)"],
+  ["encoding", "--encoding", ["bow", "pe"], "sentence encoding: bag of words or position encoding"],
+  ["temporal", "--temporal", "bool", "temporal encoding"],
+  ["linearStart", "--linear-start", "bool", "linear start"],
+  [
+    "lsRule",
+    "--ls-rule",
+    ["valid", "fixed"],
+    "how linear start ends: validation loss stops falling, or fixed epochs",
+  ],
+  ["lsEpochs", "--ls-epochs", "int", "most linear-start epochs (valid rule) or their number (fixed rule)"],
+  [
+    "lsPatience",
+    "--ls-patience",
+    "int",
+    "linear-start epochs without a new validation-loss low before it ends",
+  ],
+  ["lsLr", "--ls-lr", "float", "learning rate during linear start"],
+  ["randomNoise", "--random-noise", "bool", "random noise: empty memories as random time gaps in training"],
+  ["noiseFraction", "--noise-fraction", "float", "fraction of empty memories for random noise"],
+  ["tying", "--tying", ["adjacent", "layerwise"], "weight tying"],
+  ["memorySize", "--memory-size", "int", "most recent sentences kept in memory"],
+  ["sentenceLen", "--sentence-len", "int", "most words per sentence (0: as the data needs)"],
+  ["epochs", "--epochs", "int", "epochs after linear start (100; 60 joint 1k, 20 joint 10k)"],
+  ["lr", "--lr", "float", "learning rate"],
+  ["annealEvery", "--anneal-every", "int", "halve the learning rate every N epochs"],
+  ["annealFactor", "--anneal-factor", "float", "factor applied at each anneal"],
+  ["batchSize", "--batch-size", "int", "questions per batch (loss summed over the batch)"],
+  ["maxGradNorm", "--max-grad-norm", "float", "clip gradients to this L2 norm"],
+  ["clip", "--clip", ["per-matrix", "global"], "clip each matrix's gradient, or all together"],
+  ["initStd", "--init-std", "float", "standard deviation of the initial weights"],
+  ["validFraction", "--valid-fraction", "float", "fraction of training questions held out (by story)"],
+  ["seed", "--seed", "int", "seed of the first run (run r uses seed + r)"],
+  ["repeats", "--repeats", "int", "runs with different seeds; the best is kept"],
+  [
+    "selectBy",
+    "--select-by",
+    ["valid", "train"],
+    "keep the run with the lowest validation or training error",
+  ],
+];
+
+export function addConfigOptions(cmd: Command): Command {
+  for (const [key, flag, kind, desc] of OPTIONS) {
+    const def = PAPER_DEFAULTS[key];
+    if (kind === "bool") {
+      cmd.addOption(new Option(flag, `${desc} (default: ${def ? "on" : "off"})`));
+      cmd.addOption(new Option(flag.replace("--", "--no-"), `without ${desc}`));
+    } else if (Array.isArray(kind)) {
+      cmd.addOption(new Option(`${flag} <value>`, `${desc} (default: ${def})`).choices(kind));
+    } else {
+      const parse = kind === "int" ? parseWhole : parseNumber;
+      cmd.addOption(
+        new Option(`${flag} <${kind === "int" ? "n" : "x"}>`, `${desc} (default: ${def})`).argParser(parse),
+      );
+    }
+  }
+  cmd.option("--joint", "one model over all the given tasks (d = 50 and the paper's joint schedule)");
+  return cmd;
+}
+
+function parseWhole(v: string): number {
+  if (!/^\d+$/.test(v)) throw new InvalidArgumentError("expected a whole number.");
+  return Number(v);
+}
+
+function parseNumber(v: string): number {
+  const x = Number(v);
+  if (v.trim() === "" || !Number.isFinite(x)) throw new InvalidArgumentError("expected a number.");
+  return x;
+}
+
+/** The config from the paper's defaults, the joint defaults when --joint, and the options given. */
+export function configFromOptions(opts: Record<string, unknown>, set: string): Config {
+  const given: Partial<Config> = {};
+  for (const [key] of OPTIONS) {
+    if (opts[key] !== undefined) (given as Record<string, unknown>)[key] = opts[key];
+  }
+  const joint = opts.joint === true;
+  try {
+    return makeConfig({ ...(joint ? jointDefaults(set.includes("10k")) : {}), ...given, joint });
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    const flag = OPTIONS.find(([k]) => k === e.field)?.[1] ?? e.field;
+    throw new UsageError(`${flag}: ${e.detail}`);
+  }
+}

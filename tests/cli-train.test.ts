@@ -1,0 +1,101 @@
+import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { BABI_EN, runCli, withTmpDir } from "./helpers.js";
+
+/** A small copy of task 1: the first stories of the real files. */
+function sliceTask1(dir: string, lines: number): void {
+  for (const part of ["train", "test"]) {
+    const f = `qa1_single-supporting-fact_${part}.txt`;
+    const text = readFileSync(join(BABI_EN, f), "utf8").split("\n").slice(0, lines).join("\n");
+    writeFileSync(join(dir, f), `${text}\n`);
+  }
+}
+
+interface TrainJson {
+  task: number;
+  config: { hops: number; dim: number; epochs: number };
+  seed: number;
+  epochs: number;
+  train_error: number;
+  valid_error: number;
+  test_error: number;
+  seconds: number;
+}
+
+test("train writes a model that test reads back with the same error; --json ends stdout", () => {
+  withTmpDir((dir) => {
+    sliceTask1(dir, 3000);
+    const model = join(dir, "out", "m.json");
+    const common = ["--data", dir, "--epochs", "25", "--no-linear-start", "--seed", "2"];
+    const r = runCli(["train", "--task", "1", ...common, "--dim", "16", "--out", model, "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const j = r.json as TrainJson;
+    assert.equal(j.task, 1);
+    assert.equal(j.config.dim, 16);
+    assert.equal(j.epochs, 25);
+    assert.equal(j.seed, 2);
+    for (const k of ["train_error", "valid_error", "test_error", "seconds"] as const) {
+      assert.equal(typeof j[k], "number", k);
+    }
+    assert.ok(j.test_error < 0.3, `test error ${j.test_error}`);
+    const t = runCli(["test", "--model", model, "--data", dir, "--json"]);
+    assert.equal(t.code, 0, t.stderr);
+    assert.equal((t.json as TrainJson).test_error, j.test_error);
+    assert.match(t.stdout, /test err %/);
+  });
+});
+
+test("repeats train several seeds and keep the best by validation error", () => {
+  withTmpDir((dir) => {
+    sliceTask1(dir, 450);
+    const r = runCli([
+      "train",
+      "--task",
+      "1",
+      "--data",
+      dir,
+      "--epochs",
+      "3",
+      "--ls-epochs",
+      "1",
+      "--repeats",
+      "3",
+      "--json",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const j = r.json as TrainJson & { runs: { seed: number; valid_error: number }[] };
+    assert.deepEqual(
+      j.runs.map((x) => x.seed),
+      [1, 2, 3],
+    );
+    assert.equal(j.valid_error, Math.min(...j.runs.map((x) => x.valid_error)));
+  });
+});
+
+test("a bad model file gives one line naming the file and the field, exit 2", () => {
+  withTmpDir((dir) => {
+    const f = join(dir, "m.json");
+    writeFileSync(f, JSON.stringify({ format: "memn2n-model", version: 1 }));
+    const r = runCli(["test", "--model", f]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, new RegExp(`^error: ${f}: config: Required\\n$`));
+    writeFileSync(f, "{not json");
+    const r2 = runCli(["test", "--model", f]);
+    assert.equal(r2.code, 2);
+    assert.equal(r2.stderr, `error: ${f}: not valid JSON\n`);
+  });
+});
+
+test("bad options are refused with the option's name, exit 2", () => {
+  const r = runCli(["train", "--task", "1", "--hops", "0"]);
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr, "error: --hops: must be a whole number of at least 1, got 0\n");
+  const r2 = runCli(["train", "--task", "1", "--lr", "fast"]);
+  assert.equal(r2.code, 2);
+  assert.match(r2.stderr, /--lr <x>' argument 'fast' is invalid/);
+  const r3 = runCli(["train", "--tasks", "1-2"]);
+  assert.equal(r3.code, 2);
+  assert.match(r3.stderr, /several tasks need --joint/);
+});

@@ -1,0 +1,118 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { parseBabi } from "../src/data/babi.js";
+import { taskErrors } from "../src/eval/errors.js";
+import { makeConfig } from "../src/model/config.js";
+import { createParams, namedTensors } from "../src/model/params.js";
+import { TimeNoise } from "../src/train/noise.js";
+import { clipGradients } from "../src/train/optim.js";
+import { prepare } from "../src/train/prepare.js";
+import { trainOne } from "../src/train/runs.js";
+import { Rng } from "../src/util/random.js";
+import { BABI_EN } from "./helpers.js";
+
+function task1(trainQuestions: number) {
+  const read = (f: string) => parseBabi(readFileSync(join(BABI_EN, f), "utf8"), f).examples;
+  return {
+    task: 1,
+    train: read("qa1_single-supporting-fact_train.txt").slice(0, trainQuestions),
+    test: read("qa1_single-supporting-fact_test.txt").slice(0, 300),
+  };
+}
+
+test("end to end: a few epochs on a slice of task 1 answer far better than chance", () => {
+  const cfg = makeConfig({ epochs: 25, linearStart: false, annealEvery: 100, seed: 3 });
+  const data = prepare([task1(1000)], cfg);
+  const run = trainOne(cfg, data, cfg.seed);
+  const [err] = taskErrors(run.params, cfg.encoding, data.tests);
+  // Six places to answer: chance is 5/6 wrong.
+  assert.ok(err.error < 0.3, `test error ${err.error}`);
+  assert.ok(run.trainError < 0.3, `train error ${run.trainError}`);
+  assert.equal(run.epochs, 25);
+});
+
+test("the same seed gives the same weights bit for bit; another seed does not", () => {
+  const cfg = makeConfig({ epochs: 2, lsEpochs: 2, seed: 5 });
+  const data = prepare([task1(200)], cfg);
+  const a = namedTensors(trainOne(cfg, data, 5).params);
+  const b = namedTensors(trainOne(cfg, data, 5).params);
+  const c = namedTensors(trainOne(cfg, data, 6).params);
+  a.forEach((t, i) => assert.deepEqual(Buffer.from(t.data.buffer), Buffer.from(b[i].data.buffer), t.name));
+  assert.notDeepEqual(Array.from(a[0].data), Array.from(c[0].data));
+});
+
+test("the null and unknown rows stay exactly zero through training", () => {
+  const cfg = makeConfig({ epochs: 3, lsEpochs: 1, tying: "layerwise" });
+  const data = prepare([task1(200)], cfg);
+  const p = trainOne(cfg, data, 1).params;
+  for (const e of p.emb) assert.ok(e.subarray(0, 2 * p.dim).every((x) => x === 0));
+  assert.ok(p.emb[0].some((x) => x !== 0));
+});
+
+test("schedule: fixed linear start, then lr halved every annealEvery epochs", () => {
+  const cfg = makeConfig({ epochs: 6, annealEvery: 2, lsRule: "fixed", lsEpochs: 3, lsLr: 0.004, lr: 0.02 });
+  const data = prepare([task1(100)], cfg);
+  const run = trainOne(cfg, data, 1);
+  assert.deepEqual(
+    run.history.map((h) => [h.phase, h.lr]),
+    [
+      ["linear", 0.004],
+      ["linear", 0.004],
+      ["linear", 0.004],
+      ["softmax", 0.02],
+      ["softmax", 0.02],
+      ["softmax", 0.01],
+      ["softmax", 0.01],
+      ["softmax", 0.005],
+      ["softmax", 0.005],
+    ],
+  );
+});
+
+test("linear start by validation ends once the validation loss stops reaching new lows", () => {
+  const cfg = makeConfig({ epochs: 1, lsEpochs: 40, lsPatience: 2, lr: 0.01, lsLr: 0.05 });
+  const data = prepare([task1(200)], cfg);
+  const run = trainOne(cfg, data, 2);
+  const ls = run.history.filter((h) => h.phase === "linear");
+  assert.ok(ls.length < 40, `linear start ran ${ls.length} epochs`);
+  // The last two LS epochs did not beat the best before them.
+  const best = Math.min(...ls.slice(0, -2).map((h) => h.validLoss));
+  assert.ok(ls.slice(-2).every((h) => h.validLoss >= best));
+});
+
+test("random noise: distinct time indices, older sentences later, within the table, sometimes gapped", () => {
+  const noise = new TimeNoise(0.1, 50);
+  const rng = new Rng(1);
+  const out = new Int32Array(60);
+  let gapped = 0;
+  for (let trial = 0; trial < 200; trial++) {
+    const n = 5 + (trial % 46);
+    noise.fill(rng, n, out, 0);
+    const t = Array.from(out.subarray(0, n));
+    for (let i = 1; i < n; i++) assert.ok(t[i] < t[i - 1] || t[i] === 49, `descending: ${t}`);
+    assert.ok(t.every((x) => x >= 0 && x <= 49));
+    if (t[0] > n - 1) gapped++;
+  }
+  assert.ok(gapped > 20, `gaps in ${gapped} of 200`);
+  // Ten sentences or fewer get no gaps (as in the official code).
+  noise.fill(rng, 10, out, 0);
+  assert.deepEqual(Array.from(out.subarray(0, 10)), [9, 8, 7, 6, 5, 4, 3, 2, 1, 0]);
+});
+
+test("clipping scales the global norm or each matrix's norm down to the limit", () => {
+  const shape = { vocabSize: 4, dim: 2, timeSize: 2, hops: 1, tying: "adjacent" as const, temporal: false };
+  const g = createParams(shape, "f64");
+  g.emb[0].fill(3);
+  g.emb[1].fill(4);
+  const norm = clipGradients(g, 1, "global");
+  assert.ok(Math.abs(norm - Math.sqrt(8 * 9 + 8 * 16)) < 1e-9);
+  const after = Math.hypot(...namedTensors(g).flatMap((t) => Array.from(t.data)));
+  assert.ok(Math.abs(after - 1) < 1e-9);
+  g.emb[0].fill(3);
+  g.emb[1].fill(0.01);
+  clipGradients(g, 1, "per-matrix");
+  assert.ok(Math.abs(Math.hypot(...g.emb[0]) - 1) < 1e-9);
+  assert.equal(g.emb[1][0], 0.01);
+});
