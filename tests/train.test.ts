@@ -39,7 +39,9 @@ test("the same seed gives the same weights bit for bit; another seed does not", 
   const a = namedTensors(trainOne(cfg, data, 5).params);
   const b = namedTensors(trainOne(cfg, data, 5).params);
   const c = namedTensors(trainOne(cfg, data, 6).params);
-  a.forEach((t, i) => assert.deepEqual(Buffer.from(t.data.buffer), Buffer.from(b[i].data.buffer), t.name));
+  for (let i = 0; i < a.length; i++) {
+    assert.deepEqual(Buffer.from(a[i].data.buffer), Buffer.from(b[i].data.buffer), a[i].name);
+  }
   assert.notDeepEqual(Array.from(a[0].data), Array.from(c[0].data));
 });
 

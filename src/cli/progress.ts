@@ -18,7 +18,7 @@ class BarProgress implements Progress {
   private bar: cliProgress.SingleBar;
   private started = false;
 
-  constructor(private readonly label: string) {
+  constructor(label: string) {
     this.bar = new cliProgress.SingleBar(
       {
         format: `${label} seed {seed} |{bar}| epoch {value}/{total} {phase} lr {lr} loss {loss} err {err} valid {verr}`,
