@@ -54,7 +54,7 @@ class MemN2N(torch.nn.Module):
         """words [..., J] -> [..., d]: position-weighted sum over real words (null and unknown embed to 0)."""
         L = (words != 0).sum(-1)
         w = self.pe[L]  # [..., J, d]
-        real = (words > 1).unsqueeze(-1).to(torch.float64)
+        real = (words > 1).unsqueeze(-1).to(E.dtype)
         return (E[words] * w * real).sum(-2)
 
     def forward(self, memory, mem_len, time, query, linear):
