@@ -96,7 +96,7 @@ export class Trainer {
       phase: cfg.linearStart ? "linear" : "softmax",
       phaseEpoch: 0,
       epoch: 0,
-      lsBestValidLoss: Number.POSITIVE_INFINITY,
+      lsBestValidLoss: Number.MAX_VALUE,
       lsStale: 0,
       rng: this.rng.getState(),
       history: [],

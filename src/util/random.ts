@@ -72,14 +72,19 @@ export class Rng {
     }
   }
 
-  /** The full state, so that an interrupted run can resume with the same stream. */
+  /** The full state (JSON-safe numbers), so that an interrupted run can resume with the same stream. */
   getState(): number[] {
-    return [this.s0 >>> 0, this.s1 >>> 0, this.s2 >>> 0, this.s3 >>> 0, this.spare ?? Number.NaN];
+    const s = [this.s0 >>> 0, this.s1 >>> 0, this.s2 >>> 0, this.s3 >>> 0];
+    return this.spare === null ? [...s, 0, 0] : [...s, 1, this.spare];
   }
 
   setState(state: number[]): void {
-    [this.s0, this.s1, this.s2, this.s3] = state;
-    this.spare = Number.isNaN(state[4]) ? null : state[4];
+    if (state.length !== 6 || !state.every(Number.isFinite)) throw new Error("not a generator state");
+    this.s0 = state[0] | 0;
+    this.s1 = state[1] | 0;
+    this.s2 = state[2] | 0;
+    this.s3 = state[3] | 0;
+    this.spare = state[4] === 1 ? state[5] : null;
   }
 }
 

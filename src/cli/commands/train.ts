@@ -1,12 +1,22 @@
+import { existsSync, rmSync } from "node:fs";
 import type { Command } from "commander";
+import { type RunReport, type TrainReport, trainedModel, trainRuns } from "../../api/train.js";
 import { parseTaskList } from "../../data/tasks.js";
-import { meanError, taskErrors } from "../../eval/errors.js";
 import type { Config } from "../../model/config.js";
-import { prepare } from "../../train/prepare.js";
-import { pickBest, runSeeds, trainOne } from "../../train/runs.js";
+import { createParams } from "../../model/params.js";
+import {
+  type Checkpoint,
+  checkpointFromJson,
+  checkpointToJson,
+  configDifference,
+  setWeights,
+  weightsOf,
+} from "../../train/checkpoint.js";
+import { NonFiniteLossError } from "../../train/trainer.js";
 import { addConfigOptions, configFromOptions } from "../config-options.js";
 import { BABI_SETS, findBabiDir, loadTask } from "../datadir.js";
 import { UsageError } from "../errors.js";
+import { readJsonFile, writeFileAtomic } from "../fsutil.js";
 import { saveModel } from "../model-io.js";
 import { createProgress } from "../progress.js";
 import { formatTable } from "../table.js";
@@ -17,6 +27,8 @@ interface TrainOptions extends Record<string, unknown> {
   data?: string;
   set: string;
   out?: string;
+  checkpoint?: string;
+  resume?: boolean;
   json?: boolean;
   quiet?: boolean;
 }
@@ -30,6 +42,8 @@ export function registerTrain(program: Command): void {
     .option("--data <dir>", "bAbI folder: the release root or a folder of qaN_*train.txt files")
     .option("--set <name>", `which set of the release (${BABI_SETS.join(", ")})`, "en")
     .option("--out <file>", "where to write the model (JSON)")
+    .option("--checkpoint <file>", "checkpoint written after every epoch (default: <out>.ckpt)")
+    .option("--resume", "continue an interrupted run from its checkpoint")
     .option("--json", "print one JSON object as the last line")
     .option("--quiet", "no progress output");
   addConfigOptions(cmd);
@@ -41,69 +55,114 @@ function trainCommand(opts: TrainOptions): void {
   if (!opts.task && !opts.tasks) throw new UsageError("--task: which task to train on? (e.g. --task 1)");
   const tasks = parseTaskList(opts.tasks ?? opts.task!);
   if (tasks.length > 1 && !cfg.joint) throw new UsageError("--tasks: several tasks need --joint");
+  const ckptPath = opts.checkpoint ?? (opts.out ? `${opts.out}.ckpt` : undefined);
+  if (opts.resume && !ckptPath)
+    throw new UsageError("--resume: needs --out or --checkpoint to find the checkpoint");
   const dir = findBabiDir(opts.set, opts.data);
   const loaded = tasks.map((t) => loadTask(dir, t));
-  const data = prepare(
-    loaded.map((l) => ({ task: l.task, train: l.train.examples, test: l.test.examples })),
-    cfg,
-  );
-  const label = `task ${tasks.join(",")}`;
-  const progress = createProgress(label, opts.quiet === true || opts.json === true);
-  const started = performance.now();
-  const runs = runSeeds(cfg).map((seed) => {
-    const t0 = performance.now();
-    const run = trainOne(cfg, data, seed, (e) => progress.onEvent(e));
-    const tests = taskErrors(run.params, cfg.encoding, data.tests);
-    return { run, tests, seconds: (performance.now() - t0) / 1000 };
-  });
-  progress.stop();
-  const best = pickBest(
-    runs.map((r) => r.run),
-    cfg,
-  );
-  const chosen = runs.find((r) => r.run === best)!;
-  const seconds = (performance.now() - started) / 1000;
-  if (opts.out) {
-    saveModel(opts.out, {
-      config: cfg,
-      vocab: data.vocab,
-      answers: data.answers,
-      params: best.params,
-      meta: {
-        tasks,
-        set: opts.set,
-        seed: best.seed,
-        epochs: best.epochs,
-        trainError: best.trainError,
-        validError: best.validError,
+  const key = { config: cfg, tasks, set: opts.set };
+
+  let resumed: Checkpoint | null = null;
+  if (opts.resume) resumed = loadCheckpoint(ckptPath!, cfg, tasks, opts.set);
+
+  const progress = createProgress(`task ${tasks.join(",")}`, opts.quiet === true || opts.json === true);
+  const started = performance.now() / 1000;
+  const doneRuns: RunReport[] = resumed ? resumed.done : [];
+  let report: TrainReport;
+  try {
+    report = trainRuns(
+      loaded.map((l) => ({ task: l.task, train: l.train.examples, test: l.test.examples })),
+      cfg,
+      {
+        onEvent: (e) => progress.onEvent(e),
+        done: doneRuns,
+        onRunDone: (rep) => doneRuns.push(rep),
+        resume: (t, r) => {
+          const cur = resumed?.current;
+          if (!cur || cur.runIndex !== r) return false;
+          setWeights(t.params, cur.weights, ckptPath!, "current.weights");
+          t.restore(cur.state);
+          return true;
+        },
+        afterEpoch: (t, r) => {
+          if (!ckptPath) return;
+          const ckpt: Checkpoint = {
+            key,
+            done: doneRuns,
+            current: { runIndex: r, state: t.state, weights: weightsOf(t.params) },
+          };
+          writeFileAtomic(ckptPath, JSON.stringify(checkpointToJson(ckpt)));
+        },
       },
-    });
+    );
+  } catch (e) {
+    progress.stop();
+    if (e instanceof NonFiniteLossError) {
+      const kept = ckptPath && existsSync(ckptPath) ? `; the last good checkpoint is ${ckptPath}` : "";
+      throw new Error(`${e.message}${kept}. Try a lower --lr or --max-grad-norm.`);
+    }
+    throw e;
   }
-  printResult(cfg, tasks, runs, chosen, seconds, opts);
+  progress.stop();
+  const seconds = performance.now() / 1000 - started;
+  if (opts.out) {
+    saveModel(opts.out, trainedModel(cfg, report.data, report.best.run, tasks, opts.set));
+    if (ckptPath) rmSync(ckptPath, { force: true });
+  }
+  printResult(cfg, tasks, report, seconds, opts);
 }
 
-interface RunReport {
-  run: ReturnType<typeof trainOne>;
-  tests: ReturnType<typeof taskErrors>;
-  seconds: number;
+function loadCheckpoint(path: string, cfg: Config, tasks: number[], set: string): Checkpoint {
+  if (!existsSync(path)) throw new UsageError(`--resume: no checkpoint at ${path}`);
+  const json = readJsonFile(path) as {
+    key?: { config?: Record<string, unknown>; tasks?: number[]; set?: string };
+  };
+  const vocabSize = vocabSizeOf(json, cfg);
+  const makeParams = () =>
+    createParams({
+      vocabSize,
+      dim: cfg.dim,
+      timeSize: cfg.memorySize,
+      hops: cfg.hops,
+      tying: cfg.tying,
+      temporal: cfg.temporal,
+    });
+  const diff = json.key?.config ? configDifference(cfg, json.key.config) : "config";
+  if (diff)
+    throw new UsageError(`--resume: ${path} was made with a different ${diff}; give the same options`);
+  if (JSON.stringify(json.key?.tasks) !== JSON.stringify(tasks) || json.key?.set !== set) {
+    throw new UsageError(`--resume: ${path} was made for other tasks or another set`);
+  }
+  return checkpointFromJson(json, path, makeParams);
+}
+
+/** Rows of the first word matrix: the vocabulary size the checkpoint's weights were made for. */
+function vocabSizeOf(json: unknown, cfg: Config): number {
+  const j = json as {
+    current?: { weights?: Record<string, number[]> };
+    done?: { run?: { params?: Record<string, number[]> } }[];
+  };
+  const w = j.current?.weights ?? j.done?.[0]?.run?.params;
+  const first = w ? Object.values(w)[0] : undefined;
+  return first ? Math.floor(first.length / cfg.dim) : 0;
 }
 
 function printResult(
   cfg: Config,
   tasks: number[],
-  runs: RunReport[],
-  chosen: RunReport,
+  report: TrainReport,
   seconds: number,
   opts: TrainOptions,
 ): void {
+  const { runs, best } = report;
   const rows = runs.map((r) => [
     r.run.seed,
     r.run.epochs,
     pct(r.run.trainError),
     pct(r.run.validError),
-    pct(meanError(r.tests)),
+    pct(r.testError),
     r.seconds.toFixed(1),
-    r === chosen ? "chosen" : "",
+    r === best ? "chosen" : "",
   ]);
   console.log(
     formatTable(["seed", "epochs", "train err %", "valid err %", "test err %", "seconds", ""], rows),
@@ -112,7 +171,7 @@ function printResult(
     console.log(
       formatTable(
         ["task", "test err %"],
-        chosen.tests.map((t) => [t.task, pct(t.error)]),
+        best.tests.map((t) => [t.task, pct(t.error)]),
       ),
     );
   }
@@ -123,12 +182,12 @@ function printResult(
       JSON.stringify({
         task: tasks.length === 1 ? tasks[0] : tasks,
         config: cfg,
-        seed: chosen.run.seed,
-        epochs: chosen.run.epochs,
-        train_error: chosen.run.trainError,
-        valid_error: chosen.run.validError,
-        test_error: meanError(chosen.tests),
-        test_errors: Object.fromEntries(chosen.tests.map((t) => [t.task, t.error])),
+        seed: best.run.seed,
+        epochs: best.run.epochs,
+        train_error: best.run.trainError,
+        valid_error: best.run.validError,
+        test_error: best.testError,
+        test_errors: Object.fromEntries(best.tests.map((t) => [t.task, t.error])),
         seconds,
         runs: runs.map((r) => ({
           seed: r.run.seed,
@@ -136,7 +195,7 @@ function printResult(
           ls_epochs: r.run.lsEpochs,
           train_error: r.run.trainError,
           valid_error: r.run.validError,
-          test_error: meanError(r.tests),
+          test_error: r.testError,
           seconds: r.seconds,
         })),
         model: opts.out ?? null,

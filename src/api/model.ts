@@ -1,0 +1,123 @@
+// The library's face for a trained model: load it from its file's JSON, then ask it questions about a story.
+// Runs unchanged in a browser: it takes objects and strings, never paths.
+
+import type { Example, Sentence } from "../data/babi.js";
+import { vectorize } from "../data/batch.js";
+import { DataError } from "../data/errors.js";
+import type { Config } from "../model/config.js";
+import {
+  type ModelJson,
+  type ModelMeta,
+  modelFromJson,
+  modelToJson,
+  type TrainedModel,
+} from "../model/file.js";
+import { createWorkspace, forwardExample, type Workspace } from "../model/memn2n.js";
+import { tokenize } from "../text/tokenize.js";
+import type { Vocab } from "../text/vocab.js";
+
+export interface RankedAnswer {
+  answer: string;
+  probability: number;
+}
+
+export interface Answer {
+  answer: string;
+  probability: number;
+  /** The k most probable answers among the answer classes seen in training. */
+  top: RankedAnswer[];
+  /** attention[hop][i]: weight of the i-th sentence of `sentences` at that hop. */
+  attention: number[][];
+  /** The story sentences in memory (the most recent memorySize), as given. */
+  sentences: string[];
+  /** Words the model never saw in training; they were ignored. */
+  unknownWords: string[];
+}
+
+export interface AnswerOptions {
+  /** How many ranked answers to return (default 5). */
+  topK?: number;
+}
+
+export class Model {
+  readonly config: Config;
+  readonly vocab: Vocab;
+  readonly answers: string[];
+  readonly meta: ModelMeta;
+  private readonly trained: TrainedModel;
+  private readonly ws: Workspace;
+  private readonly answerIds: number[];
+
+  constructor(trained: TrainedModel) {
+    this.trained = trained;
+    this.config = trained.config;
+    this.vocab = trained.vocab;
+    this.answers = trained.answers;
+    this.meta = trained.meta;
+    this.ws = createWorkspace(trained.params, trained.config.encoding === "pe");
+    this.answerIds = trained.answers.map((a) => trained.vocab.id(a));
+  }
+
+  /** Answers a question about a story given as sentences, oldest first. */
+  answer(story: string[], question: string, options: AnswerOptions = {}): Answer {
+    const M = this.config.memorySize;
+    const kept = story.slice(Math.max(0, story.length - M));
+    const sentences: Sentence[] = kept.map((text, i) => ({ id: i + 1, tokens: tokenize(stripId(text)) }));
+    const q = tokenize(question);
+    const example: Example = {
+      story: 0,
+      line: 0,
+      sentences,
+      question: q,
+      answer: this.answers[0],
+      supporting: [],
+    };
+    const J = Math.max(1, q.length, ...sentences.map((s) => s.tokens.length));
+    const batch = vectorize([example], this.vocab, { memorySize: Math.max(1, kept.length), sentenceLen: J });
+    const p = this.trained.params;
+    forwardExample(p, this.ws, batch, 0, batch.time, 0, false);
+    const probs = this.ws.probs;
+    const attention: number[][] = [];
+    for (let h = 0; h < p.hops; h++) {
+      attention.push(Array.from(this.ws.p.subarray(h * this.ws.M, h * this.ws.M + kept.length)));
+    }
+    // Rank the answer classes; renormalise over them so the probabilities shown add up to one.
+    let mass = 0;
+    for (const id of this.answerIds) mass += probs[id];
+    const ranked = this.answers
+      .map((answer, i) => ({ answer, probability: probs[this.answerIds[i]] / mass }))
+      .sort((a, b) => b.probability - a.probability);
+    const top = ranked.slice(0, Math.max(1, options.topK ?? 5));
+    return {
+      answer: top[0].answer,
+      probability: top[0].probability,
+      top,
+      attention,
+      sentences: kept,
+      unknownWords: [...batch.unknown.keys()],
+    };
+  }
+
+  /** The model file's JSON, ready for JSON.stringify. */
+  toJSON(): ModelJson {
+    return modelToJson(this.trained);
+  }
+}
+
+/** A model from its file's contents: a JSON string or the parsed object. `name` labels errors. */
+export function loadModel(json: string | object, name = "model"): Model {
+  let obj: unknown = json;
+  if (typeof json === "string") {
+    try {
+      obj = JSON.parse(json);
+    } catch {
+      throw new DataError(name, null, "not valid JSON");
+    }
+  }
+  return new Model(modelFromJson(obj, name));
+}
+
+/** bAbI-style story lines may carry their numeric ids ("1 Mary went home."): the id is not a word. */
+function stripId(line: string): string {
+  return line.replace(/^\s*\d+\s+/, "");
+}

@@ -1,0 +1,148 @@
+// Training as a library call: bAbI text (or parsed examples) in, a Model out. The CLI's `train` command is
+// this plus files and a progress display.
+
+import { type Example, parseBabi } from "../data/babi.js";
+import { meanError, type TaskError, taskErrors } from "../eval/errors.js";
+import { type Config, makeConfig } from "../model/config.js";
+import type { TrainedModel } from "../model/file.js";
+import { type Prepared, prepare, type TaskExamples } from "../train/prepare.js";
+import { pickBest, runSeeds } from "../train/runs.js";
+import { finishRun, type RunResult, type TrainEvent, Trainer } from "../train/trainer.js";
+import { Model } from "./model.js";
+
+export interface RunReport {
+  run: RunResult;
+  /** Test error per task (empty without test data). */
+  tests: TaskError[];
+  testError: number;
+  seconds: number;
+}
+
+export interface TrainReport {
+  config: Config;
+  data: Prepared;
+  runs: RunReport[];
+  best: RunReport;
+  trained: TrainedModel;
+}
+
+export interface RunHooks {
+  onEvent?: (e: TrainEvent) => void;
+  /** Called after every epoch of every run, e.g. to checkpoint. */
+  afterEpoch?: (t: Trainer, runIndex: number) => void;
+  /** A trainer to continue instead of starting run `runIndex` afresh (resume). */
+  resume?: (t: Trainer, runIndex: number) => boolean;
+  /** Runs already finished (resume): they are not trained again. */
+  done?: RunReport[];
+  /** Called when a run finishes. */
+  onRunDone?: (report: RunReport, runIndex: number) => void;
+  /** Wall clock in seconds; the default uses performance.now. */
+  now?: () => number;
+}
+
+/** Trains cfg.repeats runs (seeds seed, seed+1, ...) and keeps the best by cfg.selectBy. */
+export function trainRuns(tasks: TaskExamples[], cfg: Config, hooks: RunHooks = {}): TrainReport {
+  const now = hooks.now ?? (() => performance.now() / 1000);
+  const data = prepare(tasks, cfg);
+  const runs: RunReport[] = [...(hooks.done ?? [])];
+  runSeeds(cfg).forEach((seed, r) => {
+    if (r < runs.length) return;
+    const t0 = now();
+    const t = new Trainer(cfg, data.vocab.size, data.train, data.valid, seed, hooks.onEvent);
+    hooks.resume?.(t, r);
+    t.run((tr) => hooks.afterEpoch?.(tr, r));
+    const run = finishRun(t);
+    const tests = taskErrors(run.params, cfg.encoding, data.tests);
+    const report = { run, tests, testError: meanError(tests), seconds: now() - t0 };
+    runs.push(report);
+    hooks.onRunDone?.(report, r);
+  });
+  const bestRun = pickBest(
+    runs.map((r) => r.run),
+    cfg,
+  );
+  const best = runs.find((r) => r.run === bestRun)!;
+  return {
+    config: cfg,
+    data,
+    runs,
+    best,
+    trained: trainedModel(
+      cfg,
+      data,
+      best.run,
+      tasks.map((t) => t.task),
+    ),
+  };
+}
+
+export function trainedModel(
+  cfg: Config,
+  data: Prepared,
+  run: RunResult,
+  tasks: number[],
+  set?: string,
+): TrainedModel {
+  return {
+    config: cfg,
+    vocab: data.vocab,
+    answers: data.answers,
+    params: run.params,
+    meta: {
+      tasks,
+      set,
+      seed: run.seed,
+      epochs: run.epochs,
+      trainError: run.trainError,
+      validError: run.validError,
+    },
+  };
+}
+
+export interface TrainOptions {
+  /** Training data: the text of a bAbI file, or parsed examples. */
+  train: string | Example[];
+  /** Test data, for the reported test error. */
+  test?: string | Example[];
+  /** Any hyperparameters; the rest are the paper's defaults. */
+  config?: Partial<Config>;
+  task?: number;
+  onEvent?: (e: TrainEvent) => void;
+}
+
+export interface TrainResult {
+  model: Model;
+  trainError: number;
+  validError: number;
+  testError: number | null;
+  seed: number;
+  epochs: number;
+}
+
+/** Trains a model from bAbI text with the paper's protocol. */
+export function train(options: TrainOptions): TrainResult {
+  const cfg = makeConfig(options.config);
+  const examples = (x: string | Example[], name: string) =>
+    typeof x === "string" ? parseBabi(x, name).examples : x;
+  const task = options.task ?? 0;
+  const report = trainRuns(
+    [
+      {
+        task,
+        train: examples(options.train, "train"),
+        test: options.test ? examples(options.test, "test") : [],
+      },
+    ],
+    cfg,
+    { onEvent: options.onEvent },
+  );
+  const { run } = report.best;
+  return {
+    model: new Model(report.trained),
+    trainError: run.trainError,
+    validError: run.validError,
+    testError: options.test ? report.best.testError : null,
+    seed: run.seed,
+    epochs: run.epochs,
+  };
+}

@@ -1,0 +1,96 @@
+// What an interrupted training needs to continue exactly where it stopped: the finished runs (with their
+// weights, to choose among them at the end), and the run under way: its trainer state and weights. Pure
+// JSON in and out; the CLI writes it atomically after every epoch.
+
+import { z } from "zod";
+import { DataError } from "../data/errors.js";
+import type { Config } from "../model/config.js";
+import { namedTensors, type Params } from "../model/params.js";
+import type { RunResult, TrainState } from "./trainer.js";
+
+export const CHECKPOINT_FORMAT = "memn2n-checkpoint";
+
+export interface FinishedRun {
+  run: RunResult;
+  tests: { task: number; error: number; loss: number; questions: number }[];
+  testError: number;
+  seconds: number;
+}
+
+export interface Checkpoint {
+  /** What the run was started with; resuming with anything else is refused. */
+  key: { config: Config; tasks: number[]; set: string };
+  done: FinishedRun[];
+  current: { runIndex: number; state: TrainState; weights: Record<string, number[]> } | null;
+}
+
+export function weightsOf(p: Params): Record<string, number[]> {
+  return Object.fromEntries(namedTensors(p).map((t) => [t.name, Array.from(t.data)]));
+}
+
+/** Loads weights into `p`, checking every tensor is there with its size. */
+export function setWeights(p: Params, w: Record<string, number[]>, file: string, field: string): void {
+  for (const t of namedTensors(p)) {
+    const a = w[t.name];
+    if (!Array.isArray(a) || a.length !== t.data.length) {
+      throw new DataError(file, null, `${field}.${t.name}: expected ${t.data.length} floats`);
+    }
+    t.data.set(a);
+  }
+}
+
+export function checkpointToJson(c: Checkpoint): unknown {
+  return {
+    format: CHECKPOINT_FORMAT,
+    version: 1,
+    key: c.key,
+    done: c.done.map((d) => ({ ...d, run: { ...d.run, params: weightsOf(d.run.params) } })),
+    current: c.current,
+  };
+}
+
+const shape = z.object({
+  format: z.literal(CHECKPOINT_FORMAT),
+  version: z.literal(1),
+  key: z.object({ config: z.record(z.string(), z.unknown()), tasks: z.array(z.number()), set: z.string() }),
+  done: z.array(
+    z
+      .object({ run: z.object({ params: z.record(z.string(), z.array(z.number())) }).passthrough() })
+      .passthrough(),
+  ),
+  current: z
+    .object({
+      runIndex: z.number().int(),
+      state: z.object({ rng: z.array(z.number()).length(6) }).passthrough(),
+      weights: z.record(z.string(), z.array(z.number())),
+    })
+    .nullable(),
+});
+
+/** Parsed checkpoint JSON with weights still as arrays; `makeParams` gives an empty parameter set. */
+export function checkpointFromJson(json: unknown, file: string, makeParams: () => Params): Checkpoint {
+  const r = shape.safeParse(json);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new DataError(file, null, `${issue.path.join(".") || "(top level)"}: ${issue.message}`);
+  }
+  const j = json as {
+    key: Checkpoint["key"];
+    done: (Omit<FinishedRun, "run"> & {
+      run: Omit<RunResult, "params"> & { params: Record<string, number[]> };
+    })[];
+    current: Checkpoint["current"];
+  };
+  const done = j.done.map((d, i) => {
+    const params = makeParams();
+    setWeights(params, d.run.params, file, `done.${i}.run.params`);
+    return { ...d, run: { ...d.run, params } };
+  });
+  return { key: j.key, done, current: j.current };
+}
+
+/** The first field in which two configs differ, or null. */
+export function configDifference(a: Config, b: Record<string, unknown>): string | null {
+  for (const k of Object.keys(a) as (keyof Config)[]) if (a[k] !== b[k]) return k;
+  return null;
+}

@@ -1,0 +1,140 @@
+// Interrupted training: a process killed with SIGKILL mid-run resumes from its checkpoint and ends with the
+// same weights as a run that was never interrupted. And a diverging run stops with a clear message while its
+// last good checkpoint stays.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { BABI_EN, ROOT, runCli, withTmpDir } from "./helpers.js";
+
+function task1(dir: string): void {
+  for (const part of ["train", "test"]) {
+    const f = `qa1_single-supporting-fact_${part}.txt`;
+    writeFileSync(join(dir, f), readFileSync(join(BABI_EN, f)));
+  }
+}
+
+function readEpoch(ckpt: string): number {
+  try {
+    const j = JSON.parse(readFileSync(ckpt, "utf8"));
+    return j.current.runIndex * 1000 + j.current.state.epoch;
+  } catch {
+    return -1;
+  }
+}
+
+test("a training run killed with SIGKILL resumes to the same final weights", async () => {
+  await withTmpDirAsync(async (dir) => {
+    task1(dir);
+    const args = [
+      "train",
+      "--task",
+      "1",
+      "--data",
+      dir,
+      "--epochs",
+      "24",
+      "--ls-rule",
+      "fixed",
+      "--ls-epochs",
+      "3",
+    ];
+    args.push("--repeats", "2", "--quiet");
+    const a = runCli([...args, "--out", join(dir, "a.json")]);
+    assert.equal(a.code, 0, a.stderr);
+    assert.ok(!existsSync(join(dir, "a.json.ckpt")), "the checkpoint is removed once the model is written");
+
+    const out = join(dir, "b.json");
+    const ckpt = `${out}.ckpt`;
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", join(ROOT, "src/cli/run.ts"), ...args, "--out", out],
+      {
+        cwd: ROOT,
+        stdio: "ignore",
+      },
+    );
+    const exited = new Promise<number | null>((res) => child.on("exit", (code) => res(code)));
+    // Kill it in the second run, a few epochs in.
+    const deadline = Date.now() + 120_000;
+    while (readEpoch(ckpt) < 1005 && Date.now() < deadline) await sleep(10);
+    child.kill("SIGKILL");
+    await exited;
+    const killedAt = readEpoch(ckpt);
+    assert.ok(killedAt >= 1005 && killedAt < 1027, `killed at ${killedAt}`);
+    assert.ok(!existsSync(out), "no model was written before the kill");
+
+    const r = runCli([...args, "--out", out, "--resume"]);
+    assert.equal(r.code, 0, r.stderr);
+    const wa = JSON.parse(readFileSync(join(dir, "a.json"), "utf8"));
+    const wb = JSON.parse(readFileSync(out, "utf8"));
+    assert.deepEqual(wb.weights, wa.weights);
+    assert.deepEqual(wb.meta, wa.meta);
+  });
+});
+
+test("resume refuses a checkpoint made with other options", () => {
+  withTmpDir((dir) => {
+    task1(dir);
+    const out = join(dir, "m.json");
+    writeFileSync(`${out}.ckpt`, JSON.stringify({ key: { config: { hops: 2 } } }));
+    const r = runCli(["train", "--task", "1", "--data", dir, "--out", out, "--resume"]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^error: --resume: .*m\.json\.ckpt was made with a different hops/);
+  });
+});
+
+test("a diverging run stops naming the epoch, and keeps its last good checkpoint", () => {
+  withTmpDir((dir) => {
+    task1(dir);
+    const out = join(dir, "m.json");
+    const r = runCli([
+      "train",
+      "--task",
+      "1",
+      "--data",
+      dir,
+      "--out",
+      out,
+      "--ls-rule",
+      "fixed",
+      "--ls-epochs",
+      "2",
+      "--ls-lr",
+      "0.001",
+      "--lr",
+      "1e30",
+      "--max-grad-norm",
+      "1e300",
+      "--quiet",
+    ]);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /^error: training diverged: the loss became NaN or infinite in epoch 3 \(seed 1\)/,
+    );
+    assert.equal(r.stderr.trim().split("\n").length, 1);
+    assert.ok(!existsSync(out));
+    const ckpt = JSON.parse(readFileSync(`${out}.ckpt`, "utf8"));
+    assert.equal(ckpt.current.state.epoch, 2);
+    assert.ok(
+      Object.values(ckpt.current.weights as Record<string, number[]>).every((w) => w.every(Number.isFinite)),
+    );
+  });
+});
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function withTmpDirAsync(fn: (dir: string) => Promise<void>): Promise<void> {
+  const { mkdtempSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const dir = mkdtempSync(join(tmpdir(), "memn2n-test-"));
+  try {
+    await fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
