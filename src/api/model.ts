@@ -12,7 +12,7 @@ import {
   modelToJson,
   type TrainedModel,
 } from "../model/file.js";
-import { createWorkspace, forwardExample, type Workspace } from "../model/memn2n.js";
+import { createWorkspace, ensureWorkspace, forwardExample, type Workspace } from "../model/memn2n.js";
 import { tokenize } from "../text/tokenize.js";
 import type { Vocab } from "../text/vocab.js";
 
@@ -75,6 +75,7 @@ export class Model {
     const J = Math.max(1, q.length, ...sentences.map((s) => s.tokens.length));
     const batch = vectorize([example], this.vocab, { memorySize: Math.max(1, kept.length), sentenceLen: J });
     const p = this.trained.params;
+    ensureWorkspace(this.ws, p, batch.memorySize, batch.sentenceLen);
     forwardExample(p, this.ws, batch, 0, batch.time, 0, false);
     const probs = this.ws.probs;
     const attention: number[][] = [];

@@ -2,6 +2,7 @@
 // line on stderr with an exit code.
 
 import { Command, CommanderError } from "commander";
+import { registerAsk } from "./commands/ask.js";
 import { registerData } from "./commands/data.js";
 import { registerTest } from "./commands/test.js";
 import { registerTrain } from "./commands/train.js";
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
   registerData(program);
   registerTrain(program);
   registerTest(program);
+  registerAsk(program);
   for (const cmd of allCommands(program)) cmd.exitOverride();
   return program;
 }

@@ -1,0 +1,88 @@
+import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { loadModel } from "../src/api/model.js";
+import { train } from "../src/api/train.js";
+import { BABI_EN, runCli, withTmpDir } from "./helpers.js";
+
+const TRAIN = readFileSync(join(BABI_EN, "qa1_single-supporting-fact_train.txt"), "utf8");
+const trained = train({ train: TRAIN, config: { epochs: 30, linearStart: false } });
+
+test("Model.answer: answer, ranked answers, attention per hop over the sentences, unknown words", () => {
+  const story = [
+    "1 Daniel went to the kitchen.",
+    "2 Sandra went to the garden.",
+    "3 Daniel moved to the hallway.",
+  ];
+  const a = trained.model.answer(story, "Where is Daniel?", { topK: 4 });
+  assert.equal(a.answer, "hallway");
+  assert.equal(a.top.length, 4);
+  assert.ok(Math.abs(a.top.reduce((s, t) => s + t.probability, 0) - 1) < 0.2);
+  assert.equal(a.attention.length, 3);
+  for (const hop of a.attention) {
+    assert.equal(hop.length, 3);
+    assert.ok(Math.abs(hop.reduce((s, x) => s + x, 0) - 1) < 1e-9);
+  }
+  const b = trained.model.answer(["Daniel went to the moon."], "Where is Daniel?");
+  assert.deepEqual(b.unknownWords, ["moon"]);
+  assert.ok(Number.isFinite(b.probability));
+});
+
+test("the memory keeps only the most recent memorySize sentences", () => {
+  const story = Array.from({ length: 60 }, (_, i) =>
+    i % 2 ? "John went to the office." : "Mary went home.",
+  );
+  const a = trained.model.answer(story, "Where is John?");
+  assert.equal(a.sentences.length, 50);
+  assert.equal(a.attention[0].length, 50);
+});
+
+test("loadModel rejects a damaged model with the field named", () => {
+  const json = trained.model.toJSON();
+  const broken = { ...json, weights: { ...json.weights, E1: json.weights.E1.slice(1) } };
+  assert.throws(
+    () => loadModel(broken, "m.json"),
+    /m\.json: weights\.E1: expected \d+ floats, got \d+/,
+  );
+  assert.throws(() => loadModel("{", "m.json"), /m\.json: not valid JSON/);
+});
+
+test("memn2n ask on a model trained by memn2n train", () => {
+  withTmpDir((dir) => {
+    const model = join(dir, "m.json");
+    writeFileSync(model, JSON.stringify(trained.model.toJSON()));
+    const story = join(dir, "story.txt");
+    writeFileSync(
+      story,
+      "Mary moved to the bathroom.\nJohn went to the hallway.\nMary travelled to the office.\n",
+    );
+    const r = runCli(["ask", "--model", model, "--story", story, "Where is Mary?", "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^answer: office \(p = /);
+    assert.match(r.stdout, /3 +Mary travelled to the office\. .*\*/);
+    const j = r.json as { answer: string; attention: number[][] };
+    assert.equal(j.answer, "office");
+    assert.equal(j.attention.length, 3);
+
+    const s = runCli(["ask", "--model", model], {
+      input:
+        "Sandra went to the garden.\nWhere is Sandra?\nSandra went to the kitchen with a zebra.\nWhere is Sandra?\n",
+    });
+    assert.equal(s.code, 0, s.stderr);
+    const answers = s.stdout.split("\n").filter((l) => l.startsWith("answer:"));
+    assert.deepEqual(
+      answers.map((l) => l.split(" ")[1]),
+      ["garden", "kitchen"],
+    );
+    assert.match(s.stderr, /warning: words the model never saw, ignored: with, a, zebra/);
+
+    writeFileSync(story, "Mary went home.\nWhere is Mary?\thome\t1\n");
+    const bad = runCli(["ask", "--model", model, "--story", story, "Where is Mary?"]);
+    assert.equal(bad.code, 2);
+    assert.equal(
+      bad.stderr,
+      `error: ${story}:2: a question line (with a TAB) in a story; give the question as the argument\n`,
+    );
+  });
+});

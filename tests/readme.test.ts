@@ -1,0 +1,29 @@
+// The README's library example, run as written (with "memn2n" pointing at this checkout's source).
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { ROOT, withTmpDir } from "./helpers.js";
+
+test("the README's library example runs and answers", () => {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const block = /## Library[\s\S]*?```js\n([\s\S]*?)```/.exec(readme);
+  assert.ok(block, "README has a js example under ## Library");
+  const code = block[1].replace('from "memn2n"', `from ${JSON.stringify(join(ROOT, "src", "index.ts"))}`);
+  withTmpDir((dir) => {
+    const file = join(dir, "example.mts");
+    writeFileSync(file, code);
+    const r = spawnSync(process.execPath, ["--import", "tsx", file], {
+      cwd: ROOT,
+      encoding: "utf8",
+      timeout: 120_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.trim().split("\n");
+    assert.match(lines[0], /^office 0\.\d\d|^office 1\.00/);
+    const lastHop = lines[1].split(" ").map(Number);
+    assert.equal(lastHop.indexOf(Math.max(...lastHop)), 2);
+    assert.equal(lines[2], "hallway");
+  });
+});
