@@ -41,10 +41,7 @@ test("the memory keeps only the most recent memorySize sentences", () => {
 test("loadModel rejects a damaged model with the field named", () => {
   const json = trained.model.toJSON();
   const broken = { ...json, weights: { ...json.weights, E1: json.weights.E1.slice(1) } };
-  assert.throws(
-    () => loadModel(broken, "m.json"),
-    /m\.json: weights\.E1: expected \d+ floats, got \d+/,
-  );
+  assert.throws(() => loadModel(broken, "m.json"), /m\.json: weights\.E1: expected \d+ floats, got \d+/);
   assert.throws(() => loadModel("{", "m.json"), /m\.json: not valid JSON/);
 });
 
