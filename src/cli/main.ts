@@ -4,6 +4,7 @@
 import { Command, CommanderError } from "commander";
 import { registerAsk } from "./commands/ask.js";
 import { registerData } from "./commands/data.js";
+import { registerDownload } from "./commands/download.js";
 import { registerTest } from "./commands/test.js";
 import { registerTrain } from "./commands/train.js";
 import { reportError } from "./errors.js";
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   registerTrain(program);
   registerTest(program);
   registerAsk(program);
+  registerDownload(program);
   for (const cmd of allCommands(program)) cmd.exitOverride();
   return program;
 }

@@ -1,0 +1,177 @@
+// Fetching the official archives into the user cache: streamed to a .part file while hashing, checked, then
+// unpacked into a temporary folder, every file checked against the SHA-256 list the project ships
+// (checksums/data.sha256, the files as distributed), and only then renamed into place. A failure at any step
+// leaves nothing half-written behind.
+
+import { createHash } from "node:crypto";
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as tar from "tar";
+
+const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+export interface Dataset {
+  name: string;
+  url: string;
+  /** Folder of the unpacked archive that holds the data. */
+  top: string;
+  /** Where it goes in the cache, which is also its prefix in checksums/data.sha256. */
+  dest: string;
+}
+
+export const DATASETS: Record<"babi" | "dialog", Dataset> = {
+  babi: {
+    name: "bAbI tasks v1.2",
+    url: "http://www.thespermwhale.com/jaseweston/babi/tasks_1-20_v1-2.tar.gz",
+    top: "tasks_1-20_v1-2",
+    dest: "babi/tasks_1-20_v1-2",
+  },
+  dialog: {
+    name: "Dialog bAbI tasks",
+    url: "http://www.thespermwhale.com/jaseweston/babi/dialog-bAbI-tasks.tgz",
+    top: "dialog-bAbI-tasks",
+    dest: "dialog-babi",
+  },
+};
+
+export class DownloadError extends Error {
+  override name = "DownloadError";
+}
+
+export interface DownloadProgress {
+  start(total: number | null): void;
+  update(bytes: number): void;
+  stop(): void;
+}
+
+export interface DownloadResult {
+  dir: string;
+  bytes: number;
+  sha256: string;
+  verified: number;
+  unverified: string[];
+}
+
+function knownChecksums(): Map<string, string> {
+  const text = readFileSync(join(PACKAGE_ROOT, "checksums", "data.sha256"), "utf8");
+  const map = new Map<string, string>();
+  for (const line of text.split("\n")) {
+    const m = /^([0-9a-f]{64})\s+\*?(.+)$/.exec(line.trim());
+    if (m) map.set(m[2], m[1]);
+  }
+  return map;
+}
+
+export async function download(
+  ds: Dataset,
+  cache: string,
+  opts: { url?: string; sha256?: string; progress?: DownloadProgress },
+): Promise<DownloadResult> {
+  const url = opts.url ?? ds.url;
+  const work = join(cache, `.download-${process.pid}`);
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  try {
+    const archive = join(work, "archive.part");
+    const { bytes, sha256 } = await fetchTo(url, archive, opts.progress);
+    if (opts.sha256 && opts.sha256.toLowerCase() !== sha256) {
+      throw new DownloadError(`${url}: checksum mismatch: expected SHA-256 ${opts.sha256}, got ${sha256}`);
+    }
+    const unpacked = join(work, "unpacked");
+    mkdirSync(unpacked);
+    try {
+      await tar.x({ file: archive, cwd: unpacked, strict: true });
+    } catch (e) {
+      throw new DownloadError(`${url}: not a readable .tar.gz archive (${(e as Error).message})`);
+    }
+    const top = join(unpacked, ds.top);
+    if (!existsSync(top)) throw new DownloadError(`${url}: the archive has no ${ds.top}/ folder`);
+    const known = knownChecksums();
+    let verified = 0;
+    const unverified: string[] = [];
+    for (const file of walk(top)) {
+      const rel = `${ds.dest}/${relative(top, file).split("\\").join("/")}`;
+      const want = known.get(rel);
+      if (!want) {
+        unverified.push(rel);
+        continue;
+      }
+      const got = createHash("sha256").update(readFileSync(file)).digest("hex");
+      if (got !== want)
+        throw new DownloadError(`${rel}: checksum mismatch: expected SHA-256 ${want}, got ${got}`);
+      verified++;
+    }
+    if (verified === 0 && !opts.sha256) {
+      throw new DownloadError(
+        `${url}: no file of the archive could be checked; pass --sha256 to check the archive`,
+      );
+    }
+    const dest = join(cache, ds.dest);
+    mkdirSync(dirname(dest), { recursive: true });
+    const old = `${dest}.old-${process.pid}`;
+    if (existsSync(dest)) renameSync(dest, old);
+    renameSync(top, dest);
+    rmSync(old, { recursive: true, force: true });
+    return { dir: dest, bytes, sha256, verified, unverified };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+async function fetchTo(
+  url: string,
+  path: string,
+  progress?: DownloadProgress,
+): Promise<{ bytes: number; sha256: string }> {
+  let res: Response;
+  try {
+    res = await fetch(url);
+  } catch (e) {
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    throw new DownloadError(
+      `cannot download ${url} (${cause?.code ?? cause?.message ?? (e as Error).message}): offline? ` +
+        "Get the archive another way and pass its folder with --data.",
+    );
+  }
+  if (!res.ok || !res.body) throw new DownloadError(`cannot download ${url}: HTTP ${res.status}`);
+  const total = Number(res.headers.get("content-length")) || null;
+  progress?.start(total);
+  const hash = createHash("sha256");
+  const out = createWriteStream(path);
+  let bytes = 0;
+  try {
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      if (!out.write(chunk)) await new Promise<void>((r) => out.once("drain", () => r()));
+      progress?.update(bytes);
+    }
+  } catch (e) {
+    throw new DownloadError(`download of ${url} broke off after ${bytes} bytes (${(e as Error).message})`);
+  } finally {
+    await new Promise<void>((r) => out.end(r));
+    progress?.stop();
+  }
+  if (total !== null && bytes !== total) {
+    throw new DownloadError(`download of ${url} broke off: ${bytes} of ${total} bytes`);
+  }
+  return { bytes, sha256: hash.digest("hex") };
+}
+
+function* walk(dir: string): Generator<string> {
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) yield* walk(p);
+    else yield p;
+  }
+}

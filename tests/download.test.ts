@@ -1,0 +1,164 @@
+// `memn2n download` against a local HTTP server on 127.0.0.1 serving archives built here: a good one, one
+// corrupted in transit, and one whose file does not match the shipped checksum. Nothing half-written stays.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import * as tar from "tar";
+import { BABI_EN, ROOT } from "./helpers.js";
+
+const TRAIN = "qa1_single-supporting-fact_train.txt";
+const TEST = "qa1_single-supporting-fact_test.txt";
+const archives = new Map<string, Buffer>();
+let server: Server;
+let base: string;
+
+before(async () => {
+  const good = await buildInTmp(false);
+  const badFile = await buildInTmp(true);
+  const corrupted = Buffer.from(good);
+  corrupted[corrupted.length >> 1] ^= 0xff;
+  archives.set("/good.tgz", good);
+  archives.set("/corrupted.tgz", corrupted);
+  archives.set("/badfile.tgz", badFile);
+  server = createServer((req, res) => {
+    const body = archives.get(req.url ?? "");
+    if (!body) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { "content-length": body.length }).end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+after(() => server.close());
+
+async function buildInTmp(corruptFile: boolean): Promise<Buffer> {
+  const { mkdtempSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const dir = mkdtempSync(join(tmpdir(), "memn2n-arch-"));
+  try {
+    const en = join(dir, "tasks_1-20_v1-2", "en");
+    mkdirSync(en, { recursive: true });
+    copyFileSync(join(BABI_EN, TRAIN), join(en, TRAIN));
+    copyFileSync(join(BABI_EN, TEST), join(en, TEST));
+    if (corruptFile)
+      writeFileSync(join(en, TRAIN), `${readFileSync(join(en, TRAIN), "utf8")}1 An extra line.\n`);
+    writeFileSync(join(dir, "tasks_1-20_v1-2", "NOTES.txt"), "not in the checksum list\n");
+    await tar.c({ gzip: true, cwd: dir, file: join(dir, "a.tgz") }, ["tasks_1-20_v1-2"]);
+    return readFileSync(join(dir, "a.tgz"));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs the CLI asynchronously (the server lives in this process, so spawnSync would block it). */
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src/cli/run.ts"), ...args], {
+      cwd: ROOT,
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => {
+      stdout += d;
+    });
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    child.on("exit", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+const lastLine = (s: string) => s.trimEnd().split("\n").pop() ?? "";
+const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+
+test("downloads, checks every listed file and the archive, and unpacks into the cache", async () => {
+  const { mkdtempSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const cache = mkdtempSync(join(tmpdir(), "memn2n-cache-"));
+  try {
+    const good = archives.get("/good.tgz")!;
+    const r = await cli([
+      "download",
+      "--cache",
+      cache,
+      "--url",
+      `${base}/good.tgz`,
+      "--sha256",
+      sha(good),
+      "--json",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout.trim().split("\n").pop()!);
+    assert.equal(j.verified, 2);
+    assert.deepEqual(j.unverified, ["babi/tasks_1-20_v1-2/NOTES.txt"]);
+    assert.equal(j.sha256, sha(good));
+    assert.match(r.stderr, /downloaded 100%/);
+    const dest = join(cache, "babi", "tasks_1-20_v1-2", "en", TRAIN);
+    assert.deepEqual(readFileSync(dest), readFileSync(join(BABI_EN, TRAIN)));
+    assert.deepEqual(readdirSync(cache), ["babi"]);
+    // The cache is one of the places the data is looked for.
+    const s = await cli(["data", "stats", "--data", cache, "--tasks", "1", "--json"]);
+    assert.equal(s.code, 0, s.stderr);
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
+});
+
+test("an archive corrupted in transit fails its checksum and leaves nothing behind", async () => {
+  const { mkdtempSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const cache = mkdtempSync(join(tmpdir(), "memn2n-cache-"));
+  try {
+    const want = sha(archives.get("/good.tgz")!);
+    const r = await cli(["download", "--cache", cache, "--url", `${base}/corrupted.tgz`, "--sha256", want]);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /^error: .*corrupted\.tgz: checksum mismatch: expected SHA-256 [0-9a-f]{64}, got [0-9a-f]{64}\n$/,
+    );
+    assert.deepEqual(readdirSync(cache), []);
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
+});
+
+test("a file that differs from the shipped checksum list is refused, and the old data is kept", async () => {
+  const { mkdtempSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const cache = mkdtempSync(join(tmpdir(), "memn2n-cache-"));
+  try {
+    const ok = await cli(["download", "--cache", cache, "--url", `${base}/good.tgz`]);
+    assert.equal(ok.code, 0, ok.stderr);
+    const r = await cli(["download", "--cache", cache, "--url", `${base}/badfile.tgz`]);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /^error: babi\/tasks_1-20_v1-2\/en\/qa1_single-supporting-fact_train\.txt: checksum mismatch/,
+    );
+    assert.deepEqual(readdirSync(cache), ["babi"]);
+    assert.ok(existsSync(join(cache, "babi", "tasks_1-20_v1-2", "en", TEST)));
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
+});
+
+test("offline or a missing file: a clear message, exit 1", async () => {
+  const r = await cli(["download", "--cache", "/tmp/memn2n-never", "--url", `${base}/missing.tgz`]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /^error: cannot download .*missing\.tgz: HTTP 404\n$/);
+  const r2 = await cli(["download", "--cache", "/tmp/memn2n-never", "--url", "http://127.0.0.1:1/x.tgz"]);
+  assert.equal(r2.code, 1);
+  assert.match(
+    r2.stderr,
+    /^error: cannot download http:\/\/127\.0\.0\.1:1\/x\.tgz \(ECONNREFUSED\): offline\?/,
+  );
+  assert.ok(!existsSync("/tmp/memn2n-never") || readdirSync("/tmp/memn2n-never").length === 0);
+});
