@@ -78,6 +78,9 @@ export class Model {
     ensureWorkspace(this.ws, p, batch.memorySize, batch.sentenceLen);
     forwardExample(p, this.ws, batch, 0, batch.time, 0, false);
     const probs = this.ws.probs;
+    if (!probs.every(Number.isFinite)) {
+      throw new DataError("model", null, "weights: the answer came out NaN or infinite (weights too large?)");
+    }
     const attention: number[][] = [];
     for (let h = 0; h < p.hops; h++) {
       attention.push(Array.from(this.ws.p.subarray(h * this.ws.M, h * this.ws.M + kept.length)));

@@ -107,12 +107,21 @@ export function makeConfig(overrides: Partial<Config> = {}): Config {
 
 /** Throws `field: what is wrong` for the first bad field. */
 export function validateConfig(cfg: Config): void {
-  const positiveInt: (keyof Config)[] = ["hops", "dim", "memorySize", "epochs", "annealEvery", "batchSize"];
-  for (const k of positiveInt) {
+  // Upper bounds keep a typo (or a damaged model file) from asking for terabytes.
+  const positiveInt: [keyof Config, number][] = [
+    ["hops", 64],
+    ["dim", 4096],
+    ["memorySize", 100000],
+    ["epochs", 1000000],
+    ["annealEvery", 1000000],
+    ["batchSize", 1000000],
+  ];
+  for (const [k, max] of positiveInt) {
     const v = cfg[k];
     if (typeof v !== "number" || !Number.isInteger(v) || v < 1) {
       throw new ConfigError(k, `must be a whole number of at least 1, got ${String(v)}`);
     }
+    if (v > max) throw new ConfigError(k, `must be at most ${max}, got ${v}`);
   }
   for (const k of ["lsEpochs", "lsPatience", "sentenceLen"] as const) {
     if (!Number.isInteger(cfg[k]) || cfg[k] < 0)

@@ -91,6 +91,13 @@ export function modelFromJson(json: unknown, file: string): TrainedModel {
   for (const a of j.answers) {
     if (!vocab.has(a)) throw new DataError(file, null, `answers: "${a}" is not in the vocabulary`);
   }
+  if (j.timeSize !== config.memorySize) {
+    throw new DataError(
+      file,
+      null,
+      `timeSize: expected the memory size ${config.memorySize}, got ${j.timeSize}`,
+    );
+  }
   const params = createParams({
     vocabSize: vocab.size,
     dim: config.dim,
