@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import * as tar from "tar";
-import { BABI_EN, ROOT } from "./helpers.js";
+import { BABI_EN, ROOT, withTmpDirAsync } from "./helpers.js";
 
 const TRAIN = "qa1_single-supporting-fact_train.txt";
 const TEST = "qa1_single-supporting-fact_test.txt";
@@ -39,11 +39,8 @@ before(async () => {
 
 after(() => server.close());
 
-async function buildInTmp(corruptFile: boolean): Promise<Buffer> {
-  const { mkdtempSync, rmSync } = await import("node:fs");
-  const { tmpdir } = await import("node:os");
-  const dir = mkdtempSync(join(tmpdir(), "memn2n-arch-"));
-  try {
+function buildInTmp(corruptFile: boolean): Promise<Buffer> {
+  return withTmpDirAsync(async (dir) => {
     const en = join(dir, "tasks_1-20_v1-2", "en");
     mkdirSync(en, { recursive: true });
     copyFileSync(join(BABI_EN, TRAIN), join(en, TRAIN));
@@ -53,9 +50,7 @@ async function buildInTmp(corruptFile: boolean): Promise<Buffer> {
     writeFileSync(join(dir, "tasks_1-20_v1-2", "NOTES.txt"), "not in the checksum list\n");
     await tar.c({ gzip: true, cwd: dir, file: join(dir, "a.tgz") }, ["tasks_1-20_v1-2"]);
     return readFileSync(join(dir, "a.tgz"));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 /** Runs the CLI asynchronously (the server lives in this process, so spawnSync would block it). */
@@ -80,10 +75,7 @@ const lastLine = (s: string) => s.trimEnd().split("\n").pop() ?? "";
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
 test("downloads, checks every listed file and the archive, and unpacks into the cache", async () => {
-  const { mkdtempSync, rmSync } = await import("node:fs");
-  const { tmpdir } = await import("node:os");
-  const cache = mkdtempSync(join(tmpdir(), "memn2n-cache-"));
-  try {
+  await withTmpDirAsync(async (cache) => {
     const good = archives.get("/good.tgz")!;
     const r = await cli([
       "download",
@@ -107,16 +99,11 @@ test("downloads, checks every listed file and the archive, and unpacks into the 
     // The cache is one of the places the data is looked for.
     const s = await cli(["data", "stats", "--data", cache, "--tasks", "1", "--json"]);
     assert.equal(s.code, 0, s.stderr);
-  } finally {
-    rmSync(cache, { recursive: true, force: true });
-  }
+  });
 });
 
 test("an archive corrupted in transit fails its checksum and leaves nothing behind", async () => {
-  const { mkdtempSync, rmSync } = await import("node:fs");
-  const { tmpdir } = await import("node:os");
-  const cache = mkdtempSync(join(tmpdir(), "memn2n-cache-"));
-  try {
+  await withTmpDirAsync(async (cache) => {
     const want = sha(archives.get("/good.tgz")!);
     const r = await cli(["download", "--cache", cache, "--url", `${base}/corrupted.tgz`, "--sha256", want]);
     assert.equal(r.code, 1);
@@ -125,16 +112,11 @@ test("an archive corrupted in transit fails its checksum and leaves nothing behi
       /^error: .*corrupted\.tgz: checksum mismatch: expected SHA-256 [0-9a-f]{64}, got [0-9a-f]{64}$/,
     );
     assert.deepEqual(readdirSync(cache), []);
-  } finally {
-    rmSync(cache, { recursive: true, force: true });
-  }
+  });
 });
 
 test("a file that differs from the shipped checksum list is refused, and the old data is kept", async () => {
-  const { mkdtempSync, rmSync } = await import("node:fs");
-  const { tmpdir } = await import("node:os");
-  const cache = mkdtempSync(join(tmpdir(), "memn2n-cache-"));
-  try {
+  await withTmpDirAsync(async (cache) => {
     const ok = await cli(["download", "--cache", cache, "--url", `${base}/good.tgz`]);
     assert.equal(ok.code, 0, ok.stderr);
     const r = await cli(["download", "--cache", cache, "--url", `${base}/badfile.tgz`]);
@@ -145,9 +127,7 @@ test("a file that differs from the shipped checksum list is refused, and the old
     );
     assert.deepEqual(readdirSync(cache), ["babi"]);
     assert.ok(existsSync(join(cache, "babi", "tasks_1-20_v1-2", "en", TEST)));
-  } finally {
-    rmSync(cache, { recursive: true, force: true });
-  }
+  });
 });
 
 test("offline or a missing file: a clear message, exit 1", async () => {

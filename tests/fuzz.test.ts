@@ -12,7 +12,7 @@ import { parseBabi } from "../src/data/babi.js";
 import { decodeUtf8 } from "../src/data/decode.js";
 import { DataError } from "../src/data/errors.js";
 import { Rng } from "../src/util/random.js";
-import { BABI_EN, withTmpDir } from "./helpers.js";
+import { BABI_EN, withTmpDirAsync } from "./helpers.js";
 
 const rng = new Rng(20261124);
 const SEED_TEXT = readFileSync(join(BABI_EN, "qa1_single-supporting-fact_train.txt"), "utf8")
@@ -200,16 +200,5 @@ async function runInProcess(argv: string[]): Promise<{ code: number; stdout: str
     process.stdout.write = ow;
     process.stderr.write = ew;
     console.log = log;
-  }
-}
-
-async function withTmpDirAsync(fn: (dir: string) => Promise<void>): Promise<void> {
-  const { mkdtempSync, rmSync } = await import("node:fs");
-  const { tmpdir } = await import("node:os");
-  const dir = mkdtempSync(join(tmpdir(), "memn2n-fuzz-"));
-  try {
-    await fn(dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
   }
 }

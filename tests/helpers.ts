@@ -47,3 +47,12 @@ export function withTmpDir<T>(fn: (dir: string) => T): T {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+export async function withTmpDirAsync<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), "memn2n-test-"));
+  try {
+    return await fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { BABI_EN, ROOT, runCli, withTmpDir } from "./helpers.js";
+import { BABI_EN, ROOT, runCli, withTmpDir, withTmpDirAsync } from "./helpers.js";
 
 function task1(dir: string): void {
   for (const part of ["train", "test"]) {
@@ -126,15 +126,4 @@ test("a diverging run stops naming the epoch, and keeps its last good checkpoint
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-async function withTmpDirAsync(fn: (dir: string) => Promise<void>): Promise<void> {
-  const { mkdtempSync, rmSync } = await import("node:fs");
-  const { tmpdir } = await import("node:os");
-  const dir = mkdtempSync(join(tmpdir(), "memn2n-test-"));
-  try {
-    await fn(dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
