@@ -56,13 +56,7 @@ function checkGradients(
         assert.equal(grads[ti].data[i], 0, `${t.name}[${i}]: reserved rows get no gradient`);
         continue;
       }
-      const orig = t.data[i];
-      t.data[i] = orig + EPS;
-      const up = loss();
-      t.data[i] = orig - EPS;
-      const down = loss();
-      t.data[i] = orig;
-      const numeric = (up - down) / (2 * EPS);
+      const numeric = numericAt(p, ti, i, loss);
       const analytic = grads[ti].data[i];
       const err = Math.abs(numeric - analytic) / Math.max(1, Math.abs(numeric) + Math.abs(analytic));
       maxErr = Math.max(maxErr, err);

@@ -1,6 +1,8 @@
 // Every hyperparameter in one typed object, with the paper's defaults (Sukhbaatar et al. 2015, section 4.2).
 // The CLI exposes each field as an option; results print the whole object.
 
+import { FieldError } from "../data/errors.js";
+
 export type Encoding = "bow" | "pe";
 export type Tying = "adjacent" | "layerwise";
 export type LinearStartRule = "valid" | "fixed";
@@ -151,12 +153,7 @@ export function validateConfig(cfg: Config): void {
   }
 }
 
-export class ConfigError extends Error {
-  constructor(
-    readonly field: string,
-    readonly detail: string,
-  ) {
-    super(`${field}: ${detail}`);
-    this.name = "ConfigError";
-  }
+/** A bad config field: a FieldError whose field is the Config key. */
+export class ConfigError extends FieldError {
+  override name = "ConfigError";
 }

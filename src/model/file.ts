@@ -6,7 +6,7 @@ import { z } from "zod";
 import { DataError } from "../data/errors.js";
 import { Vocab } from "../text/vocab.js";
 import { type Config, ConfigError, makeConfig } from "./config.js";
-import { createParams, namedTensors, type Params } from "./params.js";
+import { createParams, namedTensors, type Params, shapeFor } from "./params.js";
 
 export const MODEL_FORMAT = "memn2n-model";
 export const MODEL_VERSION = 1;
@@ -98,14 +98,7 @@ export function modelFromJson(json: unknown, file: string): TrainedModel {
       `timeSize: expected the memory size ${config.memorySize}, got ${j.timeSize}`,
     );
   }
-  const params = createParams({
-    vocabSize: vocab.size,
-    dim: config.dim,
-    timeSize: j.timeSize,
-    hops: config.hops,
-    tying: config.tying,
-    temporal: config.temporal,
-  });
+  const params = createParams(shapeFor(config, vocab.size));
   const expected = namedTensors(params);
   for (const t of expected) {
     const w = j.weights[t.name];

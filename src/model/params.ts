@@ -5,7 +5,7 @@
 //   layerwise: emb = [A, C, B, W]; every hop uses A and C (with T_A, T_C), and u^{k+1} = H u^k + o^k.
 
 import type { Rng } from "../util/random.js";
-import type { Tying } from "./config.js";
+import type { Config, Tying } from "./config.js";
 
 export type Floats = Float32Array | Float64Array;
 export type DType = "f32" | "f64";
@@ -37,6 +37,18 @@ export interface Params extends ParamShape {
 
 export function alloc(dtype: DType, n: number): Floats {
   return dtype === "f32" ? new Float32Array(n) : new Float64Array(n);
+}
+
+/** The tensor shapes a config asks for, over a vocabulary of the given size. */
+export function shapeFor(cfg: Config, vocabSize: number): ParamShape {
+  return {
+    vocabSize,
+    dim: cfg.dim,
+    timeSize: cfg.memorySize,
+    hops: cfg.hops,
+    tying: cfg.tying,
+    temporal: cfg.temporal,
+  };
 }
 
 export function createParams(shape: ParamShape, dtype: DType = "f32"): Params {

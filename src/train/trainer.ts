@@ -10,7 +10,7 @@
 import type { Batch } from "../data/batch.js";
 import type { Config } from "../model/config.js";
 import { createWorkspace, evaluate, runRows, type Workspace } from "../model/memn2n.js";
-import { createParams, initParams, type Params, zerosLike } from "../model/params.js";
+import { createParams, initParams, type Params, shapeFor, zerosLike } from "../model/params.js";
 import { Rng } from "../util/random.js";
 import { TimeNoise } from "./noise.js";
 import { clipGradients, sgdStep } from "./optim.js";
@@ -77,14 +77,7 @@ export class Trainer {
     private readonly onEvent: (e: TrainEvent) => void = () => {},
   ) {
     this.rng = new Rng(seed);
-    this.params = createParams({
-      vocabSize,
-      dim: cfg.dim,
-      timeSize: cfg.memorySize,
-      hops: cfg.hops,
-      tying: cfg.tying,
-      temporal: cfg.temporal,
-    });
+    this.params = createParams(shapeFor(cfg, vocabSize));
     initParams(this.params, this.rng, cfg.initStd);
     this.grads = zerosLike(this.params);
     this.ws = createWorkspace(this.params, cfg.encoding === "pe", train.memorySize, train.sentenceLen);

@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { type RunReport, type TrainReport, trainedModel, trainRuns } from "../../api/train.js";
 import { parseTaskList } from "../../data/tasks.js";
 import type { Config } from "../../model/config.js";
-import { createParams } from "../../model/params.js";
+import { createParams, shapeFor } from "../../model/params.js";
 import {
   type Checkpoint,
   checkpointFromJson,
@@ -118,15 +118,7 @@ function loadCheckpoint(path: string, cfg: Config, tasks: number[], set: string)
     key?: { config?: Record<string, unknown>; tasks?: number[]; set?: string };
   };
   const vocabSize = vocabSizeOf(json, cfg);
-  const makeParams = () =>
-    createParams({
-      vocabSize,
-      dim: cfg.dim,
-      timeSize: cfg.memorySize,
-      hops: cfg.hops,
-      tying: cfg.tying,
-      temporal: cfg.temporal,
-    });
+  const makeParams = () => createParams(shapeFor(cfg, vocabSize));
   const diff = json.key?.config ? configDifference(cfg, json.key.config) : "config";
   if (diff)
     throw new UsageError(`--resume: ${path} was made with a different ${diff}; give the same options`);
