@@ -85,11 +85,21 @@ export class Model {
     for (let h = 0; h < p.hops; h++) {
       attention.push(Array.from(this.ws.p.subarray(h * this.ws.M, h * this.ws.M + kept.length)));
     }
-    // Rank the answer classes; renormalise over them so the probabilities shown add up to one.
-    let mass = 0;
-    for (const id of this.answerIds) mass += probs[id];
+    // Rank the answer classes by a softmax over their logits alone (from W u^K, so that it stays exact even
+    // where the full softmax gives them all a probability that underflows to zero).
+    const d = p.dim;
+    const W = p.emb[p.answer];
+    const uK = p.hops * d;
+    const logits = this.answerIds.map((id) => {
+      let z = 0;
+      for (let k = 0; k < d; k++) z += W[id * d + k] * this.ws.u[uK + k];
+      return z;
+    });
+    const max = Math.max(...logits);
+    const exps = logits.map((z) => Math.exp(z - max));
+    const mass = exps.reduce((a, b) => a + b, 0);
     const ranked = this.answers
-      .map((answer, i) => ({ answer, probability: probs[this.answerIds[i]] / mass }))
+      .map((answer, i) => ({ answer, probability: exps[i] / mass }))
       .sort((a, b) => b.probability - a.probability);
     const top = ranked.slice(0, Math.max(1, options.topK ?? 5));
     return {

@@ -8,6 +8,7 @@ export type Tying = "adjacent" | "layerwise";
 export type LinearStartRule = "valid" | "fixed";
 export type ClipMode = "global" | "per-matrix";
 export type SelectBy = "valid" | "train";
+export type KernelName = "wasm" | "js";
 
 export interface Config {
   /** K, memory hops. */
@@ -62,6 +63,11 @@ export interface Config {
   selectBy: SelectBy;
   /** One model over several tasks with a shared vocabulary. */
   joint: boolean;
+  /**
+   * Which implementation trains: "wasm", float32 SIMD kernels (fast; the default), or "js", the float64
+   * reference code. Both do the same maths; results differ in rounding only.
+   */
+  kernel: KernelName;
 }
 
 export const PAPER_DEFAULTS: Readonly<Config> = Object.freeze({
@@ -92,6 +98,7 @@ export const PAPER_DEFAULTS: Readonly<Config> = Object.freeze({
   repeats: 1,
   selectBy: "valid",
   joint: false,
+  kernel: "wasm",
 });
 
 /** The paper's joint-training changes: d = 50 and 60 epochs halving every 15 (1k), 20 halving every 5 (10k). */
@@ -148,6 +155,7 @@ export function validateConfig(cfg: Config): void {
   oneOf("lsRule", ["valid", "fixed"]);
   oneOf("clip", ["global", "per-matrix"]);
   oneOf("selectBy", ["valid", "train"]);
+  oneOf("kernel", ["wasm", "js"]);
   for (const k of ["temporal", "linearStart", "randomNoise", "joint"] as const) {
     if (typeof cfg[k] !== "boolean") throw new ConfigError(k, "must be true or false");
   }

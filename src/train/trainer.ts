@@ -9,11 +9,12 @@
 
 import type { Batch } from "../data/batch.js";
 import type { Config } from "../model/config.js";
-import { createWorkspace, evaluate, runRows, type Workspace } from "../model/memn2n.js";
-import { createParams, initParams, type Params, shapeFor, zerosLike } from "../model/params.js";
+import type { Kernel } from "../model/kernel.js";
+import { createWorkspace, evaluate } from "../model/memn2n.js";
+import { createParams, initParams, type Params, shapeFor } from "../model/params.js";
+import { createKernel } from "../model/wasm-kernel.js";
 import { Rng } from "../util/random.js";
 import { TimeNoise } from "./noise.js";
-import { clipGradients, sgdStep } from "./optim.js";
 
 export type Phase = "linear" | "softmax";
 
@@ -61,10 +62,10 @@ export class NonFiniteLossError extends Error {
 export class Trainer {
   readonly params: Params;
   state: TrainState;
-  private readonly grads: Params;
-  private readonly ws: Workspace;
+  private readonly kernel: Kernel;
   private readonly rng: Rng;
   private readonly order: Int32Array;
+  private readonly validRows: Int32Array;
   private readonly noisyTime: Int32Array;
   private readonly noise: TimeNoise;
 
@@ -79,9 +80,9 @@ export class Trainer {
     this.rng = new Rng(seed);
     this.params = createParams(shapeFor(cfg, vocabSize));
     initParams(this.params, this.rng, cfg.initStd);
-    this.grads = zerosLike(this.params);
-    this.ws = createWorkspace(this.params, cfg.encoding === "pe", train.memorySize, train.sentenceLen);
+    this.kernel = createKernel(cfg.kernel, this.params, cfg.encoding === "pe");
     this.order = new Int32Array(train.n);
+    this.validRows = Int32Array.from({ length: valid.n }, (_, i) => i);
     this.noisyTime = new Int32Array(cfg.batchSize * train.memorySize);
     this.noise = new TimeNoise(cfg.noiseFraction, cfg.memorySize);
     this.state = {
@@ -101,6 +102,7 @@ export class Trainer {
   restore(state: TrainState): void {
     this.state = structuredClone(state);
     this.rng.setState(state.rng);
+    this.kernel.load();
   }
 
   get totalEpochs(): number {
@@ -124,7 +126,7 @@ export class Trainer {
 
   /** Trains one epoch; returns its figures. */
   runEpoch(): EpochStats {
-    const { cfg, state, train, params, grads, ws, rng } = this;
+    const { cfg, state, train, kernel, rng } = this;
     const linear = state.phase === "linear";
     const lr = this.learningRate();
     const order = this.order;
@@ -140,14 +142,14 @@ export class Trainer {
       if (useNoise) {
         for (let r = 0; r < count; r++) this.noise.fill(rng, train.memLen[rows[r]], this.noisyTime, r * M);
       }
-      const res = runRows(params, ws, train, rows, count, linear, grads, useNoise ? this.noisyTime : null);
+      const res = kernel.run(train, rows, count, linear, true, useNoise ? this.noisyTime : null);
       if (!Number.isFinite(res.loss)) throw new NonFiniteLossError(state.epoch + 1, state.seed);
       loss += res.loss;
       errors += res.errors;
-      clipGradients(grads, cfg.maxGradNorm, cfg.clip);
-      sgdStep(params, grads, lr);
+      kernel.step(lr, cfg.maxGradNorm, cfg.clip);
     }
-    const v = this.valid.n > 0 ? evaluate(params, ws, this.valid, linear) : { loss: 0, errors: 0, count: 0 };
+    kernel.sync();
+    const v = kernel.run(this.valid, this.validRows, this.valid.n, linear, false, null);
     if (!Number.isFinite(v.loss)) throw new NonFiniteLossError(state.epoch + 1, state.seed);
     const stats: EpochStats = {
       epoch: state.epoch + 1,

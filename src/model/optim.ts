@@ -1,7 +1,7 @@
 // Plain SGD with gradient-norm clipping, over every tensor of a parameter set.
 
-import type { ClipMode } from "../model/config.js";
-import { namedTensors, type Params } from "../model/params.js";
+import type { ClipMode } from "./config.js";
+import { namedTensors, type Params } from "./params.js";
 
 /** Scales gradients whose L2 norm exceeds maxNorm down to it; returns the norm before clipping. */
 export function clipGradients(g: Params, maxNorm: number, mode: ClipMode): number {

@@ -1,0 +1,424 @@
+// MemN2N forward and backward in AssemblyScript with 128-bit SIMD (f32x4): the same maths as
+// src/model/memn2n.ts (the readable float64 reference these kernels are tested against), over float32.
+// Rows are padded to DP floats (a multiple of 4) whose padding stays zero, so every loop over a vector is
+// DP/4 SIMD steps. The JS side (src/model/wasm-kernel.ts) owns the memory layout and passes pointers in.
+
+// ---- dimensions and pointers (set by the JS side) ----
+let V: i32 = 0; // vocabulary
+let DP: i32 = 0; // padded embedding size
+let K: i32 = 0; // hops
+let NEMB: i32 = 0; // word matrices
+let T: i32 = 0; // time rows
+let LAYERWISE: bool = false;
+let TEMPORAL: bool = false;
+let QIDX: i32 = 0; // matrix of the question (B)
+let AIDX: i32 = 0; // matrix of the answer (W)
+let HOPS: usize = 0; // i32[2K]: A and C matrix of each hop
+let MEMEMBS: usize = 0; // i32[NMEM]: matrices that embed memories
+let NMEM: i32 = 0;
+
+let EMB: usize = 0; // f32[NEMB][V][DP]
+let TIME: usize = 0; // f32[NEMB][T][DP]
+let H: usize = 0; // f32[DP][DP]
+let GEMB: usize = 0;
+let GTIME: usize = 0;
+let GH: usize = 0;
+
+let M: i32 = 0; // memory slots of the batch
+let J: i32 = 0; // words per sentence of the batch
+let MEM: usize = 0; // i32[n][M][J]
+let MEMLEN: usize = 0; // i32[n]
+let TIMEIX: usize = 0; // i32[n][M]
+let QUERY: usize = 0; // i32[n][J]
+let ANSWER: usize = 0; // i32[n]
+let PE: usize = 0; // f32[J+1][J][DP]
+
+let WM: i32 = 0; // memory slots the workspace holds
+let U: usize = 0; // f32[K+1][DP]
+let MV: usize = 0; // f32[NEMB][WM][DP] embedded memories
+let DMV: usize = 0;
+let P: usize = 0; // f32[K][WM] attention
+let DPV: usize = 0; // f32[WM]
+let PROBS: usize = 0; // f64[V]
+let DU: usize = 0; // f32[DP]
+let DPREV: usize = 0;
+
+let lastErrors: i32 = 0;
+
+export function setDims(v: i32, dp: i32, k: i32, nemb: i32, t: i32, layerwise: bool, temporal: bool, q: i32, a: i32): void {
+  V = v;
+  DP = dp;
+  K = k;
+  NEMB = nemb;
+  T = t;
+  LAYERWISE = layerwise;
+  TEMPORAL = temporal;
+  QIDX = q;
+  AIDX = a;
+}
+
+export function setTopology(hops: usize, memEmbs: usize, nmem: i32): void {
+  HOPS = hops;
+  MEMEMBS = memEmbs;
+  NMEM = nmem;
+}
+
+export function setParams(emb: usize, time: usize, h: usize, gemb: usize, gtime: usize, gh: usize): void {
+  EMB = emb;
+  TIME = time;
+  H = h;
+  GEMB = gemb;
+  GTIME = gtime;
+  GH = gh;
+}
+
+export function setBatch(mem: usize, memLen: usize, timeIx: usize, query: usize, answer: usize, m: i32, j: i32, pe: usize): void {
+  MEM = mem;
+  MEMLEN = memLen;
+  TIMEIX = timeIx;
+  QUERY = query;
+  ANSWER = answer;
+  M = m;
+  J = j;
+  PE = pe;
+}
+
+export function setWorkspace(wm: i32, u: usize, mv: usize, dmv: usize, p: usize, dpv: usize, probs: usize, du: usize, dprev: usize): void {
+  WM = wm;
+  U = u;
+  MV = mv;
+  DMV = dmv;
+  P = p;
+  DPV = dpv;
+  PROBS = probs;
+  DU = du;
+  DPREV = dprev;
+}
+
+/** End of the module's own static data (the exp/log tables): the JS side allocates above it. */
+export function heapBase(): usize {
+  return __heap_base;
+}
+
+export function getLastErrors(): i32 {
+  return lastErrors;
+}
+
+// ---- vector helpers over DP floats ----
+
+@inline function rowBytes(): usize {
+  return <usize>DP << 2;
+}
+
+@inline function zero(y: usize): void {
+  const z = f32x4.splat(0);
+  for (let k: usize = 0; k < rowBytes(); k += 16) v128.store(y + k, z);
+}
+
+@inline function copy(y: usize, x: usize): void {
+  for (let k: usize = 0; k < rowBytes(); k += 16) v128.store(y + k, v128.load(x + k));
+}
+
+/** y += a * x (elementwise) */
+@inline function addMul(y: usize, a: usize, x: usize): void {
+  for (let k: usize = 0; k < rowBytes(); k += 16) {
+    v128.store(y + k, f32x4.add(v128.load(y + k), f32x4.mul(v128.load(a + k), v128.load(x + k))));
+  }
+}
+
+/** y += s * x */
+@inline function axpy(y: usize, s: f32, x: usize): void {
+  const sv = f32x4.splat(s);
+  for (let k: usize = 0; k < rowBytes(); k += 16) {
+    v128.store(y + k, f32x4.add(v128.load(y + k), f32x4.mul(sv, v128.load(x + k))));
+  }
+}
+
+/** y += x */
+@inline function add(y: usize, x: usize): void {
+  for (let k: usize = 0; k < rowBytes(); k += 16) v128.store(y + k, f32x4.add(v128.load(y + k), v128.load(x + k)));
+}
+
+@inline function dot(x: usize, y: usize): f32 {
+  let acc = f32x4.splat(0);
+  for (let k: usize = 0; k < rowBytes(); k += 16) acc = f32x4.add(acc, f32x4.mul(v128.load(x + k), v128.load(y + k)));
+  return f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+}
+
+@inline function embRow(e: i32, id: i32): usize {
+  return EMB + ((<usize>e * <usize>V + <usize>id) * <usize>DP << 2);
+}
+
+@inline function gembRow(e: i32, id: i32): usize {
+  return GEMB + ((<usize>e * <usize>V + <usize>id) * <usize>DP << 2);
+}
+
+@inline function timeRow(base: usize, e: i32, t: i32): usize {
+  return base + ((<usize>e * <usize>T + <usize>t) * <usize>DP << 2);
+}
+
+@inline function slot(base: usize, e: i32, i: i32): usize {
+  return base + ((<usize>e * <usize>WM + <usize>i) * <usize>DP << 2);
+}
+
+@inline function uRow(h: i32): usize {
+  return U + (<usize>h * <usize>DP << 2);
+}
+
+@inline function hopA(h: i32): i32 {
+  return load<i32>(HOPS + (<usize>h << 3));
+}
+
+@inline function hopC(h: i32): i32 {
+  return load<i32>(HOPS + (<usize>h << 3) + 4);
+}
+
+@inline function sentenceLength(off: usize): i32 {
+  let L = 0;
+  while (L < J && load<i32>(off + (<usize>L << 2)) != 0) L++;
+  return L;
+}
+
+@inline function peRow(L: i32, j: i32): usize {
+  return PE + ((<usize>(L * J + j) * <usize>DP) << 2);
+}
+
+@inline function timeIndex(timePtr: usize, timeOff: i32, i: i32): i32 {
+  const t = load<i32>(timePtr + (<usize>(timeOff + i) << 2));
+  return t < T - 1 ? t : T - 1;
+}
+
+// ---- forward ----
+
+/** Forward pass of example b; returns its loss and leaves U, MV, P and PROBS for the backward pass. */
+export function forward(b: i32, timePtr: usize, timeOff: i32, linear: bool): f64 {
+  const n = load<i32>(MEMLEN + (<usize>b << 2));
+  // question: u^0 = sum_j l_j * B[q_j]
+  embedSentence(QUERY + (<usize>(b * J) << 2), QIDX, uRow(0));
+  // memories: every memory matrix in one pass over each sentence's words, starting from the time row
+  for (let i = 0; i < n; i++) {
+    const t = timeIndex(timePtr, timeOff, i);
+    for (let x = 0; x < NMEM; x++) {
+      const e = load<i32>(MEMEMBS + (<usize>x << 2));
+      if (TEMPORAL) copy(slot(MV, e, i), timeRow(TIME, e, t));
+      else zero(slot(MV, e, i));
+    }
+    const off = MEM + (<usize>((b * M + i) * J) << 2);
+    const L = sentenceLength(off);
+    for (let j = 0; j < L; j++) {
+      const id = load<i32>(off + (<usize>j << 2));
+      if (id <= 1) continue;
+      const w = peRow(L, j);
+      for (let x = 0; x < NMEM; x++) {
+        const e = load<i32>(MEMEMBS + (<usize>x << 2));
+        addMul(slot(MV, e, i), w, embRow(e, id));
+      }
+    }
+  }
+  for (let h = 0; h < K; h++) {
+    const u = uRow(h);
+    const un = uRow(h + 1);
+    const a = hopA(h);
+    const c = hopC(h);
+    const p = P + (<usize>(h * WM) << 2);
+    // attend
+    for (let i = 0; i < n; i++) store<f32>(p + (<usize>i << 2), dot(u, slot(MV, a, i)));
+    if (!linear) softmax(p, n);
+    // hop update and read: u' = u (or H u) + sum_i p_i c_i
+    if (LAYERWISE) {
+      for (let x = 0; x < DP; x++) store<f32>(un + (<usize>x << 2), dot(H + ((<usize>x * <usize>DP) << 2), u));
+    } else {
+      copy(un, u);
+    }
+    for (let i = 0; i < n; i++) axpy(un, load<f32>(p + (<usize>i << 2)), slot(MV, c, i));
+  }
+  // answer: softmax(W u^K) over the vocabulary, in float64; the loss as log-sum-exp minus the answer's logit
+  const uk = uRow(K);
+  const ans = load<i32>(ANSWER + (<usize>b << 2));
+  let max: f64 = -Infinity;
+  for (let v = 0; v < V; v++) {
+    const z = <f64>dot(embRow(AIDX, v), uk);
+    store<f64>(PROBS + (<usize>v << 3), z);
+    if (z > max) max = z;
+  }
+  const zAns = load<f64>(PROBS + (<usize>ans << 3));
+  let sum: f64 = 0;
+  for (let v = 0; v < V; v++) {
+    const e = Math.exp(load<f64>(PROBS + (<usize>v << 3)) - max);
+    store<f64>(PROBS + (<usize>v << 3), e);
+    sum += e;
+  }
+  let best = 2;
+  for (let v = 0; v < V; v++) {
+    const pv = load<f64>(PROBS + (<usize>v << 3)) / sum;
+    store<f64>(PROBS + (<usize>v << 3), pv);
+    if (v > 2 && pv > load<f64>(PROBS + (<usize>best << 3))) best = v;
+  }
+  if (best != ans) lastErrors++;
+  return max + Math.log(sum) - zAns;
+}
+
+function embedSentence(off: usize, e: i32, out: usize): void {
+  zero(out);
+  const L = sentenceLength(off);
+  for (let j = 0; j < L; j++) {
+    const id = load<i32>(off + (<usize>j << 2));
+    if (id <= 1) continue;
+    addMul(out, peRow(L, j), embRow(e, id));
+  }
+}
+
+function softmax(p: usize, n: i32): void {
+  let max: f32 = -Infinity;
+  for (let i = 0; i < n; i++) max = Mathf.max(max, load<f32>(p + (<usize>i << 2)));
+  let sum: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    const e = Math.exp(<f64>(load<f32>(p + (<usize>i << 2)) - max));
+    store<f32>(p + (<usize>i << 2), <f32>e);
+    sum += e;
+  }
+  const inv = <f32>(1 / sum);
+  for (let i = 0; i < n; i++) store<f32>(p + (<usize>i << 2), load<f32>(p + (<usize>i << 2)) * inv);
+}
+
+// ---- backward ----
+
+/** Backward pass of the example whose forward pass just ran; adds into the gradient buffers. */
+export function backward(b: i32, timePtr: usize, timeOff: i32, linear: bool): void {
+  const n = load<i32>(MEMLEN + (<usize>b << 2));
+  const ans = load<i32>(ANSWER + (<usize>b << 2));
+  let du = DU;
+  let dprev = DPREV;
+  // answer: dz = probs - onehot; dW += dz u^K; du = W^T dz
+  const uk = uRow(K);
+  zero(du);
+  for (let v = 0; v < V; v++) {
+    let g = load<f64>(PROBS + (<usize>v << 3));
+    if (v == ans) g -= 1;
+    const gv = <f32>g;
+    axpy(gembRow(AIDX, v), gv, uk);
+    axpy(du, gv, embRow(AIDX, v));
+  }
+  for (let x = 0; x < NMEM; x++) {
+    const e = load<i32>(MEMEMBS + (<usize>x << 2));
+    for (let i = 0; i < n; i++) zero(slot(DMV, e, i));
+  }
+  for (let h = K - 1; h >= 0; h--) {
+    const u = uRow(h);
+    const a = hopA(h);
+    const c = hopC(h);
+    const p = P + (<usize>(h * WM) << 2);
+    // hop update
+    if (LAYERWISE) {
+      zero(dprev);
+      for (let x = 0; x < DP; x++) {
+        const gx = load<f32>(du + (<usize>x << 2));
+        const row = (<usize>x * <usize>DP) << 2;
+        axpy(dprev, gx, H + row);
+        axpy(GH + row, gx, u);
+      }
+    } else {
+      copy(dprev, du);
+    }
+    // read: dp_i = du . c_i; dc_i += p_i du
+    for (let i = 0; i < n; i++) {
+      const ci = slot(MV, c, i);
+      store<f32>(DPV + (<usize>i << 2), dot(du, ci));
+      axpy(slot(DMV, c, i), load<f32>(p + (<usize>i << 2)), du);
+    }
+    // attend: through the softmax unless linear
+    if (!linear) {
+      let s: f32 = 0;
+      for (let i = 0; i < n; i++) s += load<f32>(p + (<usize>i << 2)) * load<f32>(DPV + (<usize>i << 2));
+      for (let i = 0; i < n; i++) {
+        const pi = load<f32>(p + (<usize>i << 2));
+        store<f32>(DPV + (<usize>i << 2), pi * (load<f32>(DPV + (<usize>i << 2)) - s));
+      }
+    }
+    for (let i = 0; i < n; i++) {
+      const ds = load<f32>(DPV + (<usize>i << 2));
+      axpy(dprev, ds, slot(MV, a, i));
+      axpy(slot(DMV, a, i), ds, u);
+    }
+    const tmp = du;
+    du = dprev;
+    dprev = tmp;
+  }
+  // embeddings: the question into B, each memory into its matrices and time rows
+  scatterSentence(QUERY + (<usize>(b * J) << 2), QIDX, du);
+  for (let i = 0; i < n; i++) {
+    const t = timeIndex(timePtr, timeOff, i);
+    if (TEMPORAL) {
+      for (let x = 0; x < NMEM; x++) {
+        const e = load<i32>(MEMEMBS + (<usize>x << 2));
+        add(timeRow(GTIME, e, t), slot(DMV, e, i));
+      }
+    }
+    const off = MEM + (<usize>((b * M + i) * J) << 2);
+    const L = sentenceLength(off);
+    for (let j = 0; j < L; j++) {
+      const id = load<i32>(off + (<usize>j << 2));
+      if (id <= 1) continue;
+      const w = peRow(L, j);
+      for (let x = 0; x < NMEM; x++) {
+        const e = load<i32>(MEMEMBS + (<usize>x << 2));
+        addMul(gembRow(e, id), w, slot(DMV, e, i));
+      }
+    }
+  }
+  // the null and unknown rows are held at zero
+  zero(gembRow(AIDX, 0));
+  zero(gembRow(AIDX, 1));
+}
+
+function scatterSentence(off: usize, e: i32, g: usize): void {
+  const L = sentenceLength(off);
+  for (let j = 0; j < L; j++) {
+    const id = load<i32>(off + (<usize>j << 2));
+    if (id <= 1) continue;
+    addMul(gembRow(e, id), peRow(L, j), g);
+  }
+}
+
+// ---- batches ----
+
+/** Forward (and backward when `grad`) over `count` rows; time rows come from timePtr (per row or per position). */
+export function runRows(rows: usize, count: i32, timePtr: usize, timeByPosition: bool, linear: bool, grad: bool): f64 {
+  lastErrors = 0;
+  let loss: f64 = 0;
+  for (let r = 0; r < count; r++) {
+    const b = load<i32>(rows + (<usize>r << 2));
+    const timeOff = (timeByPosition ? r : b) * M;
+    loss += forward(b, timePtr, timeOff, linear);
+    if (grad) backward(b, timePtr, timeOff, linear);
+  }
+  return loss;
+}
+
+/** Sum of squares of f32[n] at x. */
+export function sumSquares(x: usize, n: i32): f64 {
+  let acc = f32x4.splat(0);
+  const end = x + (<usize>n << 2);
+  let p = x;
+  for (; p + 16 <= end; p += 16) {
+    const v = v128.load(p);
+    acc = f32x4.add(acc, f32x4.mul(v, v));
+  }
+  let s: f64 = <f64>(f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+  for (; p < end; p += 4) {
+    const v = <f64>load<f32>(p);
+    s += v * v;
+  }
+  return s;
+}
+
+/** p -= lr * scale * g, then g = 0, over f32[n] (n a multiple of 4). */
+export function sgd(p: usize, g: usize, n: i32, lrScale: f32): void {
+  const s = f32x4.splat(lrScale);
+  const z = f32x4.splat(0);
+  const end = <usize>n << 2;
+  for (let k: usize = 0; k < end; k += 16) {
+    v128.store(p + k, f32x4.sub(v128.load(p + k), f32x4.mul(s, v128.load(g + k))));
+    v128.store(g + k, z);
+  }
+}

@@ -1,0 +1,63 @@
+// A kernel runs the forward/backward passes and the SGD step for a trainer. Two implementations do the same
+// maths: the readable float64 one in memn2n.ts (the reference: gradient checks and the PyTorch fixtures run
+// against it), and a float32 SIMD one in WebAssembly (wasm-kernel.ts), several times faster, which training
+// uses by default. Either way the Params object holds the current weights after `sync()`.
+
+import type { Batch } from "../data/batch.js";
+import type { ClipMode, KernelName } from "./config.js";
+import { type BatchResult, createWorkspace, runRows, type Workspace } from "./memn2n.js";
+import { clipGradients, sgdStep } from "./optim.js";
+import { type Params, zerosLike } from "./params.js";
+
+export interface Kernel {
+  readonly name: KernelName;
+  /** Loss and errors over `count` rows of a batch; with `grad`, gradients are added for the next step. */
+  run(
+    batch: Batch,
+    rows: Int32Array,
+    count: number,
+    linear: boolean,
+    grad: boolean,
+    noisyTime: Int32Array | null,
+  ): BatchResult;
+  /** Clips the gradients, takes an SGD step and zeroes the gradients. */
+  step(lr: number, maxNorm: number, clip: ClipMode): void;
+  /** Copies the kernel's weights into the Params object. */
+  sync(): void;
+  /** Copies the Params object's weights into the kernel (after a restore). */
+  load(): void;
+}
+
+export class JsKernel implements Kernel {
+  readonly name = "js";
+  private readonly grads: Params;
+  private readonly ws: Workspace;
+
+  constructor(
+    private readonly params: Params,
+    positionEncoding: boolean,
+  ) {
+    this.grads = zerosLike(params);
+    this.ws = createWorkspace(params, positionEncoding);
+  }
+
+  run(
+    batch: Batch,
+    rows: Int32Array,
+    count: number,
+    linear: boolean,
+    grad: boolean,
+    noisyTime: Int32Array | null,
+  ) {
+    return runRows(this.params, this.ws, batch, rows, count, linear, grad ? this.grads : null, noisyTime);
+  }
+
+  step(lr: number, maxNorm: number, clip: ClipMode): void {
+    clipGradients(this.grads, maxNorm, clip);
+    sgdStep(this.params, this.grads, lr);
+  }
+
+  sync(): void {}
+
+  load(): void {}
+}

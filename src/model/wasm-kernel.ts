@@ -1,0 +1,312 @@
+// The WebAssembly SIMD kernel (kernels/memn2n.as.ts) behind the Kernel interface. This side owns the memory
+// layout: weights and gradients padded to rows of DP floats (a multiple of 4, padding zero), each batch copied
+// in once with its position-weight table, and the workspace. A bump allocator hands out regions; memory only
+// grows, so typed-array views are made fresh after every allocation.
+
+import type { Batch } from "../data/batch.js";
+import type { ClipMode, KernelName } from "./config.js";
+import { JsKernel, type Kernel } from "./kernel.js";
+import type { BatchResult } from "./memn2n.js";
+import { positionWeights } from "./memn2n.js";
+import type { Params } from "./params.js";
+import { WASM_BASE64 } from "./wasm-bytes.js";
+
+interface Exports {
+  setDims(
+    v: number,
+    dp: number,
+    k: number,
+    nemb: number,
+    t: number,
+    lw: number,
+    te: number,
+    q: number,
+    a: number,
+  ): void;
+  setTopology(hops: number, memEmbs: number, nmem: number): void;
+  setParams(emb: number, time: number, h: number, gemb: number, gtime: number, gh: number): void;
+  setBatch(
+    mem: number,
+    memLen: number,
+    timeIx: number,
+    q: number,
+    ans: number,
+    m: number,
+    j: number,
+    pe: number,
+  ): void;
+  setWorkspace(
+    wm: number,
+    u: number,
+    mv: number,
+    dmv: number,
+    p: number,
+    dpv: number,
+    probs: number,
+    du: number,
+    dp: number,
+  ): void;
+  runRows(
+    rows: number,
+    count: number,
+    timePtr: number,
+    byPosition: number,
+    linear: number,
+    grad: number,
+  ): number;
+  getLastErrors(): number;
+  sumSquares(x: number, n: number): number;
+  sgd(p: number, g: number, n: number, lrScale: number): void;
+  heapBase(): number;
+}
+
+let compiled: WebAssembly.Module | null = null;
+
+function module(): WebAssembly.Module {
+  if (!compiled) {
+    const bin = atob(WASM_BASE64);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    compiled = new WebAssembly.Module(bytes);
+  }
+  return compiled;
+}
+
+/** Whether this runtime can run the kernel (WebAssembly with SIMD). */
+export function wasmAvailable(): boolean {
+  try {
+    module();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+interface BatchRef {
+  mem: number;
+  memLen: number;
+  time: number;
+  query: number;
+  answer: number;
+  pe: number;
+}
+
+export class WasmKernel implements Kernel {
+  readonly name = "wasm";
+  private readonly memory: WebAssembly.Memory;
+  private readonly x: Exports;
+  private top: number;
+  private readonly dp: number;
+  private readonly tensors: {
+    ptr: number;
+    gptr: number;
+    rows: number;
+    src: () => Float32Array | Float64Array;
+  }[] = [];
+  private readonly batches = new WeakMap<Batch, BatchRef>();
+  private wsM = 0;
+  private rowsPtr = 0;
+  private rowsCap = 0;
+  private timePtr = 0;
+  private timeCap = 0;
+
+  constructor(
+    private readonly params: Params,
+    private readonly positionEncoding: boolean,
+  ) {
+    this.memory = new WebAssembly.Memory({ initial: 16 });
+    this.x = new WebAssembly.Instance(module(), { env: { memory: this.memory, abort: wasmAbort } })
+      .exports as unknown as Exports;
+    this.top = (this.x.heapBase() + 15) & ~15;
+    const p = params;
+    const d = p.dim;
+    this.dp = Math.ceil(d / 4) * 4;
+    const dp = this.dp;
+    const nEmb = p.emb.length;
+    const V = p.vocabSize;
+    const T = p.timeSize;
+    const emb = this.alloc(nEmb * V * dp * 4);
+    const gemb = this.alloc(nEmb * V * dp * 4);
+    const time = this.alloc(nEmb * T * dp * 4);
+    const gtime = this.alloc(nEmb * T * dp * 4);
+    const h = this.alloc(dp * dp * 4);
+    const gh = this.alloc(dp * dp * 4);
+    for (let e = 0; e < nEmb; e++) {
+      this.tensors.push({
+        ptr: emb + e * V * dp * 4,
+        gptr: gemb + e * V * dp * 4,
+        rows: V,
+        src: () => p.emb[e],
+      });
+      if (p.time[e].length > 0) {
+        this.tensors.push({
+          ptr: time + e * T * dp * 4,
+          gptr: gtime + e * T * dp * 4,
+          rows: T,
+          src: () => p.time[e],
+        });
+      }
+    }
+    if (p.H) this.tensors.push({ ptr: h, gptr: gh, rows: d, src: () => p.H! });
+    const hops = this.alloc(p.hops * 8);
+    const memEmbs = this.alloc(p.memEmbs.length * 4);
+    const i32 = new Int32Array(this.memory.buffer);
+    for (let k = 0; k < p.hops; k++) {
+      i32[hops / 4 + 2 * k] = p.hopA[k];
+      i32[hops / 4 + 2 * k + 1] = p.hopC[k];
+    }
+    p.memEmbs.forEach((e, i) => {
+      i32[memEmbs / 4 + i] = e;
+    });
+    this.x.setDims(V, dp, p.hops, nEmb, T, p.H ? 1 : 0, p.temporal ? 1 : 0, p.query, p.answer);
+    this.x.setTopology(hops, memEmbs, p.memEmbs.length);
+    this.x.setParams(emb, time, h, gemb, gtime, gh);
+    this.load();
+  }
+
+  private alloc(bytes: number): number {
+    const ptr = this.top;
+    this.top = (this.top + bytes + 15) & ~15;
+    const need = this.top - this.memory.buffer.byteLength;
+    if (need > 0) this.memory.grow(Math.ceil(need / 65536));
+    return ptr;
+  }
+
+  private f32(): Float32Array {
+    return new Float32Array(this.memory.buffer);
+  }
+
+  load(): void {
+    const f = this.f32();
+    const d = this.params.dim;
+    for (const t of this.tensors) {
+      const src = t.src();
+      const base = t.ptr / 4;
+      f.fill(0, base, base + t.rows * this.dp);
+      f.fill(0, t.gptr / 4, t.gptr / 4 + t.rows * this.dp);
+      for (let r = 0; r < t.rows; r++) for (let k = 0; k < d; k++) f[base + r * this.dp + k] = src[r * d + k];
+    }
+  }
+
+  sync(): void {
+    const f = this.f32();
+    const d = this.params.dim;
+    for (const t of this.tensors) {
+      const dst = t.src();
+      const base = t.ptr / 4;
+      for (let r = 0; r < t.rows; r++) for (let k = 0; k < d; k++) dst[r * d + k] = f[base + r * this.dp + k];
+    }
+  }
+
+  private batchRef(batch: Batch): BatchRef {
+    let ref = this.batches.get(batch);
+    if (ref) return ref;
+    const { memorySize: M, sentenceLen: J } = batch;
+    const copy = (src: Int32Array) => {
+      const ptr = this.alloc(Math.max(4, src.length * 4));
+      new Int32Array(this.memory.buffer).set(src, ptr / 4);
+      return ptr;
+    };
+    const pe64 = positionWeights(J, this.params.dim, this.positionEncoding);
+    const pe = this.alloc((J + 1) * J * this.dp * 4);
+    const f = this.f32();
+    const d = this.params.dim;
+    for (let r = 0; r < (J + 1) * J; r++)
+      for (let k = 0; k < d; k++) f[pe / 4 + r * this.dp + k] = pe64[r * d + k];
+    ref = {
+      mem: copy(batch.memory),
+      memLen: copy(batch.memLen),
+      time: copy(batch.time),
+      query: copy(batch.query),
+      answer: copy(batch.answer),
+      pe,
+    };
+    this.batches.set(batch, ref);
+    if (M > this.wsM) this.allocWorkspace(M);
+    return ref;
+  }
+
+  private allocWorkspace(M: number): void {
+    const p = this.params;
+    const dp = this.dp;
+    const nEmb = p.emb.length;
+    this.wsM = M;
+    this.x.setWorkspace(
+      M,
+      this.alloc((p.hops + 1) * dp * 4),
+      this.alloc(nEmb * M * dp * 4),
+      this.alloc(nEmb * M * dp * 4),
+      this.alloc(p.hops * M * 4),
+      this.alloc(M * 4),
+      this.alloc(p.vocabSize * 8),
+      this.alloc(dp * 4),
+      this.alloc(dp * 4),
+    );
+  }
+
+  run(
+    batch: Batch,
+    rows: Int32Array,
+    count: number,
+    linear: boolean,
+    grad: boolean,
+    noisyTime: Int32Array | null,
+  ): BatchResult {
+    const ref = this.batchRef(batch);
+    if (count > this.rowsCap) {
+      this.rowsCap = count;
+      this.rowsPtr = this.alloc(count * 4);
+    }
+    new Int32Array(this.memory.buffer).set(rows.subarray(0, count), this.rowsPtr / 4);
+    let timePtr = ref.time;
+    if (noisyTime) {
+      const need = count * batch.memorySize;
+      if (need > this.timeCap) {
+        this.timeCap = need;
+        this.timePtr = this.alloc(need * 4);
+      }
+      new Int32Array(this.memory.buffer).set(noisyTime.subarray(0, need), this.timePtr / 4);
+      timePtr = this.timePtr;
+    }
+    this.x.setBatch(
+      ref.mem,
+      ref.memLen,
+      timePtr,
+      ref.query,
+      ref.answer,
+      batch.memorySize,
+      batch.sentenceLen,
+      ref.pe,
+    );
+    const loss = this.x.runRows(
+      this.rowsPtr,
+      count,
+      timePtr,
+      noisyTime ? 1 : 0,
+      linear ? 1 : 0,
+      grad ? 1 : 0,
+    );
+    return { loss, errors: this.x.getLastErrors(), count };
+  }
+
+  step(lr: number, maxNorm: number, clip: ClipMode): void {
+    const norms = this.tensors.map((t) => this.x.sumSquares(t.gptr, t.rows * this.dp));
+    const total = Math.sqrt(norms.reduce((a, b) => a + b, 0));
+    for (let i = 0; i < this.tensors.length; i++) {
+      const t = this.tensors[i];
+      const norm = clip === "global" ? total : Math.sqrt(norms[i]);
+      const scale = norm > maxNorm ? maxNorm / norm : 1;
+      this.x.sgd(t.ptr, t.gptr, t.rows * this.dp, lr * scale);
+    }
+  }
+}
+
+function wasmAbort(): never {
+  throw new Error("memn2n wasm kernel aborted");
+}
+
+export function createKernel(name: KernelName, params: Params, positionEncoding: boolean): Kernel {
+  if (name === "wasm" && params.dtype === "f32" && wasmAvailable())
+    return new WasmKernel(params, positionEncoding);
+  return new JsKernel(params, positionEncoding);
+}

@@ -1,0 +1,127 @@
+// The WebAssembly SIMD kernel against the float64 reference kernel, and against the PyTorch fixtures.
+// Tolerance: float32 arithmetic, so relative 1e-4 (with the tensor's scale as the floor).
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import type { Batch } from "../src/data/batch.js";
+import { JsKernel } from "../src/model/kernel.js";
+import { createParams, initParams, namedTensors, type Params } from "../src/model/params.js";
+import { WasmKernel, wasmAvailable } from "../src/model/wasm-kernel.js";
+import { Rng } from "../src/util/random.js";
+import { ROOT } from "./helpers.js";
+import { randomBatch } from "./model-helpers.js";
+
+const RTOL = 1e-4;
+
+function close(ours: ArrayLike<number>, ref: ArrayLike<number>, what: string): void {
+  assert.equal(ours.length, ref.length, `${what}: length`);
+  let scale = 1e-12;
+  for (let i = 0; i < ref.length; i++) scale = Math.max(scale, Math.abs(ref[i]));
+  for (let i = 0; i < ref.length; i++) {
+    const tol = RTOL * Math.max(Math.abs(ref[i]), scale);
+    assert.ok(Math.abs(ours[i] - ref[i]) <= tol, `${what}[${i}]: wasm ${ours[i]} vs reference ${ref[i]}`);
+  }
+}
+
+test("WebAssembly SIMD is available here", () => {
+  assert.ok(wasmAvailable());
+});
+
+for (const tying of ["adjacent", "layerwise"] as const) {
+  for (const [pe, temporal, linear, hops, dim] of [
+    [true, true, false, 3, 20],
+    [false, false, true, 1, 5],
+    [true, false, false, 2, 6],
+    [false, true, true, 3, 50],
+  ] as const) {
+    const name = `${tying} ${pe ? "PE" : "BoW"}${temporal ? " TE" : ""}${linear ? " LS" : ""} ${hops} hops d=${dim}`;
+    test(`wasm kernel matches the reference kernel: ${name}`, () => {
+      const shape = { vocabSize: 13, dim, timeSize: 6, hops, tying, temporal };
+      const a = createParams(shape, "f32");
+      initParams(a, new Rng(7), 0.3);
+      const b = createParams(shape, "f32");
+      initParams(b, new Rng(7), 0.3);
+      const batch = randomBatch(new Rng(9), 13, 6, 5, 12);
+      const js = new JsKernel(a, pe);
+      const wa = new WasmKernel(b, pe);
+      const rows = Int32Array.from({ length: 12 }, (_, i) => (i * 5) % 12);
+      const noisy = Int32Array.from({ length: 12 * 6 }, (_, i) => (i * 7) % 6);
+      for (const clip of ["global", "per-matrix"] as const) {
+        const rj = js.run(batch, rows, 12, linear, true, noisy);
+        const rw = wa.run(batch, rows, 12, linear, true, noisy);
+        close([rw.loss], [rj.loss], "loss");
+        assert.equal(rw.errors, rj.errors);
+        js.step(0.05, 2, clip);
+        wa.step(0.05, 2, clip);
+      }
+      wa.sync();
+      const ta = namedTensors(a);
+      for (const [i, t] of namedTensors(b).entries()) close(t.data, ta[i].data, t.name);
+    });
+  }
+}
+
+interface Case {
+  name: string;
+  config: { V: number; d: number; M: number; J: number; n: number; timeSize: number; hops: number };
+  tensors: Record<string, { data: number[] }>;
+  batch: { memory: number[]; memLen: number[]; time: number[]; query: number[]; answer: number[] };
+  loss: number;
+  grads: Record<string, number[]>;
+}
+
+const FIXTURES = join(ROOT, "tests", "fixtures");
+for (const f of readdirSync(FIXTURES).filter((x) => x.startsWith("reference-"))) {
+  const c = JSON.parse(readFileSync(join(FIXTURES, f), "utf8")) as Case & {
+    config: Case["config"] & {
+      encoding: "bow" | "pe";
+      tying: "adjacent" | "layerwise";
+      temporal: boolean;
+      linear: boolean;
+    };
+  };
+  test(`wasm kernel matches the PyTorch reference: ${c.name}`, () => {
+    const cfg = c.config;
+    const p: Params = createParams({
+      vocabSize: cfg.V,
+      dim: cfg.d,
+      timeSize: cfg.timeSize,
+      hops: cfg.hops,
+      tying: cfg.tying,
+      temporal: cfg.temporal,
+    });
+    for (const t of namedTensors(p)) t.data.set(c.tensors[t.name].data);
+    const before = namedTensors(p).map((t) => Float64Array.from(t.data));
+    const batch: Batch = {
+      n: cfg.n,
+      memorySize: cfg.M,
+      sentenceLen: cfg.J,
+      memory: Int32Array.from(c.batch.memory),
+      memLen: Int32Array.from(c.batch.memLen),
+      time: Int32Array.from(c.batch.time),
+      query: Int32Array.from(c.batch.query),
+      answer: Int32Array.from(c.batch.answer),
+      supporting: new Int32Array(cfg.n).fill(-1),
+      maxSupporting: 1,
+      unknown: new Map(),
+    };
+    const k = new WasmKernel(p, cfg.encoding === "pe");
+    const r = k.run(
+      batch,
+      Int32Array.from({ length: cfg.n }, (_, i) => i),
+      cfg.n,
+      cfg.linear,
+      true,
+      null,
+    );
+    close([r.loss], [c.loss], "loss");
+    // A step of lr 1 without clipping moves each weight by minus its gradient.
+    k.step(1, 1e30, "global");
+    k.sync();
+    namedTensors(p).forEach((t, i) => {
+      const g = Array.from(t.data, (w, j) => before[i][j] - w);
+      close(g, c.grads[t.name], `grad ${t.name}`);
+    });
+  });
+}
