@@ -26,7 +26,8 @@ let GH: usize = 0;
 
 let M: i32 = 0; // memory slots of the batch
 let J: i32 = 0; // words per sentence of the batch
-let MEM: usize = 0; // i32[n][M][J]
+let SENT: usize = 0; // i32[S][J] words of every statement
+let MEM: usize = 0; // i32[n][M] row of SENT in each memory slot
 let MEMLEN: usize = 0; // i32[n]
 let TIMEIX: usize = 0; // i32[n][M]
 let QUERY: usize = 0; // i32[n][J]
@@ -72,7 +73,8 @@ export function setParams(emb: usize, time: usize, h: usize, gemb: usize, gtime:
   GH = gh;
 }
 
-export function setBatch(mem: usize, memLen: usize, timeIx: usize, query: usize, answer: usize, m: i32, j: i32, pe: usize): void {
+export function setBatch(sent: usize, mem: usize, memLen: usize, timeIx: usize, query: usize, answer: usize, m: i32, j: i32, pe: usize): void {
+  SENT = sent;
   MEM = mem;
   MEMLEN = memLen;
   TIMEIX = timeIx;
@@ -173,6 +175,12 @@ export function getLastErrors(): i32 {
   return load<i32>(HOPS + (<usize>h << 3) + 4);
 }
 
+/** Address of the words of memory slot i of example b. */
+@inline function sentence(b: i32, i: i32): usize {
+  const row = load<i32>(MEM + (<usize>(b * M + i) << 2));
+  return SENT + (<usize>(row * J) << 2);
+}
+
 @inline function sentenceLength(off: usize): i32 {
   let L = 0;
   while (L < J && load<i32>(off + (<usize>L << 2)) != 0) L++;
@@ -203,7 +211,7 @@ export function forward(b: i32, timePtr: usize, timeOff: i32, linear: bool): f64
       if (TEMPORAL) copy(slot(MV, e, i), timeRow(TIME, e, t));
       else zero(slot(MV, e, i));
     }
-    const off = MEM + (<usize>((b * M + i) * J) << 2);
+    const off = sentence(b, i);
     const L = sentenceLength(off);
     for (let j = 0; j < L; j++) {
       const id = load<i32>(off + (<usize>j << 2));
@@ -354,7 +362,7 @@ export function backward(b: i32, timePtr: usize, timeOff: i32, linear: bool): vo
         add(timeRow(GTIME, e, t), slot(DMV, e, i));
       }
     }
-    const off = MEM + (<usize>((b * M + i) * J) << 2);
+    const off = sentence(b, i);
     const L = sentenceLength(off);
     for (let j = 0; j < L; j++) {
       const id = load<i32>(off + (<usize>j << 2));

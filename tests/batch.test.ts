@@ -29,8 +29,12 @@ test("vectorize lays out memory oldest-first with newest-first time indices", ()
   assert.deepEqual([...b.time.subarray(0, 3)], [2, 1, 0]);
   const words = (arr: Int32Array, off: number) =>
     [...arr.subarray(off, off + J)].filter((x) => x !== 0).map((x) => vocab.word(x));
-  assert.deepEqual(words(b.memory, 0), ["mary", "moved", "to", "the", "bathroom"]);
-  assert.deepEqual(words(b.memory, (1 * M + 3) * J), ["john", "moved", "to", "the", "garden"]);
+  const slot = (q: number, i: number) => words(b.sentences, b.memory[q * M + i] * J);
+  assert.deepEqual(slot(0, 0), ["mary", "moved", "to", "the", "bathroom"]);
+  assert.deepEqual(slot(1, 3), ["john", "moved", "to", "the", "garden"]);
+  // Statements shared by questions of a story are stored once: four distinct statements, plus the empty row.
+  assert.equal(b.sentences.length, 5 * J);
+  assert.equal(b.memory[0], b.memory[M]);
   assert.deepEqual(words(b.query, 2 * J), ["where", "is", "mary"]);
   assert.equal(vocab.word(b.answer[1]), "garden");
   // Supporting fact 3 of question 1 sits in slot 2; of question 2, fact 5 is slot 3.
@@ -45,7 +49,7 @@ test("the memory keeps only the most recent M statements", () => {
   assert.deepEqual([...b.memLen], [2, 2, 2]);
   const J = 6;
   // Question 3 keeps statements 3 and 5; supporting fact 3 is slot 0.
-  assert.equal(vocab.word(b.memory[(2 * 2 + 1) * J + 4]), "garden");
+  assert.equal(vocab.word(b.sentences[b.memory[2 * 2 + 1] * J + 4]), "garden");
   assert.equal(b.supporting[2 * b.maxSupporting], 0);
   // With one slot, question 3 keeps only statement 5, so its supporting fact 3 was dropped (-1).
   const one = vectorize(f.examples, vocab, { memorySize: 1, sentenceLen: 6 });
@@ -57,8 +61,8 @@ test("unknown words map to the unknown id and are counted", () => {
   const f = parseBabi(TEXT, "t.txt");
   const vocab = Vocab.build(["where", "is", "mary", "kitchen"]);
   const b = vectorize(f.examples, vocab, { memorySize: 4, sentenceLen: 6 });
-  assert.equal(b.memory[0], vocab.id("mary"));
-  assert.equal(b.memory[1], UNK_ID);
+  assert.equal(b.sentences[b.memory[0] * 6], vocab.id("mary"));
+  assert.equal(b.sentences[b.memory[0] * 6 + 1], UNK_ID);
   // "moved" stands once in the first memory and twice in each of the two later ones.
   assert.equal(b.unknown.get("moved"), 5);
   assert.equal(b.answer[1], UNK_ID);

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import type { Batch } from "../src/data/batch.js";
+import { batchFromDense } from "../src/data/batch.js";
 import { JsKernel } from "../src/model/kernel.js";
 import { createParams, initParams, namedTensors, type Params } from "../src/model/params.js";
 import { WasmKernel, wasmAvailable } from "../src/model/wasm-kernel.js";
@@ -93,19 +93,12 @@ for (const f of readdirSync(FIXTURES).filter((x) => x.startsWith("reference-")))
     });
     for (const t of namedTensors(p)) t.data.set(c.tensors[t.name].data);
     const before = namedTensors(p).map((t) => Float64Array.from(t.data));
-    const batch: Batch = {
-      n: cfg.n,
-      memorySize: cfg.M,
-      sentenceLen: cfg.J,
-      memory: Int32Array.from(c.batch.memory),
-      memLen: Int32Array.from(c.batch.memLen),
-      time: Int32Array.from(c.batch.time),
-      query: Int32Array.from(c.batch.query),
-      answer: Int32Array.from(c.batch.answer),
-      supporting: new Int32Array(cfg.n).fill(-1),
-      maxSupporting: 1,
-      unknown: new Map(),
-    };
+    const batch = batchFromDense(
+      c.batch.memory,
+      { n: cfg.n, memorySize: cfg.M, sentenceLen: cfg.J, memLen: c.batch.memLen, time: c.batch.time },
+      c.batch.query,
+      c.batch.answer,
+    );
     const k = new WasmKernel(p, cfg.encoding === "pe");
     const r = k.run(
       batch,

@@ -1,5 +1,5 @@
 // Small random models and batches for the model tests.
-import type { Batch } from "../src/data/batch.js";
+import { type Batch, batchFromDense } from "../src/data/batch.js";
 import type { Tying } from "../src/model/config.js";
 import { createParams, type DType, initParams, type Params } from "../src/model/params.js";
 import { Rng } from "../src/util/random.js";
@@ -35,19 +35,7 @@ export function randomBatch(rng: Rng, V: number, M: number, J: number, n: number
     for (let j = 0; j < L; j++) query[b * J + j] = word();
     answer[b] = 2 + rng.int(V - 2);
   }
-  return {
-    n,
-    memorySize: M,
-    sentenceLen: J,
-    memory,
-    memLen,
-    time,
-    query,
-    answer,
-    supporting: new Int32Array(n).fill(-1),
-    maxSupporting: 1,
-    unknown: new Map(),
-  };
+  return batchFromDense(memory, { n, memorySize: M, sentenceLen: J, memLen, time }, query, answer);
 }
 
 export function tinyModel(spec: TinySpec, seed: number, dtype: DType = "f64"): Params {

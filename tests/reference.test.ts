@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import type { Batch } from "../src/data/batch.js";
+import { batchFromDense } from "../src/data/batch.js";
 import { createWorkspace, forwardExample, runRows } from "../src/model/memn2n.js";
 import { createParams, type DType, namedTensors, zerosLike } from "../src/model/params.js";
 import { ROOT } from "./helpers.js";
@@ -73,19 +73,12 @@ for (const c of cases) {
       assert.deepEqual(named.map((t) => t.name).sort(), Object.keys(c.tensors).sort());
       for (const t of named) t.data.set(c.tensors[t.name].data);
 
-      const batch: Batch = {
-        n: cfg.n,
-        memorySize: cfg.M,
-        sentenceLen: cfg.J,
-        memory: Int32Array.from(c.batch.memory),
-        memLen: Int32Array.from(c.batch.memLen),
-        time: Int32Array.from(c.batch.time),
-        query: Int32Array.from(c.batch.query),
-        answer: Int32Array.from(c.batch.answer),
-        supporting: new Int32Array(cfg.n).fill(-1),
-        maxSupporting: 1,
-        unknown: new Map(),
-      };
+      const batch = batchFromDense(
+        c.batch.memory,
+        { n: cfg.n, memorySize: cfg.M, sentenceLen: cfg.J, memLen: c.batch.memLen, time: c.batch.time },
+        c.batch.query,
+        c.batch.answer,
+      );
       const ws = createWorkspace(p, cfg.encoding === "pe", cfg.M, cfg.J);
       const probs: number[] = [];
       const attention: number[] = [];

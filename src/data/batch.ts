@@ -1,9 +1,12 @@
 // Turns parsed examples into the typed arrays the model reads. A memory holds the M most recent statements
 // before a question, oldest first; slots past `memLen` are empty and never attended. Each slot's time index
 // counts newest-first (the newest statement is 0), as temporal encoding needs.
+// Questions of one story share most of their memory, so each statement's words are stored once, in a
+// sentence table, and a memory slot holds a row of that table: joint training on all the 10k data then
+// needs tens of megabytes where a dense [n, M, J] array would need hundreds.
 
 import { NULL_ID, type Vocab } from "../text/vocab.js";
-import type { Example } from "./babi.js";
+import type { Example, Sentence } from "./babi.js";
 
 export interface Shape {
   /** M: memory slots. */
@@ -16,7 +19,9 @@ export interface Batch {
   n: number;
   memorySize: number;
   sentenceLen: number;
-  /** [n, M, J] word ids, 0-padded. */
+  /** [S, J] word ids of every statement, 0-padded; row 0 is empty. */
+  sentences: Int32Array;
+  /** [n, M] row of `sentences` held by each memory slot (0 for an empty slot). */
   memory: Int32Array;
   /** [n] number of filled memory slots (slots 0..memLen-1). */
   memLen: Int32Array;
@@ -62,7 +67,14 @@ export function vectorize(examples: Example[], vocab: Vocab, shape: Shape): Batc
   const M = shape.memorySize;
   const J = shape.sentenceLen;
   const maxSupporting = Math.max(1, ...examples.map((e) => e.supporting.length));
-  const memory = new Int32Array(n * M * J);
+  const rowOf = new Map<Sentence, number>();
+  for (const ex of examples) {
+    for (const s of ex.sentences.slice(Math.max(0, ex.sentences.length - M))) {
+      if (!rowOf.has(s)) rowOf.set(s, rowOf.size + 1);
+    }
+  }
+  const sentences = new Int32Array((rowOf.size + 1) * J);
+  const memory = new Int32Array(n * M);
   const memLen = new Int32Array(n);
   const time = new Int32Array(n * M);
   const query = new Int32Array(n * J);
@@ -76,7 +88,11 @@ export function vectorize(examples: Example[], vocab: Vocab, shape: Shape): Batc
     const kept = ex.sentences.slice(Math.max(0, ex.sentences.length - M));
     memLen[b] = kept.length;
     for (let i = 0; i < kept.length; i++) {
-      writeWords(memory, (b * M + i) * J, J, kept[i].tokens, vocab, onUnknown);
+      const row = rowOf.get(kept[i])!;
+      // Written once per statement; unknown words are counted once per memory they are in.
+      if (sentences[row * J] === 0) writeWords(sentences, row * J, J, kept[i].tokens, vocab, () => {});
+      for (const t of kept[i].tokens.slice(0, J)) if (!vocab.has(t)) onUnknown(t);
+      memory[b * M + i] = row;
       time[b * M + i] = kept.length - 1 - i;
     }
     writeWords(query, b * J, J, ex.question, vocab, onUnknown);
@@ -89,6 +105,7 @@ export function vectorize(examples: Example[], vocab: Vocab, shape: Shape): Batc
     n,
     memorySize: M,
     sentenceLen: J,
+    sentences,
     memory,
     memLen,
     time,
@@ -121,7 +138,8 @@ export function selectRows(src: Batch, rows: ArrayLike<number>): Batch {
     n,
     memorySize: M,
     sentenceLen: J,
-    memory: new Int32Array(n * M * J),
+    sentences: src.sentences,
+    memory: new Int32Array(n * M),
     memLen: new Int32Array(n),
     time: new Int32Array(n * M),
     query: new Int32Array(n * J),
@@ -132,7 +150,7 @@ export function selectRows(src: Batch, rows: ArrayLike<number>): Batch {
   };
   for (let b = 0; b < n; b++) {
     const r = rows[b];
-    out.memory.set(src.memory.subarray(r * M * J, (r + 1) * M * J), b * M * J);
+    out.memory.set(src.memory.subarray(r * M, (r + 1) * M), b * M);
     out.memLen[b] = src.memLen[r];
     out.time.set(src.time.subarray(r * M, (r + 1) * M), b * M);
     out.query.set(src.query.subarray(r * J, (r + 1) * J), b * J);
@@ -140,4 +158,40 @@ export function selectRows(src: Batch, rows: ArrayLike<number>): Batch {
     out.supporting.set(src.supporting.subarray(r * S, (r + 1) * S), b * S);
   }
   return out;
+}
+
+/** A batch from a dense [n, M, J] memory (fixtures and other implementations' exports). */
+export function batchFromDense(
+  dense: ArrayLike<number>,
+  parts: {
+    n: number;
+    memorySize: number;
+    sentenceLen: number;
+    memLen: ArrayLike<number>;
+    time: ArrayLike<number>;
+  },
+  query: ArrayLike<number>,
+  answer: ArrayLike<number>,
+): Batch {
+  const { n, memorySize: M, sentenceLen: J } = parts;
+  const sentences = new Int32Array((n * M + 1) * J);
+  const memory = new Int32Array(n * M);
+  for (let s = 0; s < n * M; s++) {
+    for (let j = 0; j < J; j++) sentences[(s + 1) * J + j] = dense[s * J + j];
+    memory[s] = s + 1;
+  }
+  return {
+    n,
+    memorySize: M,
+    sentenceLen: J,
+    sentences,
+    memory,
+    memLen: Int32Array.from(parts.memLen),
+    time: Int32Array.from(parts.time),
+    query: Int32Array.from(query),
+    answer: Int32Array.from(answer),
+    supporting: new Int32Array(n).fill(-1),
+    maxSupporting: 1,
+    unknown: new Map(),
+  };
 }

@@ -157,7 +157,7 @@ export function forwardExample(
     const T = p.time[e];
     for (let i = 0; i < n; i++) {
       const o = (e * WM + i) * d;
-      embedForward(p.emb[e], d, batch.memory, (b * M + i) * J, J, pe, mem, o);
+      embedForward(p.emb[e], d, batch.sentences, batch.memory[b * M + i] * J, J, pe, mem, o);
       if (T.length > 0) {
         const t = Math.min(time[timeOff + i], tmax) * d;
         for (let k = 0; k < d; k++) mem[o + k] += T[t + k];
@@ -309,7 +309,7 @@ export function backwardExample(
     const dT = g.time[e];
     for (let i = 0; i < n; i++) {
       const o = (e * WM + i) * d;
-      embedBackward(g.emb[e], d, batch.memory, (b * M + i) * J, J, pe, dmem, o);
+      embedBackward(g.emb[e], d, batch.sentences, batch.memory[b * M + i] * J, J, pe, dmem, o);
       if (dT.length > 0) {
         const t = Math.min(time[timeOff + i], tmax) * d;
         for (let k = 0; k < d; k++) dT[t + k] += dmem[o + k];

@@ -26,6 +26,7 @@ interface Exports {
   setTopology(hops: number, memEmbs: number, nmem: number): void;
   setParams(emb: number, time: number, h: number, gemb: number, gtime: number, gh: number): void;
   setBatch(
+    sent: number,
     mem: number,
     memLen: number,
     timeIx: number,
@@ -83,6 +84,7 @@ export function wasmAvailable(): boolean {
 }
 
 interface BatchRef {
+  sent: number;
   mem: number;
   memLen: number;
   time: number;
@@ -214,6 +216,7 @@ export class WasmKernel implements Kernel {
     for (let r = 0; r < (J + 1) * J; r++)
       for (let k = 0; k < d; k++) f[pe / 4 + r * this.dp + k] = pe64[r * d + k];
     ref = {
+      sent: copy(batch.sentences),
       mem: copy(batch.memory),
       memLen: copy(batch.memLen),
       time: copy(batch.time),
@@ -269,6 +272,7 @@ export class WasmKernel implements Kernel {
       timePtr = this.timePtr;
     }
     this.x.setBatch(
+      ref.sent,
       ref.mem,
       ref.memLen,
       timePtr,
