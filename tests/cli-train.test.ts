@@ -99,3 +99,32 @@ test("bad options are refused with the option's name, exit 2", () => {
   assert.equal(r3.code, 2);
   assert.match(r3.stderr, /several tasks need --joint/);
 });
+
+test("the worker count does not change the result: 1 and 2 workers give the same runs and weights", () => {
+  withTmpDir((dir) => {
+    sliceTask1(dir, 900);
+    const args = [
+      "train",
+      "--task",
+      "1",
+      "--data",
+      dir,
+      "--epochs",
+      "4",
+      "--ls-epochs",
+      "2",
+      "--repeats",
+      "3",
+    ];
+    const a = runCli([...args, "--workers", "1", "--out", join(dir, "a.json"), "--json"]);
+    const b = runCli([...args, "--workers", "2", "--out", join(dir, "b.json"), "--json"]);
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(b.code, 0, b.stderr);
+    const strip = (j: unknown) =>
+      (j as { runs: { seconds?: number }[] }).runs.map(({ seconds: _, ...rest }) => rest);
+    assert.deepEqual(strip(b.json), strip(a.json));
+    const wa = JSON.parse(readFileSync(join(dir, "a.json"), "utf8"));
+    const wb = JSON.parse(readFileSync(join(dir, "b.json"), "utf8"));
+    assert.deepEqual(wb.weights, wa.weights);
+  });
+});

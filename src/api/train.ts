@@ -26,54 +26,52 @@ export interface TrainReport {
   trained: TrainedModel;
 }
 
+/** What one run needs: the vectorized data and the vocabulary size (no files, no vocabulary object). */
+export interface RunData {
+  vocabSize: number;
+  train: Prepared["train"];
+  valid: Prepared["valid"];
+  tests: Prepared["tests"];
+}
+
 export interface RunHooks {
   onEvent?: (e: TrainEvent) => void;
-  /** Called after every epoch of every run, e.g. to checkpoint. */
-  afterEpoch?: (t: Trainer, runIndex: number) => void;
-  /** A trainer to continue instead of starting run `runIndex` afresh (resume). */
-  resume?: (t: Trainer, runIndex: number) => boolean;
-  /** Runs already finished (resume): they are not trained again. */
-  done?: RunReport[];
-  /** Called when a run finishes. */
-  onRunDone?: (report: RunReport, runIndex: number) => void;
+  /** Called after every epoch, e.g. to checkpoint. */
+  afterEpoch?: (t: Trainer) => void;
+  /** Restores an interrupted run into the fresh trainer before it starts. */
+  resume?: (t: Trainer) => void;
   /** Wall clock in seconds; the default uses performance.now. */
   now?: () => number;
 }
 
-/** Trains cfg.repeats runs (seeds seed, seed+1, ...) and keeps the best by cfg.selectBy. */
-export function trainRuns(tasks: TaskExamples[], cfg: Config, hooks: RunHooks = {}): TrainReport {
+/** One run: train with a seed, then measure train, validation and test error. */
+export function runOne(cfg: Config, data: RunData, seed: number, hooks: RunHooks = {}): RunReport {
   const now = hooks.now ?? (() => performance.now() / 1000);
+  const t0 = now();
+  const t = new Trainer(cfg, data.vocabSize, data.train, data.valid, seed, hooks.onEvent);
+  hooks.resume?.(t);
+  t.run((tr) => hooks.afterEpoch?.(tr));
+  const run = finishRun(t);
+  const tests = taskErrors(run.params, cfg.encoding, data.tests);
+  return { run, tests, testError: meanError(tests), seconds: now() - t0 };
+}
+
+/** Trains cfg.repeats runs (seeds seed, seed+1, ...) one after another and keeps the best by cfg.selectBy. */
+export function trainRuns(tasks: TaskExamples[], cfg: Config, hooks: RunHooks = {}): TrainReport {
   const data = prepare(tasks, cfg);
-  const runs: RunReport[] = [...(hooks.done ?? [])];
-  runSeeds(cfg).forEach((seed, r) => {
-    if (r < runs.length) return;
-    const t0 = now();
-    const t = new Trainer(cfg, data.vocab.size, data.train, data.valid, seed, hooks.onEvent);
-    hooks.resume?.(t, r);
-    t.run((tr) => hooks.afterEpoch?.(tr, r));
-    const run = finishRun(t);
-    const tests = taskErrors(run.params, cfg.encoding, data.tests);
-    const report = { run, tests, testError: meanError(tests), seconds: now() - t0 };
-    runs.push(report);
-    hooks.onRunDone?.(report, r);
-  });
+  const runData = { vocabSize: data.vocab.size, train: data.train, valid: data.valid, tests: data.tests };
+  const runs = runSeeds(cfg).map((seed) => runOne(cfg, runData, seed, hooks));
+  const best = bestReport(runs, cfg);
+  const taskIds = tasks.map((t) => t.task);
+  return { config: cfg, data, runs, best, trained: trainedModel(cfg, data, best.run, taskIds) };
+}
+
+export function bestReport(runs: RunReport[], cfg: Config): RunReport {
   const bestRun = pickBest(
     runs.map((r) => r.run),
     cfg,
   );
-  const best = runs.find((r) => r.run === bestRun)!;
-  return {
-    config: cfg,
-    data,
-    runs,
-    best,
-    trained: trainedModel(
-      cfg,
-      data,
-      best.run,
-      tasks.map((t) => t.task),
-    ),
-  };
+  return runs.find((r) => r.run === bestRun)!;
 }
 
 export function trainedModel(

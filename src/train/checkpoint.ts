@@ -17,11 +17,19 @@ export interface FinishedRun {
   seconds: number;
 }
 
+export interface InFlightRun {
+  runIndex: number;
+  state: TrainState;
+  weights: Record<string, number[]>;
+}
+
 export interface Checkpoint {
-  /** What the run was started with; resuming with anything else is refused. */
+  /** What the runs were started with; resuming with anything else is refused. */
   key: { config: Config; tasks: number[]; set: string };
-  done: FinishedRun[];
-  current: { runIndex: number; state: TrainState; weights: Record<string, number[]> } | null;
+  /** Finished runs, with their run index. */
+  done: (FinishedRun & { runIndex: number })[];
+  /** Runs under way (several when they train in parallel), as of their last finished epoch. */
+  inFlight: InFlightRun[];
 }
 
 export function weightsOf(p: Params): Record<string, number[]> {
@@ -45,9 +53,11 @@ export function checkpointToJson(c: Checkpoint): unknown {
     version: 1,
     key: c.key,
     done: c.done.map((d) => ({ ...d, run: { ...d.run, params: weightsOf(d.run.params) } })),
-    current: c.current,
+    inFlight: c.inFlight,
   };
 }
+
+const weightsShape = z.record(z.string(), z.array(z.number()));
 
 const shape = z.object({
   format: z.literal(CHECKPOINT_FORMAT),
@@ -55,16 +65,16 @@ const shape = z.object({
   key: z.object({ config: z.record(z.string(), z.unknown()), tasks: z.array(z.number()), set: z.string() }),
   done: z.array(
     z
-      .object({ run: z.object({ params: z.record(z.string(), z.array(z.number())) }).passthrough() })
+      .object({ runIndex: z.number().int(), run: z.object({ params: weightsShape }).passthrough() })
       .passthrough(),
   ),
-  current: z
-    .object({
+  inFlight: z.array(
+    z.object({
       runIndex: z.number().int(),
       state: z.object({ rng: z.array(z.number()).length(6) }).passthrough(),
-      weights: z.record(z.string(), z.array(z.number())),
-    })
-    .nullable(),
+      weights: weightsShape,
+    }),
+  ),
 });
 
 /** Parsed checkpoint JSON with weights still as arrays; `makeParams` gives an empty parameter set. */
@@ -77,16 +87,18 @@ export function checkpointFromJson(json: unknown, file: string, makeParams: () =
   const j = json as {
     key: Checkpoint["key"];
     done: (Omit<FinishedRun, "run"> & {
+      runIndex: number;
       run: Omit<RunResult, "params"> & { params: Record<string, number[]> };
     })[];
-    current: Checkpoint["current"];
+    inFlight: InFlightRun[];
   };
   const done = j.done.map((d, i) => {
     const params = makeParams();
     setWeights(params, d.run.params, file, `done.${i}.run.params`);
     return { ...d, run: { ...d.run, params } };
   });
-  return { key: j.key, done, current: j.current };
+  for (const f of j.inFlight) setWeights(makeParams(), f.weights, file, `inFlight.${f.runIndex}.weights`);
+  return { key: j.key, done, inFlight: j.inFlight };
 }
 
 /** The first field in which two configs differ, or null. */

@@ -1,6 +1,6 @@
 import { existsSync, rmSync } from "node:fs";
 import type { Command } from "commander";
-import { type RunReport, type TrainReport, trainedModel, trainRuns } from "../../api/train.js";
+import { bestReport, type RunReport, trainedModel } from "../../api/train.js";
 import { parseTaskList } from "../../data/tasks.js";
 import type { Config } from "../../model/config.js";
 import { createParams, shapeFor } from "../../model/params.js";
@@ -9,15 +9,16 @@ import {
   checkpointFromJson,
   checkpointToJson,
   configDifference,
-  setWeights,
-  weightsOf,
 } from "../../train/checkpoint.js";
+import { prepare } from "../../train/prepare.js";
+import { runSeeds } from "../../train/runs.js";
 import { NonFiniteLossError } from "../../train/trainer.js";
 import { addConfigOptions, configFromOptions } from "../config-options.js";
 import { BABI_SETS, findBabiDir, loadTask } from "../datadir.js";
 import { UsageError } from "../errors.js";
 import { readJsonFile, writeFileAtomic } from "../fsutil.js";
 import { saveModel } from "../model-io.js";
+import { defaultWorkers, runJobs } from "../pool.js";
 import { createProgress } from "../progress.js";
 import { formatTable } from "../table.js";
 
@@ -29,6 +30,7 @@ interface TrainOptions extends Record<string, unknown> {
   out?: string;
   checkpoint?: string;
   resume?: boolean;
+  workers?: string;
   json?: boolean;
   quiet?: boolean;
 }
@@ -44,54 +46,70 @@ export function registerTrain(program: Command): void {
     .option("--out <file>", "where to write the model (JSON)")
     .option("--checkpoint <file>", "checkpoint written after every epoch (default: <out>.ckpt)")
     .option("--resume", "continue an interrupted run from its checkpoint")
+    .option("--workers <n>", "runs trained at once, on worker threads (default: one per core)")
     .option("--json", "print one JSON object as the last line")
     .option("--quiet", "no progress output");
   addConfigOptions(cmd);
   cmd.action((opts: TrainOptions) => trainCommand(opts));
 }
 
-function trainCommand(opts: TrainOptions): void {
+async function trainCommand(opts: TrainOptions): Promise<void> {
   const cfg = configFromOptions(opts, opts.set);
   if (!opts.task && !opts.tasks) throw new UsageError("--task: which task to train on? (e.g. --task 1)");
   const tasks = parseTaskList(opts.tasks ?? opts.task!);
   if (tasks.length > 1 && !cfg.joint) throw new UsageError("--tasks: several tasks need --joint");
+  const workers = parseWorkers(opts.workers);
   const ckptPath = opts.checkpoint ?? (opts.out ? `${opts.out}.ckpt` : undefined);
   if (opts.resume && !ckptPath)
     throw new UsageError("--resume: needs --out or --checkpoint to find the checkpoint");
   const dir = findBabiDir(opts.set, opts.data);
   const loaded = tasks.map((t) => loadTask(dir, t));
+  const data = prepare(
+    loaded.map((l) => ({ task: l.task, train: l.train.examples, test: l.test.examples })),
+    cfg,
+  );
+  const runData = { vocabSize: data.vocab.size, train: data.train, valid: data.valid, tests: data.tests };
   const key = { config: cfg, tasks, set: opts.set };
+  const ckpt: Checkpoint = opts.resume
+    ? loadCheckpoint(ckptPath!, cfg, tasks, opts.set, data.vocab.size)
+    : { key, done: [], inFlight: [] };
 
-  let resumed: Checkpoint | null = null;
-  if (opts.resume) resumed = loadCheckpoint(ckptPath!, cfg, tasks, opts.set);
-
+  const seeds = runSeeds(cfg);
+  const pending = seeds
+    .map((seed, runIndex) => ({ seed, runIndex }))
+    .filter((r) => !ckpt.done.some((d) => d.runIndex === r.runIndex));
   const progress = createProgress(`task ${tasks.join(",")}`, opts.quiet === true || opts.json === true);
+  const save = () => {
+    if (ckptPath) writeFileAtomic(ckptPath, JSON.stringify(checkpointToJson(ckpt)));
+  };
   const started = performance.now() / 1000;
-  const doneRuns: RunReport[] = resumed ? resumed.done : [];
-  let report: TrainReport;
   try {
-    report = trainRuns(
-      loaded.map((l) => ({ task: l.task, train: l.train.examples, test: l.test.examples })),
-      cfg,
+    await runJobs(
+      pending.map(({ seed, runIndex }) => {
+        const inFlight = ckpt.inFlight.find((f) => f.runIndex === runIndex);
+        return {
+          cfg,
+          seed,
+          data: runData,
+          resume: inFlight && { state: inFlight.state, weights: inFlight.weights },
+        };
+      }),
+      workers,
       {
-        onEvent: (e) => progress.onEvent(e),
-        done: doneRuns,
-        onRunDone: (rep) => doneRuns.push(rep),
-        resume: (t, r) => {
-          const cur = resumed?.current;
-          if (!cur || cur.runIndex !== r) return false;
-          setWeights(t.params, cur.weights, ckptPath!, "current.weights");
-          t.restore(cur.state);
-          return true;
+        onEvent: (_, e) => progress.onEvent(e),
+        onEpoch: (j, state, weights) => {
+          const runIndex = pending[j].runIndex;
+          ckpt.inFlight = [
+            ...ckpt.inFlight.filter((f) => f.runIndex !== runIndex),
+            { runIndex, state, weights },
+          ];
+          save();
         },
-        afterEpoch: (t, r) => {
-          if (!ckptPath) return;
-          const ckpt: Checkpoint = {
-            key,
-            done: doneRuns,
-            current: { runIndex: r, state: t.state, weights: weightsOf(t.params) },
-          };
-          writeFileAtomic(ckptPath, JSON.stringify(checkpointToJson(ckpt)));
+        onDone: (j, report) => {
+          const runIndex = pending[j].runIndex;
+          ckpt.inFlight = ckpt.inFlight.filter((f) => f.runIndex !== runIndex);
+          ckpt.done.push({ ...report, runIndex });
+          save();
         },
       },
     );
@@ -104,49 +122,51 @@ function trainCommand(opts: TrainOptions): void {
     throw e;
   }
   progress.stop();
+  const runs = [...ckpt.done].sort((a, b) => a.runIndex - b.runIndex);
+  const best = bestReport(runs, cfg);
   const seconds = performance.now() / 1000 - started;
   if (opts.out) {
-    saveModel(opts.out, trainedModel(cfg, report.data, report.best.run, tasks, opts.set));
+    saveModel(opts.out, trainedModel(cfg, data, best.run, tasks, opts.set));
     if (ckptPath) rmSync(ckptPath, { force: true });
   }
-  printResult(cfg, tasks, report, seconds, opts);
+  printResult(cfg, tasks, runs, best, seconds, opts);
 }
 
-function loadCheckpoint(path: string, cfg: Config, tasks: number[], set: string): Checkpoint {
+export function parseWorkers(v: string | undefined): number {
+  if (v === undefined) return defaultWorkers();
+  if (!/^\d+$/.test(v) || Number(v) < 1)
+    throw new UsageError(`--workers: expected a whole number ≥ 1, got ${v}`);
+  return Number(v);
+}
+
+function loadCheckpoint(
+  path: string,
+  cfg: Config,
+  tasks: number[],
+  set: string,
+  vocabSize: number,
+): Checkpoint {
   if (!existsSync(path)) throw new UsageError(`--resume: no checkpoint at ${path}`);
   const json = readJsonFile(path) as {
     key?: { config?: Record<string, unknown>; tasks?: number[]; set?: string };
   };
-  const vocabSize = vocabSizeOf(json, cfg);
-  const makeParams = () => createParams(shapeFor(cfg, vocabSize));
   const diff = json.key?.config ? configDifference(cfg, json.key.config) : "config";
   if (diff)
     throw new UsageError(`--resume: ${path} was made with a different ${diff}; give the same options`);
   if (JSON.stringify(json.key?.tasks) !== JSON.stringify(tasks) || json.key?.set !== set) {
     throw new UsageError(`--resume: ${path} was made for other tasks or another set`);
   }
-  return checkpointFromJson(json, path, makeParams);
-}
-
-/** Rows of the first word matrix: the vocabulary size the checkpoint's weights were made for. */
-function vocabSizeOf(json: unknown, cfg: Config): number {
-  const j = json as {
-    current?: { weights?: Record<string, number[]> };
-    done?: { run?: { params?: Record<string, number[]> } }[];
-  };
-  const w = j.current?.weights ?? j.done?.[0]?.run?.params;
-  const first = w ? Object.values(w)[0] : undefined;
-  return first ? Math.floor(first.length / cfg.dim) : 0;
+  return checkpointFromJson(json, path, () => createParams(shapeFor(cfg, vocabSize)));
 }
 
 function printResult(
   cfg: Config,
   tasks: number[],
-  report: TrainReport,
+  runs: RunReport[],
+  best: RunReport,
   seconds: number,
   opts: TrainOptions,
 ): void {
-  const { runs, best } = report;
   const rows = runs.map((r) => [
     r.run.seed,
     r.run.epochs,

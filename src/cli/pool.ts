@@ -1,0 +1,141 @@
+// Runs training jobs on worker threads, one per core by default. A job's result depends on its seed and
+// data only, never on which worker ran it or how many there were. With one worker the jobs run in this
+// thread through the same code.
+
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import { type RunData, type RunReport, runOne } from "../api/train.js";
+import type { Config } from "../model/config.js";
+import { createParams, type Floats, namedTensors, shapeFor } from "../model/params.js";
+import { NonFiniteLossError, type TrainEvent, type TrainState } from "../train/trainer.js";
+
+export interface Job {
+  cfg: Config;
+  seed: number;
+  data: RunData;
+  /** An interrupted run's last checkpointed state and weights. */
+  resume?: { state: TrainState; weights: Record<string, number[]> };
+}
+
+export interface JobCallbacks {
+  onEvent?: (job: number, e: TrainEvent) => void;
+  /** After every epoch: the run's state and weights, for a checkpoint. */
+  onEpoch?: (job: number, state: TrainState, weights: Record<string, number[]>) => void;
+  onDone?: (job: number, report: RunReport) => void;
+}
+
+/** What crosses a thread boundary: the report with its weights as plain arrays. */
+export interface WireReport extends Omit<RunReport, "run"> {
+  run: Omit<RunReport["run"], "params"> & { weights: Record<string, Floats> };
+}
+
+export function defaultWorkers(): number {
+  return Math.max(1, availableParallelism());
+}
+
+/** Runs one job in this thread (also what each worker does). */
+export function executeJob(
+  job: Job,
+  onEvent: (e: TrainEvent) => void,
+  onEpoch: (state: TrainState, weights: Record<string, number[]>) => void,
+): RunReport {
+  return runOne(job.cfg, job.data, job.seed, {
+    onEvent,
+    resume: job.resume
+      ? (t) => {
+          for (const w of namedTensors(t.params)) w.data.set(job.resume!.weights[w.name]);
+          t.restore(job.resume!.state);
+        }
+      : undefined,
+    afterEpoch: (t) => onEpoch(t.state, weightsOf(t.params)),
+  });
+}
+
+function weightsOf(p: RunReport["run"]["params"]): Record<string, number[]> {
+  return Object.fromEntries(namedTensors(p).map((t) => [t.name, Array.from(t.data)]));
+}
+
+export function toWire(r: RunReport): WireReport {
+  const { params, ...run } = r.run;
+  return {
+    ...r,
+    run: { ...run, weights: Object.fromEntries(namedTensors(params).map((t) => [t.name, t.data])) },
+  };
+}
+
+export function fromWire(w: WireReport, cfg: Config, vocabSize: number): RunReport {
+  const params = createParams(shapeFor(cfg, vocabSize));
+  for (const t of namedTensors(params)) t.data.set(w.run.weights[t.name]);
+  const { weights: _, ...run } = w.run;
+  return { ...w, run: { ...run, params } };
+}
+
+export async function runJobs(jobs: Job[], workers: number, cb: JobCallbacks = {}): Promise<RunReport[]> {
+  const results: RunReport[] = new Array(jobs.length);
+  if (workers <= 1 || jobs.length <= 1) {
+    jobs.forEach((job, i) => {
+      results[i] = executeJob(
+        job,
+        (e) => cb.onEvent?.(i, e),
+        (s, w) => cb.onEpoch?.(i, s, w),
+      );
+      cb.onDone?.(i, results[i]);
+    });
+    return results;
+  }
+  let next = 0;
+  const threads = Array.from({ length: Math.min(workers, jobs.length) }, () => startWorker());
+  try {
+    await Promise.all(
+      threads.map(
+        (w) =>
+          new Promise<void>((resolve, reject) => {
+            let current = -1;
+            const feed = () => {
+              if (next >= jobs.length) {
+                resolve();
+                return;
+              }
+              current = next++;
+              w.postMessage({ type: "job", job: jobs[current] });
+            };
+            w.on("message", (m: WorkerMessage) => {
+              if (m.type === "event") cb.onEvent?.(current, m.event);
+              else if (m.type === "epoch") cb.onEpoch?.(current, m.state, m.weights);
+              else if (m.type === "done") {
+                const job = jobs[current];
+                results[current] = fromWire(m.report, job.cfg, job.data.vocabSize);
+                cb.onDone?.(current, results[current]);
+                feed();
+              } else if (m.type === "error") {
+                reject(
+                  m.name === "NonFiniteLossError"
+                    ? new NonFiniteLossError(m.epoch ?? 0, m.seed ?? 0)
+                    : Object.assign(new Error(m.message), { name: m.name }),
+                );
+              }
+            });
+            w.on("error", reject);
+            feed();
+          }),
+      ),
+    );
+  } finally {
+    await Promise.all(threads.map((w) => w.terminate()));
+  }
+  return results;
+}
+
+/** The built worker.js; when running from source (tests, through tsx), the worker loads tsx first. */
+function startWorker(): Worker {
+  if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./worker.js", import.meta.url));
+  const src = new URL("./worker.ts", import.meta.url).href;
+  const boot = `import("tsx/esm/api").then((m) => { m.register(); return import(${JSON.stringify(src)}); });`;
+  return new Worker(boot, { eval: true });
+}
+
+export type WorkerMessage =
+  | { type: "event"; event: TrainEvent }
+  | { type: "epoch"; state: TrainState; weights: Record<string, number[]> }
+  | { type: "done"; report: WireReport }
+  | { type: "error"; name: string; message: string; epoch?: number; seed?: number };
