@@ -3,6 +3,7 @@
 
 import { Command, CommanderError } from "commander";
 import { registerAsk } from "./commands/ask.js";
+import { registerBabi } from "./commands/babi.js";
 import { registerData } from "./commands/data.js";
 import { registerDownload } from "./commands/download.js";
 import { registerTest } from "./commands/test.js";
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerTrain(program);
   registerTest(program);
   registerAsk(program);
+  registerBabi(program);
   registerDownload(program);
   for (const cmd of allCommands(program)) cmd.exitOverride();
   return program;

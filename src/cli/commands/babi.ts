@@ -1,0 +1,187 @@
+import { cpus } from "node:os";
+import type { Command } from "commander";
+import { bestReport, type RunReport } from "../../api/train.js";
+import { parseTaskList, TASK_NAMES } from "../../data/tasks.js";
+import { FAIL_THRESHOLD, paperColumn } from "../../eval/paper.js";
+import { type Prepared, prepare } from "../../train/prepare.js";
+import { runSeeds } from "../../train/runs.js";
+import { addConfigOptions, configFromOptions } from "../config-options.js";
+import { BABI_SETS, findBabiDir, type LoadedTask, loadTask, MissingTaskFile } from "../datadir.js";
+import { UsageError } from "../errors.js";
+import { type Job, runJobs } from "../pool.js";
+import { type SweepResult, type SweepRun, summarize, writeResults } from "../results.js";
+import { formatTable } from "../table.js";
+import { parseWorkers } from "./train.js";
+
+interface BabiOptions extends Record<string, unknown> {
+  tasks: string;
+  data?: string;
+  set: string;
+  out?: string;
+  workers?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export function registerBabi(program: Command): void {
+  const cmd = program
+    .command("babi")
+    .description(
+      "the paper's protocol over bAbI tasks: train every task (or one joint model), report beside the paper",
+    )
+    .option("--tasks <list>", "tasks, e.g. 1-20", "1-20")
+    .option("--data <dir>", "bAbI folder: the release root or a folder of qaN_*train.txt files")
+    .option("--set <name>", `which set of the release (${BABI_SETS.join(", ")})`, "en")
+    .option("--out <base>", "write <base>.json, <base>.md and <base>.svg (e.g. results/pe-ls-rn-1k)")
+    .option("--workers <n>", "runs trained at once, on worker threads (default: one per core)")
+    .option("--json", "print one JSON object as the last line")
+    .option("--quiet", "no progress output");
+  addConfigOptions(cmd);
+  cmd.action((opts: BabiOptions) => babiCommand(opts));
+}
+
+async function babiCommand(opts: BabiOptions): Promise<void> {
+  const cfg = configFromOptions(opts, opts.set);
+  const taskList = parseTaskList(opts.tasks);
+  const workers = parseWorkers(opts.workers);
+  const dir = findBabiDir(opts.set, opts.data);
+  const loaded: LoadedTask[] = [];
+  const skipped: { task: number; reason: string }[] = [];
+  for (const t of taskList) {
+    try {
+      loaded.push(loadTask(dir, t));
+    } catch (e) {
+      if (!(e instanceof MissingTaskFile)) throw e;
+      skipped.push({ task: t, reason: e.message });
+    }
+  }
+  if (loaded.length === 0)
+    throw new UsageError(`--tasks: none of the tasks ${opts.tasks} has its files in ${dir}`);
+  const examples = (l: LoadedTask) => ({ task: l.task, train: l.train.examples, test: l.test.examples });
+  // Single task: one data set per task; joint: one over all of them.
+  const groups: { task: number | "joint"; data: Prepared }[] = cfg.joint
+    ? [{ task: "joint", data: prepare(loaded.map(examples), cfg) }]
+    : loaded.map((l) => ({ task: l.task, data: prepare([examples(l)], cfg) }));
+  const seeds = runSeeds(cfg);
+  const jobs: (Job & { group: number })[] = groups.flatMap((g, gi) =>
+    seeds.map((seed) => ({
+      group: gi,
+      cfg,
+      seed,
+      data: { vocabSize: g.data.vocab.size, train: g.data.train, valid: g.data.valid, tests: g.data.tests },
+    })),
+  );
+  const started = performance.now() / 1000;
+  let finished = 0;
+  const log = (line: string) => {
+    if (!opts.quiet && !opts.json) process.stderr.write(`${line}\n`);
+  };
+  log(
+    `${jobs.length} runs (${groups.length} ${cfg.joint ? "joint model" : "tasks"} × ${seeds.length} seeds) on ${workers} worker(s)`,
+  );
+  const reports = await runJobs(jobs, workers, {
+    onDone: (j, r) => {
+      finished++;
+      const g = groups[jobs[j].group];
+      const elapsed = performance.now() / 1000 - started;
+      log(
+        `[${finished}/${jobs.length}] ${g.task === "joint" ? "joint" : `task ${g.task}`} seed ${jobs[j].seed}: ` +
+          `valid err ${pct(r.run.validError)}% test err ${pct(r.testError)}% (${r.seconds.toFixed(1)} s; ${elapsed.toFixed(0)} s in all)`,
+      );
+    },
+  });
+  const wall = performance.now() / 1000 - started;
+
+  const paper = paperColumn({ ...cfg, set: opts.set });
+  const runs: SweepRun[] = [];
+  const chosen: SweepResult["tasks"] = [];
+  groups.forEach((g, gi) => {
+    const mine = jobs.map((j, i) => ({ j, r: reports[i] })).filter((x) => x.j.group === gi);
+    for (const { r } of mine) runs.push(sweepRun(g.task, r));
+    const best = bestReport(
+      mine.map((x) => x.r),
+      cfg,
+    );
+    for (const t of best.tests) {
+      chosen.push({
+        task: t.task,
+        name: TASK_NAMES[t.task],
+        seed: best.run.seed,
+        test_error: t.error,
+        paper: paper?.errors[t.task - 1] ?? null,
+      });
+    }
+  });
+  chosen.sort((a, b) => a.task - b.task);
+  const { mean, failed } = summarize(chosen);
+  // The paper's figures over the same tasks (its stated ones where it has no per-task figures).
+  const paperTasks = chosen.filter((t) => t.paper !== null);
+  const paperSame = paperTasks.length === chosen.length && chosen.length > 0;
+  const paperMean = paper
+    ? paperSame
+      ? paperTasks.reduce((s, t) => s + t.paper!, 0) / chosen.length
+      : paper.mean
+    : null;
+  const paperFailed = paper
+    ? paperSame
+      ? paperTasks.filter((t) => t.paper! > 100 * FAIL_THRESHOLD).length
+      : paper.failed
+    : null;
+  const result: SweepResult = {
+    name: opts.out ?? "babi",
+    command: `memn2n ${process.argv.slice(2).join(" ")}`,
+    set: opts.set,
+    joint: cfg.joint,
+    config: cfg,
+    paper_column: paper?.name ?? null,
+    tasks: chosen,
+    skipped,
+    mean_error: mean,
+    failed,
+    paper_mean: paperMean,
+    paper_failed: paperFailed,
+    seeds,
+    wall_seconds: wall,
+    workers,
+    machine: `${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores, Node ${process.version}`,
+    date: new Date().toISOString().slice(0, 10),
+    notes: paper && !paperSame ? [`The paper's mean and failed count are its own, over all 20 tasks.`] : [],
+    runs,
+  };
+  const rows = chosen.map((t) => [
+    t.task,
+    t.name,
+    pct(t.test_error),
+    t.paper === null ? "–" : t.paper.toFixed(1),
+    t.seed,
+  ]);
+  for (const s of skipped) rows.push([s.task, TASK_NAMES[s.task], "skipped", "", ""]);
+  console.log(formatTable(["task", "name", "ours %", "paper %", "seed"], rows));
+  console.log(
+    `mean error ${pct(mean)}% (paper ${paperMean === null ? "–" : paperMean.toFixed(1)}), failed tasks ` +
+      `(> ${pct(FAIL_THRESHOLD)}%) ${failed} (paper ${paperFailed ?? "–"}), wall time ${(wall / 60).toFixed(1)} min`,
+  );
+  if (opts.out) console.log(`wrote ${writeResults(opts.out, result).join(", ")}`);
+  if (opts.json) {
+    const { runs: _, ...summary } = result;
+    console.log(JSON.stringify(summary));
+  }
+}
+
+function sweepRun(task: number | "joint", r: RunReport): SweepRun {
+  return {
+    task,
+    seed: r.run.seed,
+    epochs: r.run.epochs,
+    ls_epochs: r.run.lsEpochs,
+    train_error: r.run.trainError,
+    valid_error: r.run.validError,
+    test_error: r.testError,
+    test_errors: Object.fromEntries(r.tests.map((t) => [t.task, t.error])),
+    seconds: r.seconds,
+  };
+}
+
+function pct(x: number): string {
+  return (100 * x).toFixed(1);
+}

@@ -1,0 +1,109 @@
+// The paper's figures (Sukhbaatar et al. 2015, Table 1: test error %, 1k training questions per task), in
+// one place, with the paper's column names, so every report prints them beside ours. Each column's mean and
+// failed-task count (error > 5%) below are the paper's own and agree with its per-task numbers.
+// For 10k training data only the means and failed counts are recorded here (per task: null).
+
+export interface PaperColumn {
+  /** The paper's column heading. */
+  name: string;
+  /** Training set the column is for. */
+  set: "en" | "en-10k";
+  joint: boolean;
+  /** Test error % for tasks 1..20 (index 0 is task 1); null where not recorded. */
+  errors: (number | null)[];
+  mean: number;
+  failed: number;
+}
+
+export const PAPER_COLUMNS: PaperColumn[] = [
+  {
+    name: "MemN2N BoW",
+    set: "en",
+    joint: false,
+    errors: [
+      0.6, 17.6, 71.0, 32.0, 18.3, 8.7, 23.5, 11.4, 21.1, 22.8, 4.1, 0.3, 10.5, 1.3, 24.3, 52.0, 45.4, 48.1,
+      89.7, 0.1,
+    ],
+    mean: 25.1,
+    failed: 15,
+  },
+  {
+    name: "MemN2N PE",
+    set: "en",
+    joint: false,
+    errors: [
+      0.1, 21.6, 64.2, 3.8, 14.1, 7.9, 21.6, 12.6, 23.3, 17.4, 4.3, 0.3, 9.9, 1.8, 0.0, 52.1, 50.1, 13.6,
+      87.4, 0.0,
+    ],
+    mean: 20.3,
+    failed: 13,
+  },
+  {
+    name: "MemN2N PE LS",
+    set: "en",
+    joint: false,
+    errors: [
+      0.2, 12.8, 58.8, 11.6, 15.7, 8.7, 20.3, 12.7, 17.0, 18.6, 0.0, 0.1, 0.3, 2.0, 0.0, 1.6, 49.0, 10.1,
+      85.6, 0.0,
+    ],
+    mean: 16.3,
+    failed: 12,
+  },
+  {
+    name: "MemN2N PE LS RN",
+    set: "en",
+    joint: false,
+    errors: [
+      0.0, 8.3, 40.3, 2.8, 13.1, 7.6, 17.3, 10.0, 13.2, 15.1, 0.9, 0.2, 0.4, 1.7, 0.0, 1.3, 51.0, 11.1, 82.8,
+      0.0,
+    ],
+    mean: 13.9,
+    failed: 11,
+  },
+  {
+    name: "MemN2N PE LS RN joint",
+    set: "en",
+    joint: true,
+    errors: [
+      0.0, 11.4, 21.9, 13.4, 14.4, 2.8, 18.3, 9.3, 1.9, 6.5, 0.3, 0.1, 0.2, 6.9, 0.0, 2.7, 40.4, 9.4, 88.0,
+      0.0,
+    ],
+    mean: 12.4,
+    failed: 11,
+  },
+  {
+    name: "MemN2N PE LS RN (10k)",
+    set: "en-10k",
+    joint: false,
+    errors: new Array(20).fill(null),
+    mean: 6.6,
+    failed: 4,
+  },
+  {
+    name: "MemN2N PE LS RN joint (10k)",
+    set: "en-10k",
+    joint: true,
+    errors: new Array(20).fill(null),
+    mean: 7.5,
+    failed: 6,
+  },
+];
+
+/** The paper's column for a configuration, if it has one. */
+export function paperColumn(opts: {
+  set: string;
+  joint: boolean;
+  encoding: "bow" | "pe";
+  linearStart: boolean;
+  randomNoise: boolean;
+}): PaperColumn | undefined {
+  let name = opts.encoding === "bow" ? "MemN2N BoW" : "MemN2N PE";
+  if (opts.linearStart) name += " LS";
+  if (opts.randomNoise) name += " RN";
+  if (opts.joint) name += " joint";
+  if (opts.set === "en-10k") name += " (10k)";
+  return PAPER_COLUMNS.find((c) => c.name === name);
+}
+
+/** Tasks with test error above 5% fail, as in the paper. */
+export const FAIL_THRESHOLD = 0.05;
