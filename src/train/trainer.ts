@@ -124,12 +124,12 @@ export class Trainer {
     return cfg.lr * cfg.annealFactor ** Math.floor(state.phaseEpoch / cfg.annealEvery);
   }
 
-  /** Trains one epoch; returns its figures. */
-  runEpoch(): EpochStats {
-    const { cfg, state, train, kernel, rng } = this;
-    const linear = state.phase === "linear";
-    const lr = this.learningRate();
-    const order = this.order;
+  /**
+   * One pass over the training questions in a fresh seeded order: forward, backward and an SGD step per
+   * batch. Leaves the weights in `params`.
+   */
+  trainPass(linear: boolean, lr: number): { loss: number; errors: number } {
+    const { cfg, state, train, kernel, rng, order } = this;
     for (let i = 0; i < order.length; i++) order[i] = i;
     rng.shuffle(order);
     const M = train.memorySize;
@@ -149,6 +149,16 @@ export class Trainer {
       kernel.step(lr, cfg.maxGradNorm, cfg.clip);
     }
     kernel.sync();
+    return { loss, errors };
+  }
+
+  /** Trains one epoch, then measures the validation set; returns the epoch's figures. */
+  runEpoch(): EpochStats {
+    const { state, kernel } = this;
+    const linear = state.phase === "linear";
+    const lr = this.learningRate();
+    const { loss, errors } = this.trainPass(linear, lr);
+    const train = this.train;
     const v = kernel.run(this.valid, this.validRows, this.valid.n, linear, false, null);
     if (!Number.isFinite(v.loss)) throw new NonFiniteLossError(state.epoch + 1, state.seed);
     const stats: EpochStats = {
@@ -165,7 +175,7 @@ export class Trainer {
     state.phaseEpoch++;
     this.onEvent({ type: "epoch", seed: state.seed, totalEpochs: this.totalEpochs, ...stats });
     this.advancePhase(stats);
-    state.rng = rng.getState();
+    state.rng = this.rng.getState();
     return stats;
   }
 

@@ -5,6 +5,7 @@ autograd, plain SGD with the loss summed over the batch and per-matrix gradient 
 `npm run bench` to measure our speed against a peer in the same run.
 
 Usage: /usr/bin/python3 tools/reference/train_ref.py DATA.json THREADS EPOCHS
+       /usr/bin/python3 tools/reference/train_ref.py --peak THREADS   (float32 matmul GFLOP/s of this machine)
 Prints one JSON object.
 """
 
@@ -17,7 +18,27 @@ import torch
 from memn2n_ref import MemN2N
 
 
+def peak(threads):
+    """The machine's float32 throughput as PyTorch's matmul reaches it: a reference ceiling."""
+    torch.set_num_threads(threads)
+    a = torch.randn(1024, 1024, dtype=torch.float32)
+    b = torch.randn(1024, 1024, dtype=torch.float32)
+    for _ in range(3):
+        a @ b
+    best = 0.0
+    for _ in range(5):
+        t0 = time.perf_counter()
+        for _ in range(10):
+            a @ b
+        dt = time.perf_counter() - t0
+        best = max(best, 10 * 2 * 1024 ** 3 / dt / 1e9)
+    print(json.dumps({"threads": threads, "gflops": best}))
+
+
 def main():
+    if sys.argv[1] == "--peak":
+        peak(int(sys.argv[2]))
+        return
     path, threads, epochs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     torch.set_num_threads(threads)
     with open(path) as f:
@@ -25,7 +46,9 @@ def main():
     cfg = d["config"]
     n, M, J = d["n"], d["M"], d["J"]
     V, dim, K = d["V"], cfg["dim"], cfg["hops"]
-    memory = torch.tensor(d["memory"]).reshape(n, M, J)
+    # the bench exports each statement once (a sentence table) and memory slots as rows of it
+    sentences = torch.tensor(d["sentences"]).reshape(-1, J)
+    memory = sentences[torch.tensor(d["memory"]).reshape(n, M)]
     mem_len = torch.tensor(d["memLen"])
     time_ix = torch.tensor(d["time"]).reshape(n, M)
     query = torch.tensor(d["query"]).reshape(n, J)
