@@ -430,3 +430,34 @@ export function sgd(p: usize, g: usize, n: i32, lrScale: f32): void {
     v128.store(g + k, z);
   }
 }
+
+// ---- bench helper ----
+
+/**
+ * A compute-bound loop for measuring this machine's float32 SIMD throughput: 8 independent f32x4
+ * multiply-adds per iteration (64 flops), all in registers. Returns a value so nothing is optimised away.
+ */
+export function peakFlops(iters: i32): f32 {
+  const m = f32x4.splat(0.999);
+  const c = f32x4.splat(0.001);
+  let a0 = f32x4.splat(1);
+  let a1 = f32x4.splat(2);
+  let a2 = f32x4.splat(3);
+  let a3 = f32x4.splat(4);
+  let a4 = f32x4.splat(5);
+  let a5 = f32x4.splat(6);
+  let a6 = f32x4.splat(7);
+  let a7 = f32x4.splat(8);
+  for (let i = 0; i < iters; i++) {
+    a0 = f32x4.add(f32x4.mul(a0, m), c);
+    a1 = f32x4.add(f32x4.mul(a1, m), c);
+    a2 = f32x4.add(f32x4.mul(a2, m), c);
+    a3 = f32x4.add(f32x4.mul(a3, m), c);
+    a4 = f32x4.add(f32x4.mul(a4, m), c);
+    a5 = f32x4.add(f32x4.mul(a5, m), c);
+    a6 = f32x4.add(f32x4.mul(a6, m), c);
+    a7 = f32x4.add(f32x4.mul(a7, m), c);
+  }
+  const s = f32x4.add(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)), f32x4.add(f32x4.add(a4, a5), f32x4.add(a6, a7)));
+  return f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1) + f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3);
+}

@@ -66,7 +66,8 @@ export function vectorize(examples: Example[], vocab: Vocab, shape: Shape): Batc
   const n = examples.length;
   const M = shape.memorySize;
   const J = shape.sentenceLen;
-  const maxSupporting = Math.max(1, ...examples.map((e) => e.supporting.length));
+  let maxSupporting = 1;
+  for (const e of examples) maxSupporting = Math.max(maxSupporting, e.supporting.length);
   const rowOf = new Map<Sentence, number>();
   for (const ex of examples) {
     for (const s of ex.sentences.slice(Math.max(0, ex.sentences.length - M))) {

@@ -59,6 +59,7 @@ interface Exports {
   sumSquares(x: number, n: number): number;
   sgd(p: number, g: number, n: number, lrScale: number): void;
   heapBase(): number;
+  peakFlops(iters: number): number;
 }
 
 let compiled: WebAssembly.Module | null = null;
@@ -71,6 +72,24 @@ function module(): WebAssembly.Module {
     compiled = new WebAssembly.Module(bytes);
   }
   return compiled;
+}
+
+/** Float32 GFLOP/s of one thread running a register-bound SIMD multiply-add loop: the machine's ceiling. */
+export function measurePeakGflops(seconds = 1): number {
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const x = new WebAssembly.Instance(module(), { env: { memory, abort: wasmAbort } })
+    .exports as unknown as Exports;
+  x.peakFlops(1e6);
+  let best = 0;
+  const end = performance.now() + seconds * 1000;
+  while (performance.now() < end) {
+    const iters = 2e7;
+    const t0 = performance.now();
+    x.peakFlops(iters);
+    const dt = (performance.now() - t0) / 1000;
+    best = Math.max(best, (iters * 64) / dt / 1e9);
+  }
+  return best;
 }
 
 /** Whether this runtime can run the kernel (WebAssembly with SIMD). */
