@@ -1,7 +1,9 @@
-// Finite-difference checks of every parameter tensor's gradient, for each encoding, tying, with and without
+// Finite-difference checks of every parameter tensor's gradient, for each encoding (BoW, the paper's PE, the
+// official code's PE), tying, with and without
 // temporal encoding and linear start, with 1 and 3 hops. Float64 weights, central differences.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import type { Encoding } from "../src/model/config.js";
 import { createWorkspace, runRows } from "../src/model/memn2n.js";
 import { namedTensors, zerosLike } from "../src/model/params.js";
 import { Rng } from "../src/util/random.js";
@@ -10,14 +12,13 @@ import { randomBatch, tinyModel } from "./model-helpers.js";
 const EPS = 1e-6;
 const TOL = 1e-6;
 
-for (const encoding of ["bow", "pe"] as const) {
+for (const encoding of ["bow", "pe", "pe-official"] as const) {
   for (const tying of ["adjacent", "layerwise"] as const) {
     for (const temporal of [false, true]) {
       for (const linear of [false, true]) {
         for (const hops of [1, 3]) {
           const name = `${encoding} ${tying}${temporal ? " TE" : ""}${linear ? " LS" : ""} ${hops} hop(s)`;
-          test(`gradient check: ${name}`, () =>
-            checkGradients(encoding === "pe", tying, temporal, linear, hops));
+          test(`gradient check: ${name}`, () => checkGradients(encoding, tying, temporal, linear, hops));
         }
       }
     }
@@ -25,13 +26,13 @@ for (const encoding of ["bow", "pe"] as const) {
 }
 
 function checkGradients(
-  pe: boolean,
+  encoding: Encoding,
   tying: "adjacent" | "layerwise",
   temporal: boolean,
   linear: boolean,
   hops: number,
 ) {
-  const rng = new Rng(hops * 31 + (pe ? 7 : 0) + (temporal ? 3 : 0) + (linear ? 1 : 0));
+  const rng = new Rng(hops * 31 + encoding.length + (temporal ? 3 : 0) + (linear ? 1 : 0));
   const V = 9;
   const M = 4;
   const J = 4;
@@ -41,7 +42,7 @@ function checkGradients(
   const noisy = new Int32Array(3 * M);
   for (let i = 0; i < noisy.length; i++) noisy[i] = rng.int(M);
   const rows = [0, 1, 2];
-  const ws = createWorkspace(p, pe, M, J);
+  const ws = createWorkspace(p, encoding, M, J);
   const loss = () => runRows(p, ws, batch, rows, 3, linear, null, noisy).loss;
 
   const g = zerosLike(p);

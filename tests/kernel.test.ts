@@ -29,13 +29,13 @@ test("WebAssembly SIMD is available here", () => {
 });
 
 for (const tying of ["adjacent", "layerwise"] as const) {
-  for (const [pe, temporal, linear, hops, dim] of [
-    [true, true, false, 3, 20],
-    [false, false, true, 1, 5],
-    [true, false, false, 2, 6],
-    [false, true, true, 3, 50],
+  for (const [encoding, temporal, linear, hops, dim] of [
+    ["pe-official", true, false, 3, 20],
+    ["bow", false, true, 1, 5],
+    ["pe", false, false, 2, 6],
+    ["pe-official", true, true, 3, 50],
   ] as const) {
-    const name = `${tying} ${pe ? "PE" : "BoW"}${temporal ? " TE" : ""}${linear ? " LS" : ""} ${hops} hops d=${dim}`;
+    const name = `${tying} ${encoding}${temporal ? " TE" : ""}${linear ? " LS" : ""} ${hops} hops d=${dim}`;
     test(`wasm kernel matches the reference kernel: ${name}`, () => {
       const shape = { vocabSize: 13, dim, timeSize: 6, hops, tying, temporal };
       const a = createParams(shape, "f32");
@@ -43,8 +43,8 @@ for (const tying of ["adjacent", "layerwise"] as const) {
       const b = createParams(shape, "f32");
       initParams(b, new Rng(7), 0.3);
       const batch = randomBatch(new Rng(9), 13, 6, 5, 12);
-      const js = new JsKernel(a, pe);
-      const wa = new WasmKernel(b, pe);
+      const js = new JsKernel(a, encoding);
+      const wa = new WasmKernel(b, encoding);
       const rows = Int32Array.from({ length: 12 }, (_, i) => (i * 5) % 12);
       const noisy = Int32Array.from({ length: 12 * 6 }, (_, i) => (i * 7) % 6);
       for (const clip of ["global", "per-matrix"] as const) {
@@ -99,7 +99,7 @@ for (const f of readdirSync(FIXTURES).filter((x) => x.startsWith("reference-")))
       c.batch.query,
       c.batch.answer,
     );
-    const k = new WasmKernel(p, cfg.encoding === "pe");
+    const k = new WasmKernel(p, cfg.encoding);
     const r = k.run(
       batch,
       Int32Array.from({ length: cfg.n }, (_, i) => i),

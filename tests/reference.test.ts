@@ -79,7 +79,7 @@ for (const c of cases) {
         c.batch.query,
         c.batch.answer,
       );
-      const ws = createWorkspace(p, cfg.encoding === "pe", cfg.M, cfg.J);
+      const ws = createWorkspace(p, cfg.encoding, cfg.M, cfg.J);
       const probs: number[] = [];
       const attention: number[] = [];
       const losses: number[] = [];

@@ -54,7 +54,7 @@ export class Model {
     this.vocab = trained.vocab;
     this.answers = trained.answers;
     this.meta = trained.meta;
-    this.ws = createWorkspace(trained.params, trained.config.encoding === "pe");
+    this.ws = createWorkspace(trained.params, trained.config.encoding);
     this.answerIds = trained.answers.map((a) => trained.vocab.id(a));
   }
 
@@ -72,7 +72,9 @@ export class Model {
       answer: this.answers[0],
       supporting: [],
     };
-    const J = Math.max(1, q.length, ...sentences.map((s) => s.tokens.length));
+    let needed = q.length;
+    for (const s of sentences) needed = Math.max(needed, s.tokens.length);
+    const J = Math.max(1, needed);
     const batch = vectorize([example], this.vocab, { memorySize: Math.max(1, kept.length), sentenceLen: J });
     const p = this.trained.params;
     ensureWorkspace(this.ws, p, batch.memorySize, batch.sentenceLen);

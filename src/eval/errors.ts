@@ -17,7 +17,7 @@ export function taskErrors(
   encoding: Encoding,
   tests: { task: number; batch: Batch }[],
 ): TaskError[] {
-  const ws = createWorkspace(params, encoding === "pe");
+  const ws = createWorkspace(params, encoding);
   return tests.map(({ task, batch }) => {
     const r = evaluate(params, ws, batch);
     return {

@@ -93,7 +93,7 @@ export const PAPER_COLUMNS: PaperColumn[] = [
 export function paperColumn(opts: {
   set: string;
   joint: boolean;
-  encoding: "bow" | "pe";
+  encoding: "bow" | "pe" | "pe-official";
   linearStart: boolean;
   randomNoise: boolean;
 }): PaperColumn | undefined {

@@ -3,7 +3,7 @@
 
 import { FieldError } from "../data/errors.js";
 
-export type Encoding = "bow" | "pe";
+export type Encoding = "bow" | "pe" | "pe-official";
 export type Tying = "adjacent" | "layerwise";
 export type LinearStartRule = "valid" | "fixed";
 export type ClipMode = "global" | "per-matrix";
@@ -15,7 +15,12 @@ export interface Config {
   hops: number;
   /** d, embedding size: 20 single-task, 50 joint. */
   dim: number;
-  /** Sentence representation: bag of words or position encoding. */
+  /**
+   * Sentence representation. "bow": bag of words. "pe": position encoding as the paper prints it,
+   * l_kj = (1 - j/J) - (k/d)(1 - 2j/J) with J the sentence's length. "pe-official" (the default): the weights
+   * of the official code, 1 + 4(k - (d+1)/2)(j - (J+1)/2)/(dJ) with J the longest sentence the model was
+   * trained on; they are about twice the printed ones, and that scale is what reproduces the paper's task 16.
+   */
   encoding: Encoding;
   /** Temporal encoding T_A, T_C. */
   temporal: boolean;
@@ -73,7 +78,7 @@ export interface Config {
 export const PAPER_DEFAULTS: Readonly<Config> = Object.freeze({
   hops: 3,
   dim: 20,
-  encoding: "pe",
+  encoding: "pe-official",
   temporal: true,
   linearStart: true,
   lsRule: "valid",
@@ -150,7 +155,7 @@ export function validateConfig(cfg: Config): void {
     if (!values.includes(cfg[k]))
       throw new ConfigError(k, `must be one of ${values.join(", ")}, got ${cfg[k]}`);
   };
-  oneOf("encoding", ["bow", "pe"]);
+  oneOf("encoding", ["bow", "pe", "pe-official"]);
   oneOf("tying", ["adjacent", "layerwise"]);
   oneOf("lsRule", ["valid", "fixed"]);
   oneOf("clip", ["global", "per-matrix"]);

@@ -38,6 +38,7 @@ const schema = z.object({
   vocab: z.array(z.string()).min(3),
   answers: z.array(z.string()).min(1),
   timeSize: z.number().int().positive(),
+  peLength: z.number().int().min(1).max(1000000),
   weights: z.record(z.string(), z.array(finite)),
   meta: z.object({
     tasks: z.array(z.number().int()),
@@ -61,6 +62,7 @@ export function modelToJson(m: TrainedModel): ModelJson {
     vocab: m.vocab.words,
     answers: m.answers,
     timeSize: m.params.timeSize,
+    peLength: m.params.peLength ?? 1,
     weights,
     meta: m.meta,
   };
@@ -98,7 +100,7 @@ export function modelFromJson(json: unknown, file: string): TrainedModel {
       `timeSize: expected the memory size ${config.memorySize}, got ${j.timeSize}`,
     );
   }
-  const params = createParams(shapeFor(config, vocab.size));
+  const params = createParams(shapeFor(config, vocab.size, j.peLength));
   const expected = namedTensors(params);
   for (const t of expected) {
     const w = j.weights[t.name];

@@ -4,7 +4,7 @@
 // uses by default. Either way the Params object holds the current weights after `sync()`.
 
 import type { Batch } from "../data/batch.js";
-import type { ClipMode, KernelName } from "./config.js";
+import type { ClipMode, Encoding, KernelName } from "./config.js";
 import { type BatchResult, createWorkspace, runRows, type Workspace } from "./memn2n.js";
 import { clipGradients, sgdStep } from "./optim.js";
 import { type Params, zerosLike } from "./params.js";
@@ -35,10 +35,10 @@ export class JsKernel implements Kernel {
 
   constructor(
     private readonly params: Params,
-    positionEncoding: boolean,
+    encoding: Encoding,
   ) {
     this.grads = zerosLike(params);
-    this.ws = createWorkspace(params, positionEncoding);
+    this.ws = createWorkspace(params, encoding);
   }
 
   run(

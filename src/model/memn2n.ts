@@ -7,6 +7,7 @@
 // float64. Nothing here allocates once the workspace has grown to the largest batch shape it has seen.
 
 import type { Batch } from "../data/batch.js";
+import type { Encoding } from "./config.js";
 import type { Floats, Params } from "./params.js";
 
 export interface Workspace {
@@ -27,10 +28,10 @@ export interface Workspace {
   probs: Float64Array;
   du: Float64Array;
   dprev: Float64Array;
-  positionEncoding: boolean;
+  encoding: Encoding;
 }
 
-export function createWorkspace(p: Params, positionEncoding: boolean, M = 1, J = 1): Workspace {
+export function createWorkspace(p: Params, encoding: Encoding, M = 1, J = 1): Workspace {
   const ws: Workspace = {
     M: 0,
     J: 0,
@@ -43,7 +44,7 @@ export function createWorkspace(p: Params, positionEncoding: boolean, M = 1, J =
     probs: new Float64Array(p.vocabSize),
     du: new Float64Array(p.dim),
     dprev: new Float64Array(p.dim),
-    positionEncoding,
+    encoding,
   };
   ensureWorkspace(ws, p, M, J);
   return ws;
@@ -53,7 +54,7 @@ export function createWorkspace(p: Params, positionEncoding: boolean, M = 1, J =
 export function ensureWorkspace(ws: Workspace, p: Params, M: number, J: number): void {
   const d = p.dim;
   if (J !== ws.J) {
-    ws.pe = positionWeights(J, d, ws.positionEncoding);
+    ws.pe = positionWeights(J, d, ws.encoding, p.peLength ?? J);
   }
   if (M > ws.M) {
     ws.mem = new Float64Array(p.emb.length * M * d);
@@ -65,13 +66,22 @@ export function ensureWorkspace(ws: Workspace, p: Params, M: number, J: number):
   ws.J = J;
 }
 
-/** l_kj = (1 - j/L) - (k/d)(1 - 2j/L), with j and k counted from 1 and L the sentence's length. */
-export function positionWeights(J: number, d: number, positionEncoding: boolean): Float64Array {
+/**
+ * The weight of word j of a sentence of L words in dimension k, for every L up to J (j, k from 1):
+ * "pe": (1 - j/L) - (k/d)(1 - 2j/L); "pe-official": 1 + 4(k - (d+1)/2)(j - (P+1)/2)/(dP), the same for
+ * every L, with P the model's fixed peLength (a longer sentence extends the same formula); "bow": 1.
+ */
+export function positionWeights(J: number, d: number, encoding: Encoding, peLength = J): Float64Array {
   const pe = new Float64Array((J + 1) * J * d).fill(1);
-  if (!positionEncoding) return pe;
+  if (encoding === "bow") return pe;
   for (let L = 1; L <= J; L++) {
     for (let j = 1; j <= L; j++) {
-      for (let k = 1; k <= d; k++) pe[(L * J + j - 1) * d + k - 1] = 1 - j / L - (k / d) * (1 - (2 * j) / L);
+      for (let k = 1; k <= d; k++) {
+        pe[(L * J + j - 1) * d + k - 1] =
+          encoding === "pe"
+            ? 1 - j / L - (k / d) * (1 - (2 * j) / L)
+            : 1 + (4 * (k - (d + 1) / 2) * (j - (peLength + 1) / 2)) / (d * peLength);
+      }
     }
   }
   return pe;

@@ -18,6 +18,8 @@ export interface ParamShape {
   hops: number;
   tying: Tying;
   temporal: boolean;
+  /** J of the official position encoding: the longest sentence of the training data (absent: a batch's J). */
+  peLength?: number;
 }
 
 export interface Params extends ParamShape {
@@ -40,9 +42,10 @@ export function alloc(dtype: DType, n: number): Floats {
 }
 
 /** The tensor shapes a config asks for, over a vocabulary of the given size. */
-export function shapeFor(cfg: Config, vocabSize: number): ParamShape {
+export function shapeFor(cfg: Config, vocabSize: number, peLength: number): ParamShape {
   return {
     vocabSize,
+    peLength,
     dim: cfg.dim,
     timeSize: cfg.memorySize,
     hops: cfg.hops,

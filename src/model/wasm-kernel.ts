@@ -4,7 +4,7 @@
 // grows, so typed-array views are made fresh after every allocation.
 
 import type { Batch } from "../data/batch.js";
-import type { ClipMode, KernelName } from "./config.js";
+import type { ClipMode, Encoding, KernelName } from "./config.js";
 import { JsKernel, type Kernel } from "./kernel.js";
 import type { BatchResult } from "./memn2n.js";
 import { positionWeights } from "./memn2n.js";
@@ -133,7 +133,7 @@ export class WasmKernel implements Kernel {
 
   constructor(
     private readonly params: Params,
-    private readonly positionEncoding: boolean,
+    private readonly encoding: Encoding,
   ) {
     this.memory = new WebAssembly.Memory({ initial: 16 });
     this.x = new WebAssembly.Instance(module(), { env: { memory: this.memory, abort: wasmAbort } })
@@ -228,7 +228,7 @@ export class WasmKernel implements Kernel {
       new Int32Array(this.memory.buffer).set(src, ptr / 4);
       return ptr;
     };
-    const pe64 = positionWeights(J, this.params.dim, this.positionEncoding);
+    const pe64 = positionWeights(J, this.params.dim, this.encoding, this.params.peLength ?? J);
     const pe = this.alloc((J + 1) * J * this.dp * 4);
     const f = this.f32();
     const d = this.params.dim;
@@ -328,8 +328,7 @@ function wasmAbort(): never {
   throw new Error("memn2n wasm kernel aborted");
 }
 
-export function createKernel(name: KernelName, params: Params, positionEncoding: boolean): Kernel {
-  if (name === "wasm" && params.dtype === "f32" && wasmAvailable())
-    return new WasmKernel(params, positionEncoding);
-  return new JsKernel(params, positionEncoding);
+export function createKernel(name: KernelName, params: Params, encoding: Encoding): Kernel {
+  if (name === "wasm" && params.dtype === "f32" && wasmAvailable()) return new WasmKernel(params, encoding);
+  return new JsKernel(params, encoding);
 }

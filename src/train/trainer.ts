@@ -78,9 +78,9 @@ export class Trainer {
     private readonly onEvent: (e: TrainEvent) => void = () => {},
   ) {
     this.rng = new Rng(seed);
-    this.params = createParams(shapeFor(cfg, vocabSize));
+    this.params = createParams(shapeFor(cfg, vocabSize, train.sentenceLen));
     initParams(this.params, this.rng, cfg.initStd);
-    this.kernel = createKernel(cfg.kernel, this.params, cfg.encoding === "pe");
+    this.kernel = createKernel(cfg.kernel, this.params, cfg.encoding);
     this.order = new Int32Array(train.n);
     this.validRows = Int32Array.from({ length: valid.n }, (_, i) => i);
     this.noisyTime = new Int32Array(cfg.batchSize * train.memorySize);
@@ -223,7 +223,7 @@ export interface RunResult {
 
 /** Final figures of a trained model, measured cleanly (no noise, softmaxes in) on train and validation. */
 export function finishRun(t: Trainer): RunResult {
-  const ws = createWorkspace(t.params, t.cfg.encoding === "pe", t.train.memorySize, t.train.sentenceLen);
+  const ws = createWorkspace(t.params, t.cfg.encoding, t.train.memorySize, t.train.sentenceLen);
   const tr = evaluate(t.params, ws, t.train);
   const va = t.valid.n > 0 ? evaluate(t.params, ws, t.valid) : { loss: 0, errors: 0, count: 0 };
   return {

@@ -71,7 +71,7 @@ async function trainCommand(opts: TrainOptions): Promise<void> {
   const runData = { vocabSize: data.vocab.size, train: data.train, valid: data.valid, tests: data.tests };
   const key = { config: cfg, tasks, set: opts.set };
   const ckpt: Checkpoint = opts.resume
-    ? loadCheckpoint(ckptPath!, cfg, tasks, opts.set, data.vocab.size)
+    ? loadCheckpoint(ckptPath!, cfg, tasks, opts.set, data.vocab.size, data.shape.sentenceLen)
     : { key, done: [], inFlight: [] };
 
   const seeds = runSeeds(cfg);
@@ -145,6 +145,7 @@ function loadCheckpoint(
   tasks: number[],
   set: string,
   vocabSize: number,
+  peLength: number,
 ): Checkpoint {
   if (!existsSync(path)) throw new UsageError(`--resume: no checkpoint at ${path}`);
   const json = readJsonFile(path) as {
@@ -156,7 +157,7 @@ function loadCheckpoint(
   if (JSON.stringify(json.key?.tasks) !== JSON.stringify(tasks) || json.key?.set !== set) {
     throw new UsageError(`--resume: ${path} was made for other tasks or another set`);
   }
-  return checkpointFromJson(json, path, () => createParams(shapeFor(cfg, vocabSize)));
+  return checkpointFromJson(json, path, () => createParams(shapeFor(cfg, vocabSize, peLength)));
 }
 
 function printResult(
