@@ -48,7 +48,19 @@ test("loadModel rejects a damaged model with the field named", () => {
 test("memn2n ask on a model trained by memn2n train", () => {
   withTmpDir((dir) => {
     const model = join(dir, "m.json");
-    writeFileSync(model, JSON.stringify(trained.model.toJSON()));
+    const t = runCli([
+      "train",
+      "--task",
+      "1",
+      "--data",
+      BABI_EN,
+      "--epochs",
+      "30",
+      "--no-linear-start",
+      "--out",
+      model,
+    ]);
+    assert.equal(t.code, 0, t.stderr);
     const story = join(dir, "story.txt");
     writeFileSync(
       story,

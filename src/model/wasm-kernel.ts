@@ -130,6 +130,7 @@ export class WasmKernel implements Kernel {
   private rowsCap = 0;
   private timePtr = 0;
   private timeCap = 0;
+  private i32View = new Int32Array(0);
 
   constructor(
     private readonly params: Params,
@@ -195,6 +196,12 @@ export class WasmKernel implements Kernel {
 
   private f32(): Float32Array {
     return new Float32Array(this.memory.buffer);
+  }
+
+  /** An Int32Array over the memory, made again only after the memory grew (no allocation per batch). */
+  private i32(): Int32Array {
+    if (this.i32View.buffer !== this.memory.buffer) this.i32View = new Int32Array(this.memory.buffer);
+    return this.i32View;
   }
 
   load(): void {
@@ -279,7 +286,8 @@ export class WasmKernel implements Kernel {
       this.rowsCap = count;
       this.rowsPtr = this.alloc(count * 4);
     }
-    new Int32Array(this.memory.buffer).set(rows.subarray(0, count), this.rowsPtr / 4);
+    const mem = this.i32();
+    for (let r = 0; r < count; r++) mem[this.rowsPtr / 4 + r] = rows[r];
     let timePtr = ref.time;
     if (noisyTime) {
       const need = count * batch.memorySize;
@@ -287,7 +295,8 @@ export class WasmKernel implements Kernel {
         this.timeCap = need;
         this.timePtr = this.alloc(need * 4);
       }
-      new Int32Array(this.memory.buffer).set(noisyTime.subarray(0, need), this.timePtr / 4);
+      const m = this.i32();
+      for (let i = 0; i < need; i++) m[this.timePtr / 4 + i] = noisyTime[i];
       timePtr = this.timePtr;
     }
     this.x.setBatch(
