@@ -3,6 +3,7 @@
 
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { type Config, ConfigError, jointDefaults, makeConfig, PAPER_DEFAULTS } from "../model/config.js";
+import { BABI_SETS } from "./datadir.js";
 import { UsageError } from "./errors.js";
 
 type Kind = "int" | "float" | "bool" | string[];
@@ -95,4 +96,19 @@ export function configFromOptions(opts: Record<string, unknown>, set: string): C
     const flag = OPTIONS.find(([k]) => k === e.field)?.[1] ?? e.field;
     throw new UsageError(`${flag}: ${e.detail}`);
   }
+}
+
+/** --data and --set: where the bAbI files are (every command that reads them). */
+export function addDataOptions(cmd: Command): Command {
+  return cmd
+    .option("--data <dir>", "bAbI folder: the release root or a folder of qaN_*train.txt files")
+    .option("--set <name>", `which set of the release (${BABI_SETS.join(", ")})`, "en");
+}
+
+/** --workers, --json and --quiet: the options of commands that train. */
+export function addRunOptions(cmd: Command): Command {
+  return cmd
+    .option("--workers <n>", "runs trained at once, on worker threads (default: one per core)")
+    .option("--json", "print one JSON object as the last line")
+    .option("--quiet", "no progress output");
 }

@@ -5,8 +5,8 @@ import { parseTaskList, TASK_NAMES } from "../../data/tasks.js";
 import { FAIL_THRESHOLD, paperColumn } from "../../eval/paper.js";
 import { type Prepared, prepare } from "../../train/prepare.js";
 import { runSeeds } from "../../train/runs.js";
-import { addConfigOptions, configFromOptions } from "../config-options.js";
-import { BABI_SETS, findBabiDir, type LoadedTask, loadTask, MissingTaskFile } from "../datadir.js";
+import { addConfigOptions, addDataOptions, addRunOptions, configFromOptions } from "../config-options.js";
+import { findBabiDir, type LoadedTask, loadTask, MissingTaskFile } from "../datadir.js";
 import { UsageError } from "../errors.js";
 import { type Job, runJobs } from "../pool.js";
 import { type SweepResult, type SweepRun, summarize, writeResults } from "../results.js";
@@ -30,12 +30,9 @@ export function registerBabi(program: Command): void {
       "the paper's protocol over bAbI tasks: train every task (or one joint model), report beside the paper",
     )
     .option("--tasks <list>", "tasks, e.g. 1-20", "1-20")
-    .option("--data <dir>", "bAbI folder: the release root or a folder of qaN_*train.txt files")
-    .option("--set <name>", `which set of the release (${BABI_SETS.join(", ")})`, "en")
-    .option("--out <base>", "write <base>.json, <base>.md and <base>.svg (e.g. results/pe-ls-rn-1k)")
-    .option("--workers <n>", "runs trained at once, on worker threads (default: one per core)")
-    .option("--json", "print one JSON object as the last line")
-    .option("--quiet", "no progress output");
+    .option("--out <base>", "write <base>.json, <base>.md and <base>.svg (e.g. results/pe-ls-rn-1k)");
+  addDataOptions(cmd);
+  addRunOptions(cmd);
   addConfigOptions(cmd);
   cmd.action((opts: BabiOptions) => babiCommand(opts));
 }

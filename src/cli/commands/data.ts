@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import { type TaskStats, taskStats } from "../../data/stats.js";
 import { ALL_TASKS, parseTaskList } from "../../data/tasks.js";
-import { BABI_SETS, findBabiDir, loadTask, MissingTaskFile } from "../datadir.js";
+import { addDataOptions } from "../config-options.js";
+import { findBabiDir, loadTask, MissingTaskFile } from "../datadir.js";
 import { formatTable } from "../table.js";
 
 interface StatsOptions {
@@ -13,11 +14,10 @@ interface StatsOptions {
 
 export function registerData(program: Command): void {
   const data = program.command("data").description("inspect the bAbI data");
-  data
+  const stats = data
     .command("stats")
-    .description("per-task counts: questions, stories, vocabulary, longest story and sentence, answers")
-    .option("--data <dir>", "bAbI folder: the release root or a folder of qaN_*train.txt files")
-    .option("--set <name>", `which set of the release (${BABI_SETS.join(", ")})`, "en")
+    .description("per-task counts: questions, stories, vocabulary, longest story and sentence, answers");
+  addDataOptions(stats)
     .option("--tasks <list>", "tasks to read, e.g. 1-20 or 1,4,12", "1-20")
     .option("--json", "print one JSON object as the last line")
     .action((opts: StatsOptions) => dataStats(opts));

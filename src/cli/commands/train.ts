@@ -13,8 +13,8 @@ import {
 import { prepare } from "../../train/prepare.js";
 import { runSeeds } from "../../train/runs.js";
 import { NonFiniteLossError } from "../../train/trainer.js";
-import { addConfigOptions, configFromOptions } from "../config-options.js";
-import { BABI_SETS, findBabiDir, loadTask } from "../datadir.js";
+import { addConfigOptions, addDataOptions, addRunOptions, configFromOptions } from "../config-options.js";
+import { findBabiDir, loadTask } from "../datadir.js";
 import { UsageError } from "../errors.js";
 import { readJsonFile, writeFileAtomic } from "../fsutil.js";
 import { saveModel } from "../model-io.js";
@@ -41,14 +41,11 @@ export function registerTrain(program: Command): void {
     .description("train a model on bAbI tasks with the paper's protocol and write it to a file")
     .option("--task <n>", "the task to train on (1-20)")
     .option("--tasks <list>", "several tasks (with --joint), e.g. 1-20")
-    .option("--data <dir>", "bAbI folder: the release root or a folder of qaN_*train.txt files")
-    .option("--set <name>", `which set of the release (${BABI_SETS.join(", ")})`, "en")
     .option("--out <file>", "where to write the model (JSON)")
     .option("--checkpoint <file>", "checkpoint written after every epoch (default: <out>.ckpt)")
-    .option("--resume", "continue an interrupted run from its checkpoint")
-    .option("--workers <n>", "runs trained at once, on worker threads (default: one per core)")
-    .option("--json", "print one JSON object as the last line")
-    .option("--quiet", "no progress output");
+    .option("--resume", "continue an interrupted run from its checkpoint");
+  addDataOptions(cmd);
+  addRunOptions(cmd);
   addConfigOptions(cmd);
   cmd.action((opts: TrainOptions) => trainCommand(opts));
 }
