@@ -2,16 +2,23 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { runOne } from "../src/api/train.js";
 import { parseBabi } from "../src/data/babi.js";
 import { taskErrors } from "../src/eval/errors.js";
 import { makeConfig } from "../src/model/config.js";
 import { clipGradients } from "../src/model/optim.js";
 import { createParams, namedTensors } from "../src/model/params.js";
 import { TimeNoise } from "../src/train/noise.js";
+import type { Prepared } from "../src/train/prepare.js";
 import { prepare } from "../src/train/prepare.js";
-import { trainOne } from "../src/train/runs.js";
 import { Rng } from "../src/util/random.js";
 import { BABI_EN } from "./helpers.js";
+
+/** One run on prepared data (the library's runOne, without test questions). */
+function trainOne(cfg: ReturnType<typeof makeConfig>, data: Prepared, seed: number) {
+  return runOne(cfg, { vocabSize: data.vocab.size, train: data.train, valid: data.valid, tests: [] }, seed)
+    .run;
+}
 
 function task1(trainQuestions: number) {
   const read = (f: string) => parseBabi(readFileSync(join(BABI_EN, f), "utf8"), f).examples;

@@ -106,12 +106,6 @@ export function zerosLike(p: Params): Params {
   return createParams(p, p.dtype);
 }
 
-export function copyParams(src: Params, dst: Params): void {
-  const a = namedTensors(src);
-  const b = namedTensors(dst);
-  for (let i = 0; i < a.length; i++) b[i].data.set(a[i].data);
-}
-
 function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
 }
