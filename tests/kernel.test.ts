@@ -1,28 +1,18 @@
 // The WebAssembly SIMD kernel against the float64 reference kernel, and against the PyTorch fixtures.
 // Tolerance: float32 arithmetic, so relative 1e-4 (with the tensor's scale as the floor).
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { test } from "node:test";
-import { batchFromDense } from "../src/data/batch.js";
 import { JsKernel } from "../src/model/kernel.js";
-import { createParams, initParams, namedTensors, type Params } from "../src/model/params.js";
+import { createParams, initParams, namedTensors } from "../src/model/params.js";
 import { WasmKernel, wasmAvailable } from "../src/model/wasm-kernel.js";
 import { Rng } from "../src/util/random.js";
-import { ROOT } from "./helpers.js";
 import { randomBatch } from "./model-helpers.js";
+import { assertClose, caseBatch, caseParams, referenceCases } from "./reference-cases.js";
 
 const RTOL = 1e-4;
 
-function close(ours: ArrayLike<number>, ref: ArrayLike<number>, what: string): void {
-  assert.equal(ours.length, ref.length, `${what}: length`);
-  let scale = 1e-12;
-  for (let i = 0; i < ref.length; i++) scale = Math.max(scale, Math.abs(ref[i]));
-  for (let i = 0; i < ref.length; i++) {
-    const tol = RTOL * Math.max(Math.abs(ref[i]), scale);
-    assert.ok(Math.abs(ours[i] - ref[i]) <= tol, `${what}[${i}]: wasm ${ours[i]} vs reference ${ref[i]}`);
-  }
-}
+const close = (ours: ArrayLike<number>, ref: ArrayLike<number>, what: string) =>
+  assertClose(ours, ref, RTOL, what);
 
 test("WebAssembly SIMD is available here", () => {
   assert.ok(wasmAvailable());
@@ -62,59 +52,22 @@ for (const tying of ["adjacent", "layerwise"] as const) {
   }
 }
 
-interface Case {
-  name: string;
-  config: { V: number; d: number; M: number; J: number; n: number; timeSize: number; hops: number };
-  tensors: Record<string, { data: number[] }>;
-  batch: { memory: number[]; memLen: number[]; time: number[]; query: number[]; answer: number[] };
-  loss: number;
-  grads: Record<string, number[]>;
-}
-
-const FIXTURES = join(ROOT, "tests", "fixtures");
-for (const f of readdirSync(FIXTURES).filter((x) => x.startsWith("reference-"))) {
-  const c = JSON.parse(readFileSync(join(FIXTURES, f), "utf8")) as Case & {
-    config: Case["config"] & {
-      encoding: "bow" | "pe";
-      tying: "adjacent" | "layerwise";
-      temporal: boolean;
-      linear: boolean;
-    };
-  };
+for (const c of referenceCases()) {
   test(`wasm kernel matches the PyTorch reference: ${c.name}`, () => {
     const cfg = c.config;
-    const p: Params = createParams({
-      vocabSize: cfg.V,
-      dim: cfg.d,
-      timeSize: cfg.timeSize,
-      hops: cfg.hops,
-      tying: cfg.tying,
-      temporal: cfg.temporal,
-    });
-    for (const t of namedTensors(p)) t.data.set(c.tensors[t.name].data);
+    const p = caseParams(c);
     const before = namedTensors(p).map((t) => Float64Array.from(t.data));
-    const batch = batchFromDense(
-      c.batch.memory,
-      { n: cfg.n, memorySize: cfg.M, sentenceLen: cfg.J, memLen: c.batch.memLen, time: c.batch.time },
-      c.batch.query,
-      c.batch.answer,
-    );
+    const batch = caseBatch(c);
     const k = new WasmKernel(p, cfg.encoding);
-    const r = k.run(
-      batch,
-      Int32Array.from({ length: cfg.n }, (_, i) => i),
-      cfg.n,
-      cfg.linear,
-      true,
-      null,
-    );
+    const rows = Int32Array.from({ length: cfg.n }, (_, i) => i);
+    const r = k.run(batch, rows, cfg.n, cfg.linear, true, null);
     close([r.loss], [c.loss], "loss");
     // A step of lr 1 without clipping moves each weight by minus its gradient.
     k.step(1, 1e30, "global");
     k.sync();
-    namedTensors(p).forEach((t, i) => {
+    for (const [i, t] of namedTensors(p).entries()) {
       const g = Array.from(t.data, (w, j) => before[i][j] - w);
       close(g, c.grads[t.name], `grad ${t.name}`);
-    });
+    }
   });
 }
