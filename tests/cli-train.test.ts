@@ -88,6 +88,17 @@ test("a bad model file gives one line naming the file and the field, exit 2", ()
   });
 });
 
+test("every encoding is accepted on the command line, and only those", () => {
+  for (const e of ["pe-official", "pe", "bow"]) {
+    const r = runCli(["train", "--task", "1", "--encoding", e, "--epochs", "0"]);
+    assert.equal(r.code, 2, e);
+    assert.match(r.stderr, /--epochs: must be a whole number of at least 1/, e);
+  }
+  const bad = runCli(["train", "--task", "1", "--encoding", "rnn"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /Allowed choices are pe-official, pe, bow/);
+});
+
 test("bad options are refused with the option's name, exit 2", () => {
   const r = runCli(["train", "--task", "1", "--hops", "0"]);
   assert.equal(r.code, 2);

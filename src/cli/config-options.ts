@@ -11,7 +11,12 @@ type Kind = "int" | "float" | "bool" | string[];
 const OPTIONS: [keyof Config, string, Kind, string][] = [
   ["hops", "--hops", "int", "memory hops K"],
   ["dim", "--dim", "int", "embedding size d (20; 50 with --joint)"],
-  ["encoding", "--encoding", ["bow", "pe"], "sentence encoding: bag of words or position encoding"],
+  [
+    "encoding",
+    "--encoding",
+    ["pe-official", "pe", "bow"],
+    "sentence encoding: the official code's position encoding, the paper's printed one, or bag of words",
+  ],
   ["temporal", "--temporal", "bool", "temporal encoding"],
   ["linearStart", "--linear-start", "bool", "linear start"],
   [
