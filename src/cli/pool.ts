@@ -6,7 +6,8 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { type RunData, type RunReport, runOne } from "../api/train.js";
 import type { Config } from "../model/config.js";
-import { createParams, type Floats, namedTensors, shapeFor } from "../model/params.js";
+import { createParams, type Floats, namedTensors, shapeFor, weightsOf } from "../model/params.js";
+import { setWeights } from "../train/checkpoint.js";
 import { NonFiniteLossError, type TrainEvent, type TrainState } from "../train/trainer.js";
 
 export interface Job {
@@ -43,16 +44,12 @@ export function executeJob(
     onEvent,
     resume: job.resume
       ? (t) => {
-          for (const w of namedTensors(t.params)) w.data.set(job.resume!.weights[w.name]);
+          setWeights(t.params, job.resume!.weights, "checkpoint", "weights");
           t.restore(job.resume!.state);
         }
       : undefined,
     afterEpoch: (t) => onEpoch(t.state, weightsOf(t.params)),
   });
-}
-
-function weightsOf(p: RunReport["run"]["params"]): Record<string, number[]> {
-  return Object.fromEntries(namedTensors(p).map((t) => [t.name, Array.from(t.data)]));
 }
 
 export function toWire(r: RunReport): WireReport {

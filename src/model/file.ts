@@ -6,7 +6,7 @@ import { z } from "zod";
 import { DataError } from "../data/errors.js";
 import { Vocab } from "../text/vocab.js";
 import { type Config, ConfigError, makeConfig } from "./config.js";
-import { createParams, namedTensors, type Params, shapeFor } from "./params.js";
+import { createParams, namedTensors, type Params, shapeFor, weightsOf } from "./params.js";
 
 export const MODEL_FORMAT = "memn2n-model";
 export const MODEL_VERSION = 1;
@@ -53,8 +53,7 @@ const schema = z.object({
 export type ModelJson = z.infer<typeof schema>;
 
 export function modelToJson(m: TrainedModel): ModelJson {
-  const weights: Record<string, number[]> = {};
-  for (const t of namedTensors(m.params)) weights[t.name] = Array.from(t.data);
+  const weights = weightsOf(m.params);
   return {
     format: MODEL_FORMAT,
     version: MODEL_VERSION,

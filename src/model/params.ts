@@ -106,6 +106,11 @@ export function zerosLike(p: Params): Params {
   return createParams(p, p.dtype);
 }
 
+/** Every tensor's values as plain arrays, by name: what model files and checkpoints store. */
+export function weightsOf(p: Params): Record<string, number[]> {
+  return Object.fromEntries(namedTensors(p).map((t) => [t.name, Array.from(t.data)]));
+}
+
 function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
 }

@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { DataError } from "../data/errors.js";
 import type { Config } from "../model/config.js";
-import { namedTensors, type Params } from "../model/params.js";
+import { namedTensors, type Params, weightsOf } from "../model/params.js";
 import type { RunResult, TrainState } from "./trainer.js";
 
 export const CHECKPOINT_FORMAT = "memn2n-checkpoint";
@@ -30,10 +30,6 @@ export interface Checkpoint {
   done: (FinishedRun & { runIndex: number })[];
   /** Runs under way (several when they train in parallel), as of their last finished epoch. */
   inFlight: InFlightRun[];
-}
-
-export function weightsOf(p: Params): Record<string, number[]> {
-  return Object.fromEntries(namedTensors(p).map((t) => [t.name, Array.from(t.data)]));
 }
 
 /** Loads weights into `p`, checking every tensor is there with its size. */
