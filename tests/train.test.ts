@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { runOne } from "../src/api/train.js";
+import { runDataOf, runOne } from "../src/api/train.js";
 import { parseBabi } from "../src/data/babi.js";
 import { taskErrors } from "../src/eval/errors.js";
 import { makeConfig } from "../src/model/config.js";
@@ -16,8 +16,7 @@ import { BABI_EN } from "./helpers.js";
 
 /** One run on prepared data (the library's runOne, without test questions). */
 function trainOne(cfg: ReturnType<typeof makeConfig>, data: Prepared, seed: number) {
-  return runOne(cfg, { vocabSize: data.vocab.size, train: data.train, valid: data.valid, tests: [] }, seed)
-    .run;
+  return runOne(cfg, { ...runDataOf(data), tests: [] }, seed).run;
 }
 
 function task1(trainQuestions: number) {

@@ -40,26 +40,28 @@ export interface RunHooks {
   afterEpoch?: (t: Trainer) => void;
   /** Restores an interrupted run into the fresh trainer before it starts. */
   resume?: (t: Trainer) => void;
-  /** Wall clock in seconds; the default uses performance.now. */
-  now?: () => number;
+}
+
+/** The part of prepared data a run needs (what crosses to a worker thread). */
+export function runDataOf(data: Prepared): RunData {
+  return { vocabSize: data.vocab.size, train: data.train, valid: data.valid, tests: data.tests };
 }
 
 /** One run: train with a seed, then measure train, validation and test error. */
 export function runOne(cfg: Config, data: RunData, seed: number, hooks: RunHooks = {}): RunReport {
-  const now = hooks.now ?? (() => performance.now() / 1000);
-  const t0 = now();
+  const t0 = performance.now();
   const t = new Trainer(cfg, data.vocabSize, data.train, data.valid, seed, hooks.onEvent);
   hooks.resume?.(t);
   t.run((tr) => hooks.afterEpoch?.(tr));
   const run = finishRun(t);
   const tests = taskErrors(run.params, cfg.encoding, data.tests);
-  return { run, tests, testError: meanError(tests), seconds: now() - t0 };
+  return { run, tests, testError: meanError(tests), seconds: (performance.now() - t0) / 1000 };
 }
 
 /** Trains cfg.repeats runs (seeds seed, seed+1, ...) one after another and keeps the best by cfg.selectBy. */
 export function trainRuns(tasks: TaskExamples[], cfg: Config, hooks: RunHooks = {}): TrainReport {
   const data = prepare(tasks, cfg);
-  const runData = { vocabSize: data.vocab.size, train: data.train, valid: data.valid, tests: data.tests };
+  const runData = runDataOf(data);
   const runs = runSeeds(cfg).map((seed) => runOne(cfg, runData, seed, hooks));
   const best = bestReport(runs, cfg);
   const taskIds = tasks.map((t) => t.task);

@@ -7,6 +7,7 @@ import { TASK_NAMES } from "../data/tasks.js";
 import { FAIL_THRESHOLD } from "../eval/paper.js";
 import type { Config } from "../model/config.js";
 import { writeFileAtomic } from "./fsutil.js";
+import { pct } from "./table.js";
 
 export interface SweepRun {
   task: number | "joint";
@@ -54,8 +55,6 @@ export function writeResults(base: string, r: SweepResult): string[] {
   writeFileAtomic(`${base}.svg`, chart(r));
   return [`${base}.json`, `${base}.md`, `${base}.svg`];
 }
-
-const pct = (x: number) => (100 * x).toFixed(1);
 
 export function markdown(r: SweepResult): string {
   const lines: string[] = [];

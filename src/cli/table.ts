@@ -1,5 +1,10 @@
 // Plain aligned text tables for the terminal: numbers right-aligned, text left-aligned.
 
+/** A fraction as a percentage with one decimal, as every table here prints errors. */
+export function pct(x: number): string {
+  return (100 * x).toFixed(1);
+}
+
 export function formatTable(header: string[], rows: (string | number)[][]): string {
   const cells = [header, ...rows.map((r) => r.map(String))];
   const numeric = header.map((_, c) => rows.length > 0 && rows.every((r) => typeof r[c] === "number"));

@@ -1,6 +1,6 @@
 import { cpus } from "node:os";
 import type { Command } from "commander";
-import { bestReport, type RunReport } from "../../api/train.js";
+import { bestReport, type RunReport, runDataOf } from "../../api/train.js";
 import { parseTaskList, TASK_NAMES } from "../../data/tasks.js";
 import { FAIL_THRESHOLD, paperColumn } from "../../eval/paper.js";
 import { type Prepared, prepare } from "../../train/prepare.js";
@@ -10,7 +10,7 @@ import { findBabiDir, type LoadedTask, loadTask, MissingTaskFile } from "../data
 import { UsageError } from "../errors.js";
 import { type Job, runJobs } from "../pool.js";
 import { type SweepResult, type SweepRun, summarize, writeResults } from "../results.js";
-import { formatTable } from "../table.js";
+import { formatTable, pct } from "../table.js";
 import { parseWorkers } from "./train.js";
 
 interface BabiOptions extends Record<string, unknown> {
@@ -65,7 +65,7 @@ async function babiCommand(opts: BabiOptions): Promise<void> {
       group: gi,
       cfg,
       seed,
-      data: { vocabSize: g.data.vocab.size, train: g.data.train, valid: g.data.valid, tests: g.data.tests },
+      data: runDataOf(g.data),
     })),
   );
   const started = performance.now() / 1000;
@@ -177,8 +177,4 @@ function sweepRun(task: number | "joint", r: RunReport): SweepRun {
     test_errors: Object.fromEntries(r.tests.map((t) => [t.task, t.error])),
     seconds: r.seconds,
   };
-}
-
-function pct(x: number): string {
-  return (100 * x).toFixed(1);
 }

@@ -1,6 +1,6 @@
 import { existsSync, rmSync } from "node:fs";
 import type { Command } from "commander";
-import { bestReport, type RunReport, trainedModel } from "../../api/train.js";
+import { bestReport, type RunReport, runDataOf, trainedModel } from "../../api/train.js";
 import { parseTaskList } from "../../data/tasks.js";
 import type { Config } from "../../model/config.js";
 import { createParams, shapeFor } from "../../model/params.js";
@@ -20,7 +20,7 @@ import { readJsonFile, writeFileAtomic } from "../fsutil.js";
 import { saveModel } from "../model-io.js";
 import { defaultWorkers, runJobs } from "../pool.js";
 import { createProgress } from "../progress.js";
-import { formatTable } from "../table.js";
+import { formatTable, pct } from "../table.js";
 
 interface TrainOptions extends Record<string, unknown> {
   task?: string;
@@ -65,7 +65,7 @@ async function trainCommand(opts: TrainOptions): Promise<void> {
     loaded.map((l) => ({ task: l.task, train: l.train.examples, test: l.test.examples })),
     cfg,
   );
-  const runData = { vocabSize: data.vocab.size, train: data.train, valid: data.valid, tests: data.tests };
+  const runData = runDataOf(data);
   const key = { config: cfg, tasks, set: opts.set };
   const ckpt: Checkpoint = opts.resume
     ? loadCheckpoint(ckptPath!, cfg, tasks, opts.set, data.vocab.size, data.shape.sentenceLen)
@@ -212,8 +212,4 @@ function printResult(
       }),
     );
   }
-}
-
-function pct(x: number): string {
-  return (100 * x).toFixed(1);
 }
