@@ -1,8 +1,10 @@
 // Finite-difference checks of every parameter tensor's gradient, for each encoding (BoW, the paper's PE, the
 // official code's PE), tying, with and without
-// temporal encoding and linear start, with 1 and 3 hops. Float64 weights, central differences.
+// temporal encoding and linear start, with 1 and 3 hops; and the dialog model's answer layer over candidate
+// responses, with and without match-type words. Float64 weights, central differences.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { type CandidateHead, candidateTable, createHead } from "../src/model/candidate-head.js";
 import type { Encoding } from "../src/model/config.js";
 import { createWorkspace, runRows } from "../src/model/memn2n.js";
 import { namedTensors, zerosLike } from "../src/model/params.js";
@@ -25,12 +27,22 @@ for (const encoding of ["bow", "pe", "pe-official"] as const) {
   }
 }
 
+for (const tying of ["adjacent", "layerwise"] as const) {
+  for (const match of [false, true]) {
+    for (const hops of [1, 3]) {
+      const name = `candidate head, bow ${tying}${match ? " + match type" : ""} ${hops} hop(s)`;
+      test(`gradient check: ${name}`, () => checkGradients("bow", tying, false, false, hops, { match }));
+    }
+  }
+}
+
 function checkGradients(
   encoding: Encoding,
   tying: "adjacent" | "layerwise",
   temporal: boolean,
   linear: boolean,
   hops: number,
+  dialog?: { match: boolean },
 ) {
   const rng = new Rng(hops * 31 + encoding.length + (temporal ? 3 : 0) + (linear ? 1 : 0));
   const V = 9;
@@ -42,7 +54,8 @@ function checkGradients(
   const noisy = new Int32Array(3 * M);
   for (let i = 0; i < noisy.length; i++) noisy[i] = rng.int(M);
   const rows = [0, 1, 2];
-  const ws = createWorkspace(p, encoding, M, J);
+  const head = dialog ? candidateHead(rng, batch, V, dialog.match) : null;
+  const ws = createWorkspace(p, encoding, M, J, head);
   const loss = () => runRows(p, ws, batch, rows, 3, linear, null, noisy).loss;
 
   const g = zerosLike(p);
@@ -69,6 +82,33 @@ function checkGradients(
   // The check must be able to fail: a wrong gradient is caught.
   grads[0].data[2 * 5 + 1] += 1e-3;
   assert.ok(Math.abs(grads[0].data[11] - numericAt(p, 0, 11, loss)) > TOL);
+}
+
+/**
+ * Six candidates of up to three words (unknown and padding included) and two match-type words; each example
+ * answers with a candidate, and with `match` a few random (candidate, type) pairs light up per example.
+ */
+function candidateHead(rng: Rng, batch: ReturnType<typeof randomBatch>, V: number, match: boolean) {
+  const C = 6;
+  const words = Array.from({ length: C }, () => Array.from({ length: 1 + rng.int(3) }, () => rng.int(V)));
+  const head: CandidateHead = createHead(candidateTable(words, [V - 1, V - 2]), V);
+  for (let b = 0; b < batch.n; b++) batch.answer[b] = rng.int(C);
+  if (match) {
+    const off = [0];
+    const cand: number[] = [];
+    const type: number[] = [];
+    for (let b = 0; b < batch.n; b++) {
+      for (let c = 0; c < C; c++) {
+        if (rng.next() < 0.5) {
+          cand.push(c);
+          type.push(rng.int(2));
+        }
+      }
+      off.push(cand.length);
+    }
+    batch.match = { off: Int32Array.from(off), cand: Int32Array.from(cand), type: Int32Array.from(type) };
+  }
+  return head;
 }
 
 function numericAt(p: ReturnType<typeof tinyModel>, ti: number, i: number, loss: () => number): number {

@@ -7,6 +7,7 @@
 
 import { NULL_ID, type Vocab } from "../text/vocab.js";
 import type { Example, Sentence } from "./babi.js";
+import type { MatchIndex } from "./candidates.js";
 
 export interface Shape {
   /** M: memory slots. */
@@ -36,6 +37,8 @@ export interface Batch {
   maxSupporting: number;
   /** Words not in the vocabulary, with counts (they were mapped to the unknown id). */
   unknown: Map<string, number>;
+  /** Dialog only: the candidates each example's match-type words go to (`answer` is then a candidate). */
+  match?: MatchIndex;
 }
 
 export interface ShapeLimits {
@@ -62,7 +65,16 @@ export function deriveShape(sets: Example[][], limits: ShapeLimits): Shape {
   };
 }
 
-export function vectorize(examples: Example[], vocab: Vocab, shape: Shape): Batch {
+/**
+ * `answerId` maps an answer to its class; by default the answer is a word of the vocabulary (bAbI), while a
+ * dialog's answer is the index of its candidate response.
+ */
+export function vectorize(
+  examples: Example[],
+  vocab: Vocab,
+  shape: Shape,
+  answerId?: (ex: Example) => number,
+): Batch {
   const n = examples.length;
   const M = shape.memorySize;
   const J = shape.sentenceLen;
@@ -97,7 +109,7 @@ export function vectorize(examples: Example[], vocab: Vocab, shape: Shape): Batc
       time[b * M + i] = kept.length - 1 - i;
     }
     writeWords(query, b * J, J, ex.question, vocab, onUnknown);
-    answer[b] = vocab.id(ex.answer, onUnknown);
+    answer[b] = answerId ? answerId(ex) : vocab.id(ex.answer, onUnknown);
     ex.supporting.forEach((sid, k) => {
       supporting[b * maxSupporting + k] = kept.findIndex((s) => s.id === sid);
     });

@@ -4,6 +4,7 @@
 // uses by default. Either way the Params object holds the current weights after `sync()`.
 
 import type { Batch } from "../data/batch.js";
+import type { CandidateHead } from "./candidate-head.js";
 import type { ClipMode, Encoding, KernelName } from "./config.js";
 import { type BatchResult, createWorkspace, runRows, type Workspace } from "./memn2n.js";
 import { clipGradients, sgdStep } from "./optim.js";
@@ -36,9 +37,10 @@ export class JsKernel implements Kernel {
   constructor(
     private readonly params: Params,
     encoding: Encoding,
+    head: CandidateHead | null = null,
   ) {
     this.grads = zerosLike(params);
-    this.ws = createWorkspace(params, encoding);
+    this.ws = createWorkspace(params, encoding, 1, 1, head);
   }
 
   run(

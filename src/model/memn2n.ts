@@ -7,6 +7,7 @@
 // float64. Nothing here allocates once the workspace has grown to the largest batch shape it has seen.
 
 import type { Batch } from "../data/batch.js";
+import { argmaxCandidate, type CandidateHead, headBackward, headForward } from "./candidate-head.js";
 import type { Encoding } from "./config.js";
 import type { Floats, Params } from "./params.js";
 
@@ -29,9 +30,17 @@ export interface Workspace {
   du: Float64Array;
   dprev: Float64Array;
   encoding: Encoding;
+  /** The dialog model's answer layer over candidate responses; null: the answer is a word. */
+  head: CandidateHead | null;
 }
 
-export function createWorkspace(p: Params, encoding: Encoding, M = 1, J = 1): Workspace {
+export function createWorkspace(
+  p: Params,
+  encoding: Encoding,
+  M = 1,
+  J = 1,
+  head: CandidateHead | null = null,
+): Workspace {
   const ws: Workspace = {
     M: 0,
     J: 0,
@@ -45,6 +54,7 @@ export function createWorkspace(p: Params, encoding: Encoding, M = 1, J = 1): Wo
     du: new Float64Array(p.dim),
     dprev: new Float64Array(p.dim),
     encoding,
+    head,
   };
   ensureWorkspace(ws, p, M, J);
   return ws;
@@ -210,6 +220,7 @@ export function forwardExample(
   const W = p.emb[p.answer];
   const V = p.vocabSize;
   const uK = K * d;
+  if (ws.head) return headForward(ws.head, W, d, u, uK, batch.match, b, batch.answer[b]);
   const z = ws.probs;
   for (let v = 0; v < V; v++) {
     let s = 0;
@@ -245,18 +256,22 @@ export function backwardExample(
   let dprev = ws.dprev;
 
   // answer backward: dz = probs - onehot
-  const dz = ws.probs;
-  dz[batch.answer[b]] -= 1;
   const W = p.emb[p.answer];
   const dW = g.emb[p.answer];
   const uK = K * d;
-  du.fill(0);
-  for (let v = 0; v < V; v++) {
-    const gv = dz[v];
-    const r = v * d;
-    for (let k = 0; k < d; k++) {
-      dW[r + k] += gv * u[uK + k];
-      du[k] += gv * W[r + k];
+  if (ws.head) {
+    headBackward(ws.head, W, dW, d, u, uK, batch.match, b, batch.answer[b], du);
+  } else {
+    const dz = ws.probs;
+    dz[batch.answer[b]] -= 1;
+    du.fill(0);
+    for (let v = 0; v < V; v++) {
+      const gv = dz[v];
+      const r = v * d;
+      for (let k = 0; k < d; k++) {
+        dW[r + k] += gv * u[uK + k];
+        du[k] += gv * W[r + k];
+      }
     }
   }
 
@@ -361,7 +376,7 @@ export interface BatchResult {
 /**
  * Loss and errors over `count` rows of a batch, with gradients added into `g` when it is given.
  * `noisyTime`, when given, holds the time indices to use instead of the batch's: [count, memorySize], one
- * row per position in `rows` (random noise in training).
+ * row per position in `rows` (random noise in training). `wrong[r]` is set to 1 when row r is answered wrongly.
  */
 export function runRows(
   p: Params,
@@ -372,25 +387,40 @@ export function runRows(
   linear: boolean,
   g: Params | null,
   noisyTime: Int32Array | null = null,
+  wrong: Uint8Array | null = null,
 ): BatchResult {
   ensureWorkspace(ws, p, batch.memorySize, batch.sentenceLen);
   const M = batch.memorySize;
   const time = noisyTime ?? batch.time;
+  const head = ws.head;
   let loss = 0;
   let errors = 0;
   for (let r = 0; r < count; r++) {
     const b = rows[r];
     const tOff = (noisyTime ? r : b) * M;
     loss += forwardExample(p, ws, batch, b, time, tOff, linear);
-    if (argmaxAnswer(ws.probs, p.vocabSize) !== batch.answer[b]) errors++;
+    const predicted = head ? argmaxCandidate(head) : argmaxAnswer(ws.probs, p.vocabSize);
+    if (predicted !== batch.answer[b]) {
+      errors++;
+      if (wrong) wrong[r] = 1;
+    }
     if (g) backwardExample(p, g, ws, batch, b, time, tOff, linear);
   }
   return { loss, errors, count };
 }
 
-/** Loss and error over a whole batch, no gradients (validation and test). */
-export function evaluate(p: Params, ws: Workspace, batch: Batch, linear = false): BatchResult {
+/**
+ * Loss and error over a whole batch, no gradients (validation and test); `wrong`, when given, gets a 1 for
+ * each example answered wrongly.
+ */
+export function evaluate(
+  p: Params,
+  ws: Workspace,
+  batch: Batch,
+  linear = false,
+  wrong: Uint8Array | null = null,
+): BatchResult {
   const rows = new Int32Array(batch.n);
   for (let i = 0; i < batch.n; i++) rows[i] = i;
-  return runRows(p, ws, batch, rows, batch.n, linear, null);
+  return runRows(p, ws, batch, rows, batch.n, linear, null, null, wrong);
 }

@@ -4,6 +4,7 @@
 // grows, so typed-array views are made fresh after every allocation.
 
 import type { Batch } from "../data/batch.js";
+import type { CandidateHead } from "./candidate-head.js";
 import type { ClipMode, Encoding, KernelName } from "./config.js";
 import { JsKernel, type Kernel } from "./kernel.js";
 import type { BatchResult } from "./memn2n.js";
@@ -337,7 +338,15 @@ function wasmAbort(): never {
   throw new Error("memn2n wasm kernel aborted");
 }
 
-export function createKernel(name: KernelName, params: Params, encoding: Encoding): Kernel {
-  if (name === "wasm" && params.dtype === "f32" && wasmAvailable()) return new WasmKernel(params, encoding);
-  return new JsKernel(params, encoding);
+/** The named kernel; the dialog model's candidate head runs on the JavaScript kernel only. */
+export function createKernel(
+  name: KernelName,
+  params: Params,
+  encoding: Encoding,
+  head: CandidateHead | null = null,
+): Kernel {
+  if (name === "wasm" && !head && params.dtype === "f32" && wasmAvailable()) {
+    return new WasmKernel(params, encoding);
+  }
+  return new JsKernel(params, encoding, head);
 }

@@ -8,6 +8,7 @@
 // is summed over a batch, the gradient clipped at maxGradNorm, and SGD steps.
 
 import type { Batch } from "../data/batch.js";
+import type { CandidateHead } from "../model/candidate-head.js";
 import type { Config } from "../model/config.js";
 import type { Kernel } from "../model/kernel.js";
 import { createWorkspace, evaluate } from "../model/memn2n.js";
@@ -76,11 +77,13 @@ export class Trainer {
     readonly valid: Batch,
     seed: number,
     private readonly onEvent: (e: TrainEvent) => void = () => {},
+    /** The dialog model's answer layer (candidates instead of words). */
+    readonly head: CandidateHead | null = null,
   ) {
     this.rng = new Rng(seed);
     this.params = createParams(shapeFor(cfg, vocabSize, train.sentenceLen));
     initParams(this.params, this.rng, cfg.initStd);
-    this.kernel = createKernel(cfg.kernel, this.params, cfg.encoding);
+    this.kernel = createKernel(cfg.kernel, this.params, cfg.encoding, head);
     this.order = new Int32Array(train.n);
     this.validRows = Int32Array.from({ length: valid.n }, (_, i) => i);
     this.noisyTime = new Int32Array(cfg.batchSize * train.memorySize);
@@ -223,7 +226,7 @@ export interface RunResult {
 
 /** Final figures of a trained model, measured cleanly (no noise, softmaxes in) on train and validation. */
 export function finishRun(t: Trainer): RunResult {
-  const ws = createWorkspace(t.params, t.cfg.encoding, t.train.memorySize, t.train.sentenceLen);
+  const ws = createWorkspace(t.params, t.cfg.encoding, t.train.memorySize, t.train.sentenceLen, t.head);
   const tr = evaluate(t.params, ws, t.train);
   const va = t.valid.n > 0 ? evaluate(t.params, ws, t.valid) : { loss: 0, errors: 0, count: 0 };
   return {
