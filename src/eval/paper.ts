@@ -107,3 +107,74 @@ export function paperColumn(opts: {
 
 /** Tasks with test error above 5% fail, as in the paper. */
 export const FAIL_THRESHOLD = 0.05;
+
+/**
+ * The dialog paper's MemN2N figures (Bordes, Boureau, Weston 2017, Table 2): per-response accuracy % and,
+ * in the paper's parentheses, per-dialog accuracy %, on the test sets and the OOV test sets (tasks 1-5),
+ * without and with match-type features. Task 6 has no OOV set.
+ */
+export interface DialogPaperRow {
+  task: number;
+  /** "tst" or "tst-OOV". */
+  set: string;
+  matchType: boolean;
+  perResponse: number;
+  perDialog: number;
+}
+
+const DIALOG_TABLE: [string, boolean, [number, number][]][] = [
+  [
+    "tst",
+    false,
+    [
+      [99.9, 99.6],
+      [100, 100],
+      [74.9, 2.0],
+      [59.5, 3.0],
+      [96.1, 49.4],
+      [41.1, 0.0],
+    ],
+  ],
+  [
+    "tst",
+    true,
+    [
+      [100, 100],
+      [98.3, 83.9],
+      [74.9, 0.0],
+      [100, 100],
+      [93.4, 19.7],
+      [41.0, 0.0],
+    ],
+  ],
+  [
+    "tst-OOV",
+    false,
+    [
+      [72.3, 0.0],
+      [78.9, 0.0],
+      [74.4, 0.0],
+      [57.0, 0.0],
+      [65.5, 0.0],
+    ],
+  ],
+  [
+    "tst-OOV",
+    true,
+    [
+      [96.5, 82.7],
+      [94.5, 48.4],
+      [75.2, 0.0],
+      [100, 100],
+      [77.7, 0.0],
+    ],
+  ],
+];
+
+export const DIALOG_PAPER: DialogPaperRow[] = DIALOG_TABLE.flatMap(([set, matchType, rows]) =>
+  rows.map(([perResponse, perDialog], i) => ({ task: i + 1, set, matchType, perResponse, perDialog })),
+);
+
+export function dialogPaper(task: number, set: string, matchType: boolean): DialogPaperRow | undefined {
+  return DIALOG_PAPER.find((r) => r.task === task && r.set === set && r.matchType === matchType);
+}

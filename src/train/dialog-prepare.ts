@@ -1,0 +1,127 @@
+// From parsed dialogs to what training needs: one example per turn, a vocabulary from the training dialogs
+// only (so the OOV test sets' new restaurants really are unknown words), the candidate set, and vectorized
+// batches whose answers are candidate indices. The dev set is the validation set: the dialog tasks come
+// with one, so nothing is held out of the training dialogs.
+
+import { type Batch, deriveShape, type Shape, vectorize } from "../data/batch.js";
+import { CandidateSet, matchIndex } from "../data/candidates.js";
+import { type Dialog, type DialogExample, dialogExamples } from "../data/dialog.js";
+import { DataError } from "../data/errors.js";
+import { type CandidateTable, candidateTable } from "../model/candidate-head.js";
+import type { Config } from "../model/config.js";
+import { Vocab } from "../text/vocab.js";
+
+export interface DialogSplit {
+  /** Name in reports: trn, dev, tst, tst-OOV. */
+  name: string;
+  /** File name, for error messages. */
+  file: string;
+  dialogs: Dialog[];
+}
+
+export interface DialogInput {
+  task: number;
+  train: DialogSplit;
+  dev: DialogSplit;
+  tests: DialogSplit[];
+  candidates: string[][];
+  /** Entity word -> type, from the knowledge base (or the API results of the training dialogs). */
+  entities: Map<string, string>;
+}
+
+export interface DialogTest {
+  task: number;
+  name: string;
+  batch: Batch;
+  /** [n] the dialog each example belongs to, for per-dialog accuracy. */
+  dialogOf: Int32Array;
+}
+
+export interface PreparedDialog {
+  vocab: Vocab;
+  candidates: CandidateSet;
+  table: CandidateTable;
+  shape: Shape;
+  train: Batch;
+  valid: Batch;
+  tests: DialogTest[];
+}
+
+export function prepareDialog(input: DialogInput, cfg: Config, matchType: boolean): PreparedDialog {
+  const set = new CandidateSet(input.candidates, input.entities);
+  const train = dialogExamples(input.train.dialogs);
+  const vocab = Vocab.build(dialogWords(train, matchType ? set.typeWords() : []));
+  const splits = [input.train, input.dev, ...input.tests].map((s) => ({
+    split: s,
+    examples: s === input.train ? train : dialogExamples(s.dialogs),
+  }));
+  const shape = deriveShape(
+    splits.map((s) => s.examples),
+    { memorySize: cfg.memorySize, sentenceLen: cfg.sentenceLen },
+  );
+  const batchOf = (s: (typeof splits)[number]) =>
+    dialogBatch(s.split, s.examples, vocab, set, shape, matchType);
+  const typeWords = matchType ? set.typeWords().map((w) => vocab.id(w)) : [];
+  return {
+    vocab,
+    candidates: set,
+    table: candidateTable(set.wordIds(vocab), typeWords),
+    shape,
+    train: batchOf(splits[0]),
+    valid: batchOf(splits[1]),
+    tests: splits.slice(2).map((s) => ({
+      task: input.task,
+      name: s.split.name,
+      batch: batchOf(s),
+      dialogOf: Int32Array.from(s.examples.map((e) => e.dialog)),
+    })),
+  };
+}
+
+/** The batch of a split's turns, answers as candidate indices; a response that is no candidate is an error. */
+export function dialogBatch(
+  split: DialogSplit,
+  examples: DialogExample[],
+  vocab: Vocab,
+  set: CandidateSet,
+  shape: Shape,
+  matchType: boolean,
+): Batch {
+  const answerId = (ex: DialogExample) => {
+    const c = set.indexOf(ex.response);
+    if (c < 0) throw new DataError(split.file, ex.line, "the bot's response is not among the candidates");
+    return c;
+  };
+  const batch = vectorize(examples, vocab, shape, (ex) => answerId(ex as DialogExample));
+  if (matchType) batch.match = matchIndex(set, examples);
+  return batch;
+}
+
+/** A test set for a trained model: its own vocabulary and candidates, the model's memory size. */
+export function dialogTestSet(
+  task: number,
+  split: DialogSplit,
+  vocab: Vocab,
+  set: CandidateSet,
+  cfg: Config,
+  matchType: boolean,
+): DialogTest {
+  const examples = dialogExamples(split.dialogs);
+  const shape = deriveShape([examples], { memorySize: cfg.memorySize, sentenceLen: cfg.sentenceLen });
+  return {
+    task,
+    name: split.name,
+    batch: dialogBatch(split, examples, vocab, set, shape, matchType),
+    dialogOf: Int32Array.from(examples.map((e) => e.dialog)),
+  };
+}
+
+/** The words of training turns: memories, queries and responses, and any extra words the model needs. */
+function* dialogWords(examples: DialogExample[], extra: string[]): Generator<string> {
+  yield* extra;
+  for (const ex of examples) {
+    for (const s of ex.sentences) yield* s.tokens;
+    yield* ex.question;
+    yield* ex.response;
+  }
+}

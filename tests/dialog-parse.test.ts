@@ -1,0 +1,134 @@
+// The Dialog bAbI reader: turns, API results, candidates, the knowledge base, and bad input named by file and
+// line (exit 2 from the CLI).
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { CandidateSet, matchIndex } from "../src/data/candidates.js";
+import {
+  dialogExamples,
+  entitiesOfResults,
+  parseCandidates,
+  parseDialogs,
+  parseKnowledgeBase,
+} from "../src/data/dialog.js";
+import { DataError } from "../src/data/errors.js";
+import { dialogDefaults, makeConfig } from "../src/model/config.js";
+import { prepareDialog } from "../src/train/dialog-prepare.js";
+import { runCli, withTmpDir } from "./helpers.js";
+
+const DIALOG = [
+  "1 hi\thello what can i help you with today",
+  "2 italian food in paris please\tok let me look into some options for you",
+  "3 <SILENCE>\tapi_call italian paris four cheap",
+  "4 resto_paris_1 R_cuisine italian",
+  "5 resto_paris_1 R_rating 7",
+  "6 \twhat do you think of this option: resto_paris_1",
+  "",
+  "1 hello\thello what can i help you with today",
+  "",
+].join("\n");
+
+test("a dialog file parses into turns and API results; every turn is an example over what came before", () => {
+  const dialogs = parseDialogs(DIALOG, "d.txt");
+  assert.equal(dialogs.length, 2);
+  assert.deepEqual(
+    dialogs[0].lines.map((l) => l.kind),
+    ["turn", "turn", "turn", "result", "result", "turn"],
+  );
+  const ex = dialogExamples(dialogs);
+  assert.equal(ex.length, 5);
+  assert.deepEqual(ex[0].sentences, []);
+  assert.deepEqual(ex[2].question, ["<silence>"]);
+  assert.equal(ex[2].answer, "api_call italian paris four cheap");
+  // The last turn of dialog 1: an empty user utterance is silence; memory = 3 turns (6 lines) + 2 results.
+  assert.deepEqual(ex[3].question, ["<silence>"]);
+  assert.equal(ex[3].sentences.length, 8);
+  assert.deepEqual(ex[3].sentences[0].tokens, ["hi", "$u", "#3"]);
+  assert.deepEqual(ex[3].sentences[7].tokens, ["resto_paris_1", "r_rating", "7", "$r", "#1"]);
+  assert.equal(ex[4].dialog, 1);
+  assert.deepEqual(ex[4].sentences, []);
+});
+
+test("bad dialog, candidate and knowledge-base lines are errors naming file and line", () => {
+  const cases: [string, number, RegExp][] = [
+    ["1 hi\tok\n3 more\tok\n", 2, /id 3 does not follow/],
+    ["1 hi\tok\nhello\tok\n", 2, /numeric id/],
+    ["1 hi\t  \n", 1, /without a bot response/],
+    ["2 hi\tok\n", 1, /expected 1/],
+    ["   \n", 1, /empty file/],
+    ["1 resto R_cuisine italian\n", 1, /no turns/],
+  ];
+  for (const [text, line, re] of cases) {
+    assert.throws(
+      () => parseDialogs(text, "bad.txt"),
+      (e: unknown) => e instanceof DataError && e.file === "bad.txt" && e.line === line && re.test(e.message),
+      text,
+    );
+  }
+  assert.throws(() => parseCandidates("1 ok\nnope\n", "c.txt"), /c\.txt:2: candidate line/);
+  assert.throws(() => parseKnowledgeBase("1 resto R_cuisine italian\n", "kb.txt"), /kb\.txt:1: expected/);
+});
+
+test("a response that is not a candidate is an error at its line", () => {
+  const dialogs = parseDialogs(DIALOG, "d.txt");
+  const split = { name: "trn", file: "d.txt", dialogs };
+  const input = {
+    task: 1,
+    train: split,
+    dev: split,
+    tests: [],
+    candidates: parseCandidates(
+      "1 hello what can i help you with today\n1 ok let me look into some options for you\n",
+      "c",
+    ),
+    entities: new Map<string, string>(),
+  };
+  assert.throws(
+    () => prepareDialog(input, makeConfig(dialogDefaults()), false),
+    /d\.txt:3: the bot's response is not among the candidates/,
+  );
+});
+
+test("match types: a candidate's entity that also appears in the conversation lights its type word", () => {
+  const kb = parseKnowledgeBase(
+    "1 resto_a R_cuisine\titalian\n2 resto_a R_location\tparis\n3 resto_b R_cuisine\tfrench\n",
+    "kb",
+  );
+  const set = new CandidateSet(
+    [["api_call", "italian", "paris"], ["api_call", "french", "paris"], ["hello"]],
+    kb,
+  );
+  assert.deepEqual(set.types, ["cuisine", "location"]);
+  const conv = {
+    sentences: [{ id: 1, tokens: ["i", "want", "italian", "food"] }],
+    question: ["in", "paris"],
+  };
+  // italian (cuisine) -> candidate 0; paris (location) -> candidates 0 and 1; nothing for "hello".
+  assert.deepEqual(set.matches([...conv.sentences[0].tokens, ...conv.question]), [
+    [0, 0],
+    [0, 1],
+    [1, 1],
+  ]);
+  const m = matchIndex(set, [conv, { sentences: [], question: ["hi"] }]);
+  assert.deepEqual(Array.from(m.off), [0, 3, 3]);
+  const fromResults = entitiesOfResults(parseDialogs(DIALOG, "d"));
+  assert.equal(fromResults.get("italian"), "cuisine");
+  assert.equal(fromResults.get("7"), "rating");
+});
+
+test("CLI: a broken dialog file is one error line with file and line, exit 2", () => {
+  withTmpDir((dir) => {
+    writeFileSync(join(dir, "dialog-babi-task1-API-calls-trn.txt"), "1 hi\tok\n5 x\ty\n");
+    writeFileSync(join(dir, "dialog-babi-task1-API-calls-dev.txt"), "1 hi\tok\n");
+    writeFileSync(join(dir, "dialog-babi-candidates.txt"), "1 ok\n");
+    writeFileSync(join(dir, "dialog-babi-kb-all.txt"), "1 resto R_cuisine\titalian\n");
+    const r = runCli(["dialog", "train", "--task", "1", "--data", dir, "--epochs", "1"]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^error: .*dialog-babi-task1-API-calls-trn\.txt:2: id 5 does not follow/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+    const bad = runCli(["dialog", "train", "--task", "9", "--data", dir]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--task: the dialog tasks are 1 to 6/);
+  });
+});
