@@ -1,25 +1,15 @@
-import { existsSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import type { Command } from "commander";
 import { bestReport, type RunReport, runDataOf, trainedModel } from "../../api/train.js";
 import { parseTaskList } from "../../data/tasks.js";
 import type { Config } from "../../model/config.js";
-import { createParams, shapeFor } from "../../model/params.js";
-import {
-  type Checkpoint,
-  checkpointFromJson,
-  checkpointToJson,
-  configDifference,
-} from "../../train/checkpoint.js";
 import { prepare } from "../../train/prepare.js";
-import { runSeeds } from "../../train/runs.js";
-import { NonFiniteLossError } from "../../train/trainer.js";
+import { runCheckpointed } from "../checkpointed.js";
 import { addConfigOptions, addDataOptions, addRunOptions, configFromOptions } from "../config-options.js";
 import { findBabiDir, loadTask } from "../datadir.js";
 import { UsageError } from "../errors.js";
-import { readJsonFile, writeFileAtomic } from "../fsutil.js";
 import { saveModel } from "../model-io.js";
-import { defaultWorkers, runJobs } from "../pool.js";
-import { createProgress } from "../progress.js";
+import { defaultWorkers } from "../pool.js";
 import { formatTable, pct } from "../table.js";
 
 interface TrainOptions extends Record<string, unknown> {
@@ -65,63 +55,19 @@ async function trainCommand(opts: TrainOptions): Promise<void> {
     loaded.map((l) => ({ task: l.task, train: l.train.examples, test: l.test.examples })),
     cfg,
   );
-  const runData = runDataOf(data);
-  const key = { config: cfg, tasks, set: opts.set };
-  const ckpt: Checkpoint = opts.resume
-    ? loadCheckpoint(ckptPath!, cfg, tasks, opts.set, data.vocab.size, data.shape.sentenceLen)
-    : { key, done: [], inFlight: [] };
-
-  const seeds = runSeeds(cfg);
-  const pending = seeds
-    .map((seed, runIndex) => ({ seed, runIndex }))
-    .filter((r) => !ckpt.done.some((d) => d.runIndex === r.runIndex));
-  const progress = createProgress(`task ${tasks.join(",")}`, opts.quiet === true || opts.json === true);
-  const save = () => {
-    if (ckptPath) writeFileAtomic(ckptPath, JSON.stringify(checkpointToJson(ckpt)));
-  };
   const started = performance.now() / 1000;
-  try {
-    await runJobs(
-      pending.map(({ seed, runIndex }) => {
-        const inFlight = ckpt.inFlight.find((f) => f.runIndex === runIndex);
-        return {
-          cfg,
-          seed,
-          data: runData,
-          resume: inFlight && { state: inFlight.state, weights: inFlight.weights },
-        };
-      }),
-      workers,
-      {
-        onEvent: (_, e) => progress.onEvent(e),
-        onEpoch: (j, state, weights) => {
-          const runIndex = pending[j].runIndex;
-          ckpt.inFlight = [
-            ...ckpt.inFlight.filter((f) => f.runIndex !== runIndex),
-            { runIndex, state, weights },
-          ];
-          save();
-        },
-        onDone: (j, report) => {
-          const runIndex = pending[j].runIndex;
-          ckpt.inFlight = ckpt.inFlight.filter((f) => f.runIndex !== runIndex);
-          ckpt.done.push({ ...report, runIndex });
-          save();
-        },
-      },
-    );
-  } catch (e) {
-    progress.stop();
-    if (e instanceof NonFiniteLossError) {
-      const kept = ckptPath && existsSync(ckptPath) ? `; the last good checkpoint is ${ckptPath}` : "";
-      throw new Error(`${e.message}${kept}. Try a lower --lr or --max-grad-norm.`);
-    }
-    throw e;
-  }
-  progress.stop();
-  const runs = [...ckpt.done].sort((a, b) => a.runIndex - b.runIndex);
-  const best = bestReport(runs, cfg);
+  const runs = await runCheckpointed({
+    cfg,
+    runData: runDataOf(data),
+    key: { config: cfg, tasks, set: opts.set },
+    ckptPath,
+    resume: opts.resume === true,
+    workers,
+    label: `task ${tasks.join(",")}`,
+    quiet: opts.quiet === true || opts.json === true,
+  });
   const seconds = performance.now() / 1000 - started;
+  const best = bestReport(runs, cfg);
   if (opts.out) {
     saveModel(opts.out, trainedModel(cfg, data, best.run, tasks, opts.set));
     if (ckptPath) rmSync(ckptPath, { force: true });
@@ -134,27 +80,6 @@ export function parseWorkers(v: string | undefined): number {
   if (!/^\d+$/.test(v) || Number(v) < 1)
     throw new UsageError(`--workers: expected a whole number ≥ 1, got ${v}`);
   return Number(v);
-}
-
-function loadCheckpoint(
-  path: string,
-  cfg: Config,
-  tasks: number[],
-  set: string,
-  vocabSize: number,
-  peLength: number,
-): Checkpoint {
-  if (!existsSync(path)) throw new UsageError(`--resume: no checkpoint at ${path}`);
-  const json = readJsonFile(path) as {
-    key?: { config?: Record<string, unknown>; tasks?: number[]; set?: string };
-  };
-  const diff = json.key?.config ? configDifference(cfg, json.key.config) : "config";
-  if (diff)
-    throw new UsageError(`--resume: ${path} was made with a different ${diff}; give the same options`);
-  if (JSON.stringify(json.key?.tasks) !== JSON.stringify(tasks) || json.key?.set !== set) {
-    throw new UsageError(`--resume: ${path} was made for other tasks or another set`);
-  }
-  return checkpointFromJson(json, path, () => createParams(shapeFor(cfg, vocabSize, peLength)));
 }
 
 function printResult(
