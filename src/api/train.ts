@@ -2,9 +2,12 @@
 // this plus files and a progress display.
 
 import { type Example, parseBabi } from "../data/babi.js";
+import { type DialogScore, dialogScores } from "../eval/dialog.js";
 import { meanError, type TaskError, taskErrors } from "../eval/errors.js";
+import { type CandidateTable, createHead } from "../model/candidate-head.js";
 import { type Config, makeConfig } from "../model/config.js";
 import type { TrainedModel } from "../model/file.js";
+import type { DialogTest } from "../train/dialog-prepare.js";
 import { type Prepared, prepare, type TaskExamples } from "../train/prepare.js";
 import { pickBest, runSeeds } from "../train/runs.js";
 import { finishRun, type RunResult, type TrainEvent, Trainer } from "../train/trainer.js";
@@ -12,6 +15,8 @@ import { Model } from "./model.js";
 
 export interface RunReport {
   run: RunResult;
+  /** Dialog models: per-response and per-dialog accuracy on each test set. */
+  dialog?: DialogScore[];
   /** Test error per task (empty without test data). */
   tests: TaskError[];
   testError: number;
@@ -32,6 +37,9 @@ export interface RunData {
   train: Prepared["train"];
   valid: Prepared["valid"];
   tests: Prepared["tests"];
+  /** Dialog models: the candidate responses (the answer classes) and the test sets, by dialog. */
+  candidates?: CandidateTable;
+  dialogTests?: DialogTest[];
 }
 
 export interface RunHooks {
@@ -50,12 +58,19 @@ export function runDataOf(data: Prepared): RunData {
 /** One run: train with a seed, then measure train, validation and test error. */
 export function runOne(cfg: Config, data: RunData, seed: number, hooks: RunHooks = {}): RunReport {
   const t0 = performance.now();
-  const t = new Trainer(cfg, data.vocabSize, data.train, data.valid, seed, hooks.onEvent);
+  const head = data.candidates ? createHead(data.candidates, data.vocabSize) : null;
+  const t = new Trainer(cfg, data.vocabSize, data.train, data.valid, seed, hooks.onEvent, head);
   hooks.resume?.(t);
   t.run((tr) => hooks.afterEpoch?.(tr));
   const run = finishRun(t);
+  const seconds = () => (performance.now() - t0) / 1000;
+  if (head) {
+    const dialog = dialogScores(run.params, cfg.encoding, head, data.dialogTests ?? []);
+    const testError = dialog.length > 0 ? 1 - dialog[0].perResponse : 0;
+    return { run, tests: [], dialog, testError, seconds: seconds() };
+  }
   const tests = taskErrors(run.params, cfg.encoding, data.tests);
-  return { run, tests, testError: meanError(tests), seconds: (performance.now() - t0) / 1000 };
+  return { run, tests, testError: meanError(tests), seconds: seconds() };
 }
 
 /** Trains cfg.repeats runs (seeds seed, seed+1, ...) one after another and keeps the best by cfg.selectBy. */

@@ -57,9 +57,10 @@ const OPTIONS: [keyof Config, string, Kind, string][] = [
   ],
 ];
 
-export function addConfigOptions(cmd: Command): Command {
+/** Every Config field as an option; `defaults` is what the help shows (the dialog commands have their own). */
+export function addConfigOptions(cmd: Command, defaults: Partial<Config> | null = null): Command {
   for (const [key, flag, kind, desc] of OPTIONS) {
-    const def = PAPER_DEFAULTS[key];
+    const def = { ...PAPER_DEFAULTS, ...defaults }[key];
     if (kind === "bool") {
       cmd.addOption(new Option(flag, `${desc} (default: ${def ? "on" : "off"})`));
       cmd.addOption(new Option(flag.replace("--", "--no-"), `without ${desc}`));
@@ -72,7 +73,9 @@ export function addConfigOptions(cmd: Command): Command {
       );
     }
   }
-  cmd.option("--joint", "one model over all the given tasks (d = 50 and the paper's joint schedule)");
+  if (!defaults) {
+    cmd.option("--joint", "one model over all the given tasks (d = 50 and the paper's joint schedule)");
+  }
   return cmd;
 }
 
@@ -87,15 +90,23 @@ function parseNumber(v: string): number {
   return x;
 }
 
-/** The config from the paper's defaults, the joint defaults when --joint, and the options given. */
-export function configFromOptions(opts: Record<string, unknown>, set: string): Config {
+/**
+ * The config from the paper's defaults, the joint defaults when --joint (or `base`, e.g. the dialog
+ * defaults), and the options given.
+ */
+export function configFromOptions(
+  opts: Record<string, unknown>,
+  set: string,
+  base?: Partial<Config>,
+): Config {
   const given: Partial<Config> = {};
   for (const [key] of OPTIONS) {
     if (opts[key] !== undefined) (given as Record<string, unknown>)[key] = opts[key];
   }
   const joint = opts.joint === true;
   try {
-    return makeConfig({ ...(joint ? jointDefaults(set.includes("10k")) : {}), ...given, joint });
+    const defaults = base ?? (joint ? jointDefaults(set.includes("10k")) : {});
+    return makeConfig({ ...defaults, ...given, joint });
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     const flag = OPTIONS.find(([k]) => k === e.field)?.[1] ?? e.field;

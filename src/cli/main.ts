@@ -4,7 +4,9 @@
 import { Command, CommanderError } from "commander";
 import { registerAsk } from "./commands/ask.js";
 import { registerBabi } from "./commands/babi.js";
+import { registerChat } from "./commands/chat.js";
 import { registerData } from "./commands/data.js";
+import { registerDialog } from "./commands/dialog.js";
 import { registerDownload } from "./commands/download.js";
 import { registerTest } from "./commands/test.js";
 import { registerTrain } from "./commands/train.js";
@@ -12,13 +14,18 @@ import { reportError } from "./errors.js";
 
 export function buildProgram(): Command {
   const program = new Command();
-  program.name("memn2n").description("End-To-End Memory Networks: train and use them on bAbI").exitOverride();
+  program
+    .name("memn2n")
+    .description("End-To-End Memory Networks: train and use them on bAbI and goal-oriented dialog")
+    .exitOverride();
   registerData(program);
   registerTrain(program);
   registerTest(program);
   registerAsk(program);
   registerBabi(program);
   registerDownload(program);
+  registerDialog(program);
+  registerChat(program);
   for (const cmd of allCommands(program)) cmd.exitOverride();
   return program;
 }

@@ -113,6 +113,26 @@ export function jointDefaults(tenK: boolean): Partial<Config> {
     : { joint: true, dim: 50, epochs: 60, annealEvery: 15 };
 }
 
+/**
+ * The dialog model (Bordes et al. 2017): sentences as bags of words, with speaker and time words in place
+ * of temporal encoding; no linear start or random noise; the dev set is the validation set (nothing held
+ * out of the training dialogs). The size and schedule were chosen on the dev sets (README, "Dialog").
+ */
+export function dialogDefaults(): Partial<Config> {
+  return {
+    encoding: "bow",
+    temporal: false,
+    linearStart: false,
+    randomNoise: false,
+    validFraction: 0,
+    dim: 32,
+    epochs: 30,
+    annealEvery: 10,
+    // The candidate layer runs on the float64 JavaScript kernel only.
+    kernel: "js",
+  };
+}
+
 export function makeConfig(overrides: Partial<Config> = {}): Config {
   const cfg: Config = { ...PAPER_DEFAULTS, ...overrides };
   validateConfig(cfg);

@@ -20,13 +20,24 @@ export interface ModelMeta {
   validError?: number;
 }
 
+/** What a dialog model answers with: candidate responses, and the entity types its match features use. */
+export interface DialogSpec {
+  task: number;
+  matchType: boolean;
+  /** Candidate responses, words joined by spaces, in answer-class order. */
+  candidates: string[];
+  /** Entity word -> type (cuisine, location, ...). */
+  entities: Record<string, string>;
+}
+
 export interface TrainedModel {
   config: Config;
   vocab: Vocab;
-  /** The answer classes seen in training (words of the vocabulary), sorted. */
+  /** The answer classes seen in training (words of the vocabulary), sorted; empty for a dialog model. */
   answers: string[];
   params: Params;
   meta: ModelMeta;
+  dialog?: DialogSpec;
 }
 
 const finite = z.number().refine(Number.isFinite, "must be a finite number");
@@ -36,7 +47,7 @@ const schema = z.object({
   version: z.literal(MODEL_VERSION),
   config: z.record(z.string(), z.unknown()),
   vocab: z.array(z.string()).min(3),
-  answers: z.array(z.string()).min(1),
+  answers: z.array(z.string()),
   timeSize: z.number().int().positive(),
   peLength: z.number().int().min(1).max(1000000),
   weights: z.record(z.string(), z.array(finite)),
@@ -48,6 +59,14 @@ const schema = z.object({
     trainError: z.number().optional(),
     validError: z.number().optional(),
   }),
+  dialog: z
+    .object({
+      task: z.number().int(),
+      matchType: z.boolean(),
+      candidates: z.array(z.string().min(1)).min(1),
+      entities: z.record(z.string(), z.string()),
+    })
+    .optional(),
 });
 
 export type ModelJson = z.infer<typeof schema>;
@@ -64,6 +83,7 @@ export function modelToJson(m: TrainedModel): ModelJson {
     peLength: m.params.peLength ?? 1,
     weights,
     meta: m.meta,
+    ...(m.dialog ? { dialog: m.dialog } : {}),
   };
 }
 
@@ -89,6 +109,9 @@ export function modelFromJson(json: unknown, file: string): TrainedModel {
   } catch (e) {
     throw new DataError(file, null, `vocab: ${(e as Error).message}`);
   }
+  if (j.answers.length === 0 && !j.dialog) {
+    throw new DataError(file, null, "answers: a model that is not a dialog model needs answer classes");
+  }
   for (const a of j.answers) {
     if (!vocab.has(a)) throw new DataError(file, null, `answers: "${a}" is not in the vocabulary`);
   }
@@ -111,5 +134,5 @@ export function modelFromJson(json: unknown, file: string): TrainedModel {
   }
   const extra = Object.keys(j.weights).filter((k) => !expected.some((t) => t.name === k));
   if (extra.length > 0) throw new DataError(file, null, `weights.${extra[0]}: not a tensor of this model`);
-  return { config, vocab, answers: j.answers, params, meta: j.meta };
+  return { config, vocab, answers: j.answers, params, meta: j.meta, dialog: j.dialog };
 }

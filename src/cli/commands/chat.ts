@@ -1,0 +1,90 @@
+// `memn2n chat`: talk to a dialog model. Each user line gets the bot's reply, computed from the conversation
+// so far; lines may also come from a script file or a pipe (tests, demos).
+
+import { createReadStream } from "node:fs";
+import { createInterface } from "node:readline";
+import type { Command } from "commander";
+import { type BotReply, DialogBot } from "../../api/dialog.js";
+import { UsageError } from "../errors.js";
+import { loadModelFile } from "../model-io.js";
+
+interface ChatOptions {
+  model: string;
+  script?: string;
+  showAttention?: boolean;
+  top: string;
+  json?: boolean;
+}
+
+export function registerChat(program: Command): void {
+  program
+    .command("chat")
+    .description("talk to a dialog model: it answers each line from the conversation so far")
+    .requiredOption("--model <file>", "a model written by `memn2n dialog train`")
+    .option("--script <file>", "read the user's lines from a file instead of the terminal")
+    .option("--show-attention", "after each reply, the memory lines each hop attended to most")
+    .option("--top <k>", "memory lines shown per hop with --show-attention", "3")
+    .option("--json", "one JSON object per reply instead of text")
+    .addHelpText(
+      "after",
+      "\nAn empty line is <SILENCE> (let the bot go on). A line `resto_x R_cuisine italian` is an API result:\n" +
+        "it goes into the memory without a reply. `:reset` starts a new conversation, Ctrl-D quits.",
+    )
+    .action((opts: ChatOptions) => chat(opts));
+}
+
+const RESULT = /^\s*(\d+\s+)?\S+\s+R_\w+\s+\S+\s*$/;
+
+async function chat(opts: ChatOptions): Promise<void> {
+  const top = Number(opts.top);
+  if (!Number.isInteger(top) || top < 1) throw new UsageError("--top: expected a whole number ≥ 1");
+  const trained = loadModelFile(opts.model);
+  if (!trained.dialog)
+    throw new UsageError(`${opts.model}: not a dialog model (train one with \`memn2n dialog train\`)`);
+  const bot = new DialogBot(trained);
+  const input = opts.script ? createReadStream(opts.script) : process.stdin;
+  if (opts.script) {
+    input.on("error", () => {});
+  }
+  const tty = !opts.script && process.stdin.isTTY === true;
+  const rl = createInterface({ input, output: process.stdout, terminal: tty });
+  if (tty) {
+    console.log(`Dialog task ${trained.dialog.task} model. Type as the user; Ctrl-D quits.`);
+    rl.setPrompt("you> ");
+    rl.prompt();
+  }
+  try {
+    for await (const raw of rl) {
+      const line = raw.trim();
+      if (line === ":reset") bot.reset();
+      else if (RESULT.test(line)) bot.addResult(line);
+      else show(bot.say(line), line, opts.showAttention === true, top, opts.json === true);
+      if (tty) rl.prompt();
+    }
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (opts.script && code) throw new UsageError(`${opts.script}: cannot read (${code})`);
+    throw e;
+  }
+}
+
+function show(r: BotReply, user: string, attention: boolean, top: number, json: boolean): void {
+  if (json) {
+    console.log(
+      JSON.stringify({ user, bot: r.response, probability: r.probability, attention: r.attention }),
+    );
+    return;
+  }
+  if (r.unknownWords.length > 0) {
+    process.stderr.write(`warning: words the model never saw, ignored: ${r.unknownWords.join(", ")}\n`);
+  }
+  console.log(`bot: ${r.response}`);
+  if (!attention || r.memory.length === 0) return;
+  r.attention.forEach((p, h) => {
+    const order = p
+      .map((w, i) => [w, i] as const)
+      .sort((a, b) => b[0] - a[0])
+      .slice(0, top);
+    console.log(`  hop ${h + 1}: ${order.map(([w, i]) => `${w.toFixed(2)} "${r.memory[i]}"`).join("  ")}`);
+  });
+}

@@ -1,0 +1,366 @@
+// `memn2n dialog train|test|run`: the goal-oriented Dialog bAbI tasks (Bordes et al. 2017).
+
+import { rmSync } from "node:fs";
+import { cpus } from "node:os";
+import type { Command } from "commander";
+import {
+  bestDialogReport,
+  candidateSetOf,
+  dialogRunData,
+  headOf,
+  scoreLine,
+  trainedDialogModel,
+} from "../../api/dialog.js";
+import type { RunReport } from "../../api/train.js";
+import { type DialogScore, dialogScores } from "../../eval/dialog.js";
+import { dialogPaper } from "../../eval/paper.js";
+import { type Config, dialogDefaults } from "../../model/config.js";
+import {
+  type DialogInput,
+  dialogTestSet,
+  type PreparedDialog,
+  prepareDialog,
+} from "../../train/dialog-prepare.js";
+import { runSeeds } from "../../train/runs.js";
+import { runCheckpointed } from "../checkpointed.js";
+import { addConfigOptions, addRunOptions, configFromOptions } from "../config-options.js";
+import { DIALOG_TASKS, dialogFile, findDialogDir, loadDialogTask, readDialogFile } from "../dialog-data.js";
+import { UsageError } from "../errors.js";
+import { writeFileAtomic } from "../fsutil.js";
+import { loadModelFile, saveModel } from "../model-io.js";
+import { type Job, runJobs } from "../pool.js";
+import { formatTable, pct } from "../table.js";
+import { parseWorkers } from "./train.js";
+
+interface DialogOptions extends Record<string, unknown> {
+  checkpoint?: string;
+  resume?: boolean;
+  task?: string;
+  tasks?: string;
+  matchType?: boolean;
+  data?: string;
+  out?: string;
+  model?: string;
+  oov?: boolean;
+  workers?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+const DATA_HELP = "the dialog-babi folder (default: dialog-babi under MEMN2N_DATA or ../shared/data)";
+
+export function registerDialog(program: Command): void {
+  const dialog = program
+    .command("dialog")
+    .description("goal-oriented dialog: the Dialog bAbI tasks 1-6, responses ranked among candidates");
+
+  const train = dialog
+    .command("train")
+    .description("train a response-ranking model on one dialog task (best run chosen on the dev set)")
+    .option("--task <n>", "the dialog task (1-6)")
+    .option("--match-type", "add the match-type features of the knowledge base's entity types")
+    .option("--out <file>", "where to write the model (JSON)")
+    .option("--checkpoint <file>", "checkpoint written after every epoch (default: <out>.ckpt)")
+    .option("--resume", "continue an interrupted run from its checkpoint")
+    .option("--data <dir>", DATA_HELP);
+  addRunOptions(train);
+  addConfigOptions(train, dialogDefaults());
+  train.action((opts: DialogOptions) => trainCommand(opts));
+
+  dialog
+    .command("test")
+    .description("per-response and per-dialog accuracy of a dialog model on its task's test set")
+    .requiredOption("--model <file>", "a model written by `memn2n dialog train`")
+    .option("--oov", "the out-of-vocabulary test set (tasks 1-5)")
+    .option("--data <dir>", DATA_HELP)
+    .option("--json", "print one JSON object as the last line")
+    .action((opts: DialogOptions) => testCommand(opts));
+
+  const run = dialog
+    .command("run")
+    .description("every task without and with match type, beside the dialog paper's figures")
+    .option("--tasks <list>", "dialog tasks, e.g. 1-6", "1-6")
+    .option("--out <base>", "write <base>.json and <base>.md (e.g. results/dialog)")
+    .option("--data <dir>", DATA_HELP);
+  addRunOptions(run);
+  addConfigOptions(run, dialogDefaults());
+  run.action((opts: DialogOptions) => runCommand(opts));
+}
+
+function dialogConfig(opts: DialogOptions): Config {
+  return configFromOptions(opts, "dialog", dialogDefaults());
+}
+
+function parseTask(v: string | undefined): number {
+  if (v === undefined) throw new UsageError("--task: which dialog task? (1-6, e.g. --task 1)");
+  if (!/^\d+$/.test(v) || !DIALOG_TASKS.includes(Number(v))) {
+    throw new UsageError(`--task: the dialog tasks are 1 to 6, got ${v}`);
+  }
+  return Number(v);
+}
+
+function parseDialogTasks(spec: string): number[] {
+  const out = new Set<number>();
+  for (const part of spec.split(",")) {
+    const m = /^\s*(\d)\s*(?:-\s*(\d)\s*)?$/.exec(part);
+    const a = m ? Number(m[1]) : 0;
+    const b = m?.[2] !== undefined ? Number(m[2]) : a;
+    if (!m || a < 1 || b > 6 || a > b)
+      throw new UsageError(`--tasks: "${spec}" is not a list of tasks 1 to 6`);
+    for (let t = a; t <= b; t++) out.add(t);
+  }
+  return [...out].sort((x, y) => x - y);
+}
+
+/** Runs the seeds of several prepared data sets on the worker pool (a line per finished run); reports per set. */
+async function trainAll(
+  sets: { label: string; data: PreparedDialog }[],
+  cfg: Config,
+  opts: DialogOptions,
+): Promise<RunReport[][]> {
+  const seeds = runSeeds(cfg);
+  const jobs: Job[] = [];
+  for (const s of sets) for (const seed of seeds) jobs.push({ cfg, seed, data: dialogRunData(s.data) });
+  const quiet = opts.quiet === true || opts.json === true;
+  const started = performance.now();
+  let finished = 0;
+  const reports = await runJobs(jobs, parseWorkers(opts.workers), {
+    onDone: (j, r) => {
+      finished++;
+      if (quiet) return;
+      const s = sets[Math.floor(j / seeds.length)];
+      const scores = (r.dialog ?? []).map((x) => `${x.name} ${pct(x.perResponse)}%`).join(", ");
+      process.stderr.write(
+        `[${finished}/${jobs.length}] ${s.label} seed ${jobs[j].seed}: dev ${pct(1 - r.run.validError)}%, ` +
+          `${scores} (${r.seconds.toFixed(0)} s; ${((performance.now() - started) / 1000).toFixed(0)} s in all)\n`,
+      );
+    },
+  });
+  return sets.map((_, i) => reports.slice(i * seeds.length, (i + 1) * seeds.length));
+}
+
+async function trainCommand(opts: DialogOptions): Promise<void> {
+  const task = parseTask(opts.task);
+  const cfg = dialogConfig(opts);
+  const matchType = opts.matchType === true;
+  const ckptPath = opts.checkpoint ?? (opts.out ? `${opts.out}.ckpt` : undefined);
+  if (opts.resume && !ckptPath)
+    throw new UsageError("--resume: needs --out or --checkpoint to find the checkpoint");
+  const input = loadDialogTask(findDialogDir(opts.data), task);
+  const started = performance.now();
+  const data = prepareDialog(input, cfg, matchType);
+  const runs = await runCheckpointed({
+    cfg,
+    runData: dialogRunData(data),
+    key: { config: cfg, tasks: [task], set: matchType ? "dialog+match-type" : "dialog" },
+    ckptPath,
+    resume: opts.resume === true,
+    workers: parseWorkers(opts.workers),
+    label: `dialog task ${task}`,
+    quiet: opts.quiet === true || opts.json === true,
+  });
+  const best = bestDialogReport(runs, cfg);
+  if (opts.out) {
+    saveModel(opts.out, trainedDialogModel(cfg, data, best.run, task, matchType));
+    if (ckptPath) rmSync(ckptPath, { force: true });
+  }
+  const scores = best.dialog ?? [];
+  printScores(task, matchType, scores, best.run.validError);
+  if (opts.json) {
+    const tst = scores.find((s) => s.name === "tst");
+    console.log(
+      JSON.stringify({
+        task,
+        match_type: matchType,
+        per_response_accuracy: tst?.perResponse ?? null,
+        per_dialog_accuracy: tst?.perDialog ?? null,
+        dev_accuracy: 1 - best.run.validError,
+        tests: scores.map(scoreLine),
+        seed: best.run.seed,
+        seeds: runs.map((r) => r.run.seed),
+        epochs: best.run.epochs,
+        seconds: (performance.now() - started) / 1000,
+        config: cfg,
+      }),
+    );
+  }
+}
+
+function printScores(task: number, matchType: boolean, scores: DialogScore[], validError: number): void {
+  const rows = scores.map((s) => {
+    const paper = dialogPaper(task, s.name, matchType);
+    return [
+      s.name,
+      pct(s.perResponse),
+      paper ? paper.perResponse.toFixed(1) : "-",
+      pct(s.perDialog),
+      paper ? paper.perDialog.toFixed(1) : "-",
+    ];
+  });
+  rows.unshift(["dev", pct(1 - validError), "-", "-", "-"]);
+  console.log(
+    `dialog task ${task}${matchType ? " + match type" : ""}\n` +
+      formatTable(["set", "per-response %", "paper", "per-dialog %", "paper"], rows),
+  );
+}
+
+async function testCommand(opts: DialogOptions): Promise<void> {
+  const trained = loadModelFile(opts.model!);
+  const spec = trained.dialog;
+  if (!spec)
+    throw new UsageError(`${opts.model}: not a dialog model (train one with \`memn2n dialog train\`)`);
+  const dir = findDialogDir(opts.data);
+  const name = opts.oov ? "tst-OOV" : "tst";
+  const file = dialogFile(dir, spec.task, name);
+  if (!file)
+    throw new UsageError(
+      `task ${spec.task}: no ${name} file in ${dir}${opts.oov ? " (task 6 has no OOV set)" : ""}`,
+    );
+  const set = candidateSetOf(trained);
+  const split = { name, file, dialogs: readDialogFile(file) };
+  const test = dialogTestSet(spec.task, split, trained.vocab, set, trained.config, spec.matchType);
+  const [score] = dialogScores(trained.params, trained.config.encoding, headOf(trained, set), [test]);
+  const paper = dialogPaper(spec.task, name, spec.matchType);
+  console.log(
+    formatTable(
+      ["task", "set", "per-response %", "paper", "per-dialog %", "paper"],
+      [
+        [
+          spec.task,
+          name,
+          pct(score.perResponse),
+          paper ? paper.perResponse.toFixed(1) : "-",
+          pct(score.perDialog),
+          paper ? paper.perDialog.toFixed(1) : "-",
+        ],
+      ],
+    ),
+  );
+  if (opts.json) {
+    console.log(
+      JSON.stringify({
+        task: spec.task,
+        set: name,
+        match_type: spec.matchType,
+        per_response_accuracy: score.perResponse,
+        per_dialog_accuracy: score.perDialog,
+        responses: score.responses,
+        dialogs: score.dialogs,
+        config: trained.config,
+      }),
+    );
+  }
+}
+
+interface DialogResultRow {
+  task: number;
+  match_type: boolean;
+  seed: number;
+  seeds: number[];
+  epochs: number;
+  dev_accuracy: number;
+  seconds: number;
+  tests: Record<string, number | string>[];
+}
+
+async function runCommand(opts: DialogOptions): Promise<void> {
+  const cfg = dialogConfig(opts);
+  const tasks = parseDialogTasks(opts.tasks ?? "1-6");
+  const dir = findDialogDir(opts.data);
+  const started = performance.now();
+  const inputs: DialogInput[] = tasks.map((t) => loadDialogTask(dir, t));
+  const sets = inputs.flatMap((input) =>
+    [false, true].map((matchType) => ({
+      label: `task ${input.task}${matchType ? " + match" : ""}`,
+      task: input.task,
+      matchType,
+      data: prepareDialog(input, cfg, matchType),
+    })),
+  );
+  const reports = await trainAll(sets, cfg, opts);
+  const rows: DialogResultRow[] = sets.map((s, i) => {
+    const best = bestDialogReport(reports[i], cfg);
+    return {
+      task: s.task,
+      match_type: s.matchType,
+      seed: best.run.seed,
+      seeds: reports[i].map((r) => r.run.seed),
+      epochs: best.run.epochs,
+      dev_accuracy: 1 - best.run.validError,
+      seconds: reports[i].reduce((a, r) => a + r.seconds, 0),
+      tests: (best.dialog ?? []).map(scoreLine),
+    };
+  });
+  const wall = (performance.now() - started) / 1000;
+  const command = `memn2n ${process.argv.slice(2).join(" ")}`;
+  const md = dialogMarkdown(rows, cfg, command, wall);
+  console.log(md);
+  if (opts.out) {
+    writeFileAtomic(
+      `${opts.out}.json`,
+      `${JSON.stringify({ command, config: cfg, wall_seconds: wall, runs: rows }, null, 2)}\n`,
+    );
+    writeFileAtomic(`${opts.out}.md`, md);
+  }
+  if (opts.json) console.log(JSON.stringify({ command, config: cfg, wall_seconds: wall, runs: rows }));
+}
+
+function dialogMarkdown(rows: DialogResultRow[], cfg: Config, command: string, wall: number): string {
+  const cell = (x: number | undefined) => (x === undefined ? "–" : x.toFixed(1));
+  const lines: string[] = [];
+  const table = (set: string, title: string) => {
+    lines.push(`## ${title}`, "");
+    lines.push(
+      "| task | per-response % | paper | per-dialog % | paper | + match: per-response % | paper | + match: per-dialog % | paper |",
+      "|---|---|---|---|---|---|---|---|---|",
+    );
+    const tasks = [...new Set(rows.map((r) => r.task))];
+    for (const task of tasks) {
+      const cells: string[] = [String(task)];
+      for (const matchType of [false, true]) {
+        const row = rows.find((r) => r.task === task && r.match_type === matchType);
+        const score = row?.tests.find((t) => t.set === set);
+        const paper = dialogPaper(task, set, matchType);
+        cells.push(
+          score ? pct(score.per_response_accuracy as number) : "–",
+          cell(paper?.perResponse),
+          score ? pct(score.per_dialog_accuracy as number) : "–",
+          cell(paper?.perDialog),
+        );
+      }
+      if (set === "tst-OOV" && task === 6) continue;
+      lines.push(`| ${cells.join(" | ")} |`);
+    }
+    lines.push("");
+  };
+  lines.push(
+    "# Dialog bAbI: MemN2N response ranking",
+    "",
+    "Accuracy in % of the run chosen on the dev set, beside the MemN2N figures of Bordes, Boureau & Weston,",
+    "*Learning End-to-End Goal-Oriented Dialog* (ICLR 2017), Table 2 (per-dialog accuracy: the paper's",
+    "figures in parentheses). Per-response: turns whose response was chosen right; per-dialog: dialogs",
+    "all of whose responses were right.",
+    "",
+  );
+  table("tst", "Test sets");
+  table("tst-OOV", "Out-of-vocabulary test sets (tasks 1-5)");
+  lines.push(
+    "## Runs",
+    "",
+    "| task | match type | dev accuracy % | chosen seed | seeds | epochs | seconds |",
+  );
+  lines.push("|---|---|---|---|---|---|---|");
+  for (const r of rows) {
+    lines.push(
+      `| ${r.task} | ${r.match_type ? "yes" : "no"} | ${pct(r.dev_accuracy)} | ${r.seed} | ${r.seeds.join(", ")} | ${r.epochs} | ${r.seconds.toFixed(0)} |`,
+    );
+  }
+  lines.push(
+    "",
+    `Command: \`${command}\`  `,
+    `Wall time: ${(wall / 60).toFixed(1)} min on ${cpus()[0]?.model ?? "an unknown CPU"} (${cpus().length} cores), Node ${process.version}, ${new Date().toISOString().slice(0, 10)}.  `,
+    `Config: \`${JSON.stringify(cfg)}\``,
+    "",
+  );
+  return lines.join("\n");
+}

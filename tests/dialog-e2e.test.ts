@@ -1,0 +1,175 @@
+// End to end on a slice of the real Dialog bAbI task 1: train with the CLI, test on the OOV set, then chat
+// through a conversation of the test set and check the API call the bot makes; and an interrupted dialog
+// training resumes to the same weights.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { parseDialogs } from "../src/data/dialog.js";
+import { ROOT, runCli, SHARED_DATA, withTmpDir, withTmpDirAsync } from "./helpers.js";
+
+const SRC = join(SHARED_DATA, "dialog-babi");
+const FILES = {
+  trn: "dialog-babi-task1-API-calls-trn.txt",
+  dev: "dialog-babi-task1-API-calls-dev.txt",
+  tst: "dialog-babi-task1-API-calls-tst.txt",
+  oov: "dialog-babi-task1-API-calls-tst-OOV.txt",
+};
+
+/** The first n dialogs of a file (dialogs end with a blank line). */
+function firstDialogs(file: string, n: number): string {
+  const blocks = readFileSync(join(SRC, file), "utf8").split("\n\n");
+  return `${blocks.slice(0, n).join("\n\n")}\n\n`;
+}
+
+function makeSlice(dir: string): void {
+  writeFileSync(join(dir, FILES.trn), firstDialogs(FILES.trn, 250));
+  writeFileSync(join(dir, FILES.dev), firstDialogs(FILES.dev, 60));
+  writeFileSync(join(dir, FILES.tst), firstDialogs(FILES.tst, 200));
+  writeFileSync(join(dir, FILES.oov), firstDialogs(FILES.oov, 200));
+  for (const f of ["dialog-babi-candidates.txt", "dialog-babi-kb-all.txt"])
+    copyFileSync(join(SRC, f), join(dir, f));
+}
+
+/** Accuracy of always giving the training set's most frequent response. */
+function mostFrequentBaseline(dir: string): number {
+  const responses = (file: string) =>
+    parseDialogs(readFileSync(join(dir, file), "utf8"), file).flatMap((d) =>
+      d.lines.flatMap((l) => (l.kind === "turn" ? [l.bot.join(" ")] : [])),
+    );
+  const counts = new Map<string, number>();
+  for (const r of responses(FILES.trn)) counts.set(r, (counts.get(r) ?? 0) + 1);
+  const top = [...counts.entries()].sort((a, b) => b[1] - a[1])[0][0];
+  const tst = responses(FILES.tst);
+  return tst.filter((r) => r === top).length / tst.length;
+}
+
+interface DialogJson {
+  task: number;
+  per_response_accuracy: number;
+  per_dialog_accuracy: number;
+  config: { epochs: number; dim: number };
+}
+
+test("dialog task 1 on a slice: far above the most-frequent-response baseline; chat makes the right API call", () => {
+  withTmpDir((dir) => {
+    makeSlice(dir);
+    const baseline = mostFrequentBaseline(dir);
+    assert.ok(baseline > 0.1 && baseline < 0.3, `baseline ${baseline}`);
+    const model = join(dir, "m.json");
+    const r = runCli([
+      "dialog",
+      "train",
+      "--task",
+      "1",
+      "--match-type",
+      "--data",
+      dir,
+      "--epochs",
+      "6",
+      "--dim",
+      "20",
+      "--out",
+      model,
+      "--json",
+      "--workers",
+      "1",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const j = r.json as DialogJson;
+    assert.equal(j.task, 1);
+    assert.equal(j.config.epochs, 6);
+    assert.equal(j.config.dim, 20);
+    assert.ok(
+      j.per_response_accuracy > 0.9,
+      `per-response ${j.per_response_accuracy} (baseline ${baseline})`,
+    );
+    assert.ok(j.per_response_accuracy > baseline + 0.6);
+    assert.ok(j.per_dialog_accuracy > 0.5, `per-dialog ${j.per_dialog_accuracy}`);
+
+    const t = runCli(["dialog", "test", "--model", model, "--oov", "--data", dir, "--json"]);
+    assert.equal(t.code, 0, t.stderr);
+    const o = t.json as DialogJson & { set: string };
+    assert.equal(o.set, "tst-OOV");
+    // The OOV set's restaurants never occur in training; match types carry the model over them.
+    assert.ok(o.per_response_accuracy > 0.8, `OOV per-response ${o.per_response_accuracy}`);
+
+    // A test-set conversation, user lines only; the bot's API call must name the user's wishes.
+    const dialog = parseDialogs(readFileSync(join(dir, FILES.tst), "utf8"), FILES.tst)[3];
+    const turns = dialog.lines.flatMap((l) => (l.kind === "turn" ? [l] : []));
+    const call = turns.findIndex((l) => l.bot[0] === "api_call");
+    assert.ok(call > 0);
+    const script = turns
+      .slice(0, call + 1)
+      .map((l) => (l.user[0] === "<silence>" ? "" : l.user.join(" ")))
+      .join("\n");
+    writeFileSync(join(dir, "script.txt"), `${script}\n`);
+    const c = runCli(["chat", "--model", model, "--script", join(dir, "script.txt"), "--show-attention"]);
+    assert.equal(c.code, 0, c.stderr);
+    const replies = c.stdout.split("\n").filter((l) => l.startsWith("bot: "));
+    assert.equal(replies.length, call + 1);
+    assert.equal(replies[call], `bot: ${turns[call].bot.join(" ")}`);
+    assert.match(c.stdout, /hop 1: \d\.\d\d "/);
+  });
+});
+
+test("chat: a missing model file is one error line, exit 2", () => {
+  const r = runCli(["chat", "--model", "/nonexistent/m.json"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^error: .*m\.json/);
+});
+
+test("dialog train killed with SIGKILL resumes from its checkpoint to the same weights", async () => {
+  await withTmpDirAsync(async (dir) => {
+    makeSlice(dir);
+    const args = [
+      "dialog",
+      "train",
+      "--task",
+      "1",
+      "--data",
+      dir,
+      "--epochs",
+      "10",
+      "--dim",
+      "16",
+      "--quiet",
+    ];
+    const a = runCli([...args, "--out", join(dir, "a.json")]);
+    assert.equal(a.code, 0, a.stderr);
+    assert.ok(!existsSync(join(dir, "a.json.ckpt")), "the checkpoint is removed once the model is written");
+    const out = join(dir, "b.json");
+    const ckpt = `${out}.ckpt`;
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", join(ROOT, "src/cli/run.ts"), ...args, "--out", out],
+      {
+        cwd: ROOT,
+        stdio: "ignore",
+      },
+    );
+    const exited = new Promise<void>((res) => child.on("exit", () => res()));
+    const epoch = () => {
+      try {
+        const j = JSON.parse(readFileSync(ckpt, "utf8"));
+        return Math.max(-1, ...j.inFlight.map((f: { state: { epoch: number } }) => f.state.epoch));
+      } catch {
+        return -1;
+      }
+    };
+    const deadline = Date.now() + 120_000;
+    while (epoch() < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    child.kill("SIGKILL");
+    await exited;
+    const killedAt = epoch();
+    assert.ok(killedAt >= 2 && killedAt < 10, `killed at epoch ${killedAt}`);
+    assert.ok(!existsSync(out), "no model was written before the kill");
+    const r = runCli([...args, "--out", out, "--resume"]);
+    assert.equal(r.code, 0, r.stderr);
+    const wa = JSON.parse(readFileSync(join(dir, "a.json"), "utf8"));
+    const wb = JSON.parse(readFileSync(out, "utf8"));
+    assert.deepEqual(wb.weights, wa.weights);
+    assert.deepEqual(wb.dialog, wa.dialog);
+  });
+});
