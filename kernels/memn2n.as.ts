@@ -45,6 +45,11 @@ let DU: usize = 0; // f32[DP]
 let DPREV: usize = 0;
 
 let lastErrors: i32 = 0;
+let SLOTS: i32 = 0; // > 0: the attention softmax spreads over this many slots, empty ones scoring 0
+
+export function setSlots(s: i32): void {
+  SLOTS = s;
+}
 
 export function setDims(v: i32, dp: i32, k: i32, nemb: i32, t: i32, layerwise: bool, temporal: bool, q: i32, a: i32): void {
   V = v;
@@ -231,7 +236,7 @@ export function forward(b: i32, timePtr: usize, timeOff: i32, linear: bool): f64
     const p = P + (<usize>(h * WM) << 2);
     // attend
     for (let i = 0; i < n; i++) store<f32>(p + (<usize>i << 2), dot(u, slot(MV, a, i)));
-    if (!linear) softmax(p, n);
+    if (!linear) softmax(p, n, SLOTS > n ? SLOTS - n : 0);
     // hop update and read: u' = u (or H u) + sum_i p_i c_i
     if (LAYERWISE) {
       for (let x = 0; x < DP; x++) store<f32>(un + (<usize>x << 2), dot(H + ((<usize>x * <usize>DP) << 2), u));
@@ -276,10 +281,11 @@ function embedSentence(off: usize, e: i32, out: usize): void {
   }
 }
 
-function softmax(p: usize, n: i32): void {
-  let max: f32 = -Infinity;
+/** Softmax over n scores and `empty` more slots that score 0 (they take probability but hold nothing). */
+function softmax(p: usize, n: i32, empty: i32): void {
+  let max: f32 = empty > 0 ? 0 : -Infinity;
   for (let i = 0; i < n; i++) max = Mathf.max(max, load<f32>(p + (<usize>i << 2)));
-  let sum: f64 = 0;
+  let sum: f64 = <f64>empty * Math.exp(<f64>-max);
   for (let i = 0; i < n; i++) {
     const e = Math.exp(<f64>(load<f32>(p + (<usize>i << 2)) - max));
     store<f32>(p + (<usize>i << 2), <f32>e);

@@ -27,6 +27,13 @@ for (const encoding of ["bow", "pe", "pe-official"] as const) {
   }
 }
 
+for (const encoding of ["bow", "pe-official"] as const) {
+  for (const hops of [1, 3]) {
+    const name = `${encoding} adjacent TE ${hops} hop(s), softmax over empty slots too`;
+    test(`gradient check: ${name}`, () => checkGradients(encoding, "adjacent", true, false, hops, undefined, 7));
+  }
+}
+
 for (const tying of ["adjacent", "layerwise"] as const) {
   for (const match of [false, true]) {
     for (const hops of [1, 3]) {
@@ -43,12 +50,14 @@ function checkGradients(
   linear: boolean,
   hops: number,
   dialog?: { match: boolean },
+  slots?: number,
 ) {
   const rng = new Rng(hops * 31 + encoding.length + (temporal ? 3 : 0) + (linear ? 1 : 0));
   const V = 9;
   const M = 4;
   const J = 4;
   const p = tinyModel({ V, d: 5, M, J, hops, tying, temporal }, 11);
+  p.slots = slots;
   // Random noise gives some slots a later time row than their position: check through a noisy time too.
   const batch = randomBatch(rng, V, M, J, 3);
   const noisy = new Int32Array(3 * M);

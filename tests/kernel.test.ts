@@ -19,15 +19,18 @@ test("WebAssembly SIMD is available here", () => {
 });
 
 for (const tying of ["adjacent", "layerwise"] as const) {
-  for (const [encoding, temporal, linear, hops, dim] of [
-    ["pe-official", true, false, 3, 20],
-    ["bow", false, true, 1, 5],
-    ["pe", false, false, 2, 6],
-    ["pe-official", true, true, 3, 50],
+  for (const [encoding, temporal, linear, hops, dim, slots] of [
+    ["pe-official", true, false, 3, 20, undefined],
+    ["bow", false, true, 1, 5, undefined],
+    ["pe", false, false, 2, 6, undefined],
+    ["pe-official", true, true, 3, 50, undefined],
+    ["pe-official", true, false, 3, 20, 9],
   ] as const) {
-    const name = `${tying} ${encoding}${temporal ? " TE" : ""}${linear ? " LS" : ""} ${hops} hops d=${dim}`;
+    const name =
+      `${tying} ${encoding}${temporal ? " TE" : ""}${linear ? " LS" : ""} ${hops} hops d=${dim}` +
+      (slots ? ` attend over ${slots} slots` : "");
     test(`wasm kernel matches the reference kernel: ${name}`, () => {
-      const shape = { vocabSize: 13, dim, timeSize: 6, hops, tying, temporal };
+      const shape = { vocabSize: 13, dim, timeSize: 6, hops, tying, temporal, slots };
       const a = createParams(shape, "f32");
       initParams(a, new Rng(7), 0.3);
       const b = createParams(shape, "f32");

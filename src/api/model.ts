@@ -26,7 +26,10 @@ export interface Answer {
   probability: number;
   /** The k most probable answers among the answer classes seen in training. */
   top: RankedAnswer[];
-  /** attention[hop][i]: weight of the i-th sentence of `sentences` at that hop. */
+  /**
+   * attention[hop][i]: weight of the i-th sentence of `sentences` at that hop. With `attendEmpty` (the
+   * default) the rest of each hop's weight sits on the memory's empty slots, which read nothing.
+   */
   attention: number[][];
   /** The story sentences in memory (the most recent memorySize), as given. */
   sentences: string[];

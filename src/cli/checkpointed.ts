@@ -35,7 +35,7 @@ export interface CheckpointedRuns {
 export async function runCheckpointed(o: CheckpointedRuns): Promise<RunReport[]> {
   const { cfg, runData, ckptPath } = o;
   const ckpt: Checkpoint = o.resume
-    ? loadCheckpoint(ckptPath!, o.key, runData.vocabSize, runData.train.sentenceLen)
+    ? loadCheckpoint(ckptPath!, o.key, runData)
     : { key: o.key, done: [], inFlight: [] };
   const pending = runSeeds(cfg)
     .map((seed, runIndex) => ({ seed, runIndex }))
@@ -86,12 +86,7 @@ export async function runCheckpointed(o: CheckpointedRuns): Promise<RunReport[]>
   return [...ckpt.done].sort((a, b) => a.runIndex - b.runIndex);
 }
 
-function loadCheckpoint(
-  path: string,
-  key: Checkpoint["key"],
-  vocabSize: number,
-  peLength: number,
-): Checkpoint {
+function loadCheckpoint(path: string, key: Checkpoint["key"], data: RunData): Checkpoint {
   if (!existsSync(path)) throw new UsageError(`--resume: no checkpoint at ${path}`);
   const json = readJsonFile(path) as {
     key?: { config?: Record<string, unknown>; tasks?: number[]; set?: string };
@@ -102,5 +97,7 @@ function loadCheckpoint(
   if (JSON.stringify(json.key?.tasks) !== JSON.stringify(key.tasks) || json.key?.set !== key.set) {
     throw new UsageError(`--resume: ${path} was made for other tasks or another set`);
   }
-  return checkpointFromJson(json, path, () => createParams(shapeFor(key.config, vocabSize, peLength)));
+  return checkpointFromJson(json, path, () =>
+    createParams(shapeFor(key.config, data.vocabSize, data.train.sentenceLen, data.train.memorySize)),
+  );
 }

@@ -33,6 +33,12 @@ const OPTIONS: [keyof Config, string, Kind, string][] = [
     "linear-start epochs without a new validation-loss low before it ends",
   ],
   ["lsLr", "--ls-lr", "float", "learning rate during linear start"],
+  [
+    "attendEmpty",
+    "--attend-empty",
+    "bool",
+    "memory softmax also over empty slots (score 0), as the official code",
+  ],
   ["randomNoise", "--random-noise", "bool", "random noise: empty memories as random time gaps in training"],
   ["noiseFraction", "--noise-fraction", "float", "fraction of empty memories for random noise"],
   ["tying", "--tying", ["adjacent", "layerwise"], "weight tying"],

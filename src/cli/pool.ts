@@ -60,8 +60,8 @@ export function toWire(r: RunReport): WireReport {
   };
 }
 
-export function fromWire(w: WireReport, cfg: Config, vocabSize: number, peLength: number): RunReport {
-  const params = createParams(shapeFor(cfg, vocabSize, peLength));
+export function fromWire(w: WireReport, cfg: Config, data: RunData): RunReport {
+  const params = createParams(shapeFor(cfg, data.vocabSize, data.train.sentenceLen, data.train.memorySize));
   for (const t of namedTensors(params)) t.data.set(w.run.weights[t.name]);
   const { weights: _, ...run } = w.run;
   return { ...w, run: { ...run, params } };
@@ -101,12 +101,7 @@ export async function runJobs(jobs: Job[], workers: number, cb: JobCallbacks = {
               else if (m.type === "epoch") cb.onEpoch?.(current, m.state, m.weights);
               else if (m.type === "done") {
                 const job = jobs[current];
-                results[current] = fromWire(
-                  m.report,
-                  job.cfg,
-                  job.data.vocabSize,
-                  job.data.train.sentenceLen,
-                );
+                results[current] = fromWire(m.report, job.cfg, job.data);
                 cb.onDone?.(current, results[current]);
                 feed();
               } else if (m.type === "error") {

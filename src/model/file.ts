@@ -50,6 +50,7 @@ const schema = z.object({
   answers: z.array(z.string()),
   timeSize: z.number().int().positive(),
   peLength: z.number().int().min(1).max(1000000),
+  slots: z.number().int().min(1).max(1000000).optional(),
   weights: z.record(z.string(), z.array(finite)),
   meta: z.object({
     tasks: z.array(z.number().int()),
@@ -81,6 +82,7 @@ export function modelToJson(m: TrainedModel): ModelJson {
     answers: m.answers,
     timeSize: m.params.timeSize,
     peLength: m.params.peLength ?? 1,
+    ...(m.params.slots !== undefined ? { slots: m.params.slots } : {}),
     weights,
     meta: m.meta,
     ...(m.dialog ? { dialog: m.dialog } : {}),
@@ -122,7 +124,10 @@ export function modelFromJson(json: unknown, file: string): TrainedModel {
       `timeSize: expected the memory size ${config.memorySize}, got ${j.timeSize}`,
     );
   }
-  const params = createParams(shapeFor(config, vocab.size, j.peLength));
+  if (config.attendEmpty && j.slots === undefined) {
+    throw new DataError(file, null, "slots: missing (the config attends over empty memory slots)");
+  }
+  const params = createParams(shapeFor(config, vocab.size, j.peLength, j.slots ?? config.memorySize));
   const expected = namedTensors(params);
   for (const t of expected) {
     const w = j.weights[t.name];

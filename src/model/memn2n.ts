@@ -197,7 +197,7 @@ export function forwardExample(
       for (let k = 0; k < d; k++) s += u[uo + k] * mem[ao + i * d + k];
       ws.p[po + i] = s;
     }
-    if (!linear) softmaxInPlace(ws.p, po, n);
+    if (!linear) softmaxInPlace(ws.p, po, n, p.slots !== undefined && p.slots > n ? p.slots - n : 0);
     // hop update: u' = u (or H u) + o, with o = sum_i p_i c_i (read)
     if (p.H) {
       const H = p.H;
@@ -345,11 +345,14 @@ export function backwardExample(
   dW.fill(0, 0, 2 * d);
 }
 
-/** Softmax of a[off .. off+n) in place; returns log of the normaliser (log-sum-exp of the inputs). */
-function softmaxInPlace(a: Float64Array, off: number, n: number): number {
-  let max = Number.NEGATIVE_INFINITY;
+/**
+ * Softmax of a[off .. off+n) in place, with `empty` more entries of value 0 in the normaliser (empty memory
+ * slots: they take probability but read nothing); returns log of the normaliser.
+ */
+function softmaxInPlace(a: Float64Array, off: number, n: number, empty = 0): number {
+  let max = empty > 0 ? 0 : Number.NEGATIVE_INFINITY;
   for (let i = 0; i < n; i++) if (a[off + i] > max) max = a[off + i];
-  let sum = 0;
+  let sum = empty * Math.exp(-max);
   for (let i = 0; i < n; i++) {
     const e = Math.exp(a[off + i] - max);
     a[off + i] = e;

@@ -20,6 +20,11 @@ export interface ParamShape {
   temporal: boolean;
   /** J of the official position encoding: the longest sentence of the training data (absent: a batch's J). */
   peLength?: number;
+  /**
+   * With `attendEmpty`: the memory slots the attention softmax spreads over (the training data's memory
+   * size); the slots a story leaves empty score 0 and hold nothing, as in the official code.
+   */
+  slots?: number;
 }
 
 export interface Params extends ParamShape {
@@ -41,11 +46,15 @@ export function alloc(dtype: DType, n: number): Floats {
   return dtype === "f32" ? new Float32Array(n) : new Float64Array(n);
 }
 
-/** The tensor shapes a config asks for, over a vocabulary of the given size. */
-export function shapeFor(cfg: Config, vocabSize: number, peLength: number): ParamShape {
+/**
+ * The tensor shapes a config asks for, over a vocabulary of the given size; `memorySize` is the training
+ * data's (the slots of `attendEmpty`).
+ */
+export function shapeFor(cfg: Config, vocabSize: number, peLength: number, memorySize: number): ParamShape {
   return {
     vocabSize,
     peLength,
+    ...(cfg.attendEmpty ? { slots: memorySize } : {}),
     dim: cfg.dim,
     timeSize: cfg.memorySize,
     hops: cfg.hops,

@@ -25,6 +25,7 @@ interface Exports {
     a: number,
   ): void;
   setTopology(hops: number, memEmbs: number, nmem: number): void;
+  setSlots(s: number): void;
   setParams(emb: number, time: number, h: number, gemb: number, gtime: number, gh: number): void;
   setBatch(
     sent: number,
@@ -183,6 +184,7 @@ export class WasmKernel implements Kernel {
     });
     this.x.setDims(V, dp, p.hops, nEmb, T, p.H ? 1 : 0, p.temporal ? 1 : 0, p.query, p.answer);
     this.x.setTopology(hops, memEmbs, p.memEmbs.length);
+    this.x.setSlots(p.slots ?? 0);
     this.x.setParams(emb, time, h, gemb, gtime, gh);
     this.load();
   }

@@ -81,7 +81,7 @@ export class Trainer {
     readonly head: CandidateHead | null = null,
   ) {
     this.rng = new Rng(seed);
-    this.params = createParams(shapeFor(cfg, vocabSize, train.sentenceLen));
+    this.params = createParams(shapeFor(cfg, vocabSize, train.sentenceLen, train.memorySize));
     initParams(this.params, this.rng, cfg.initStd);
     this.kernel = createKernel(cfg.kernel, this.params, cfg.encoding, head);
     this.order = new Int32Array(train.n);
