@@ -1,14 +1,23 @@
 // The library's public face. Everything exported here runs in Node and in a browser alike.
+export { type BotReply, DialogBot, loadDialogBot, trainDialogRuns } from "./api/dialog.js";
 export { type Answer, type AnswerOptions, loadModel, Model, type RankedAnswer } from "./api/model.js";
 export { type TrainOptions, type TrainResult, train, trainRuns } from "./api/train.js";
 export { type BabiFile, type Example, parseBabi, type Sentence, wordsOf } from "./data/babi.js";
 export { type Batch, deriveShape, type Shape, selectRows, vectorize } from "./data/batch.js";
 export { decodeUtf8 } from "./data/decode.js";
+export {
+  type Dialog,
+  dialogExamples,
+  parseCandidates,
+  parseDialogs,
+  parseKnowledgeBase,
+} from "./data/dialog.js";
 export { DataError, FieldError } from "./data/errors.js";
 export { type Split, splitByStory } from "./data/split.js";
 export { ALL_TASKS, parseTaskList, TASK_NAMES, taskFiles } from "./data/tasks.js";
+export { type DialogScore, dialogScores } from "./eval/dialog.js";
 export { type TaskError, taskErrors } from "./eval/errors.js";
-export { type Config, jointDefaults, makeConfig, PAPER_DEFAULTS } from "./model/config.js";
+export { type Config, dialogDefaults, jointDefaults, makeConfig, PAPER_DEFAULTS } from "./model/config.js";
 export { MODEL_FORMAT, MODEL_VERSION, type ModelJson, modelFromJson, modelToJson } from "./model/file.js";
 export { tokenize } from "./text/tokenize.js";
 export { NULL_ID, UNK_ID, Vocab } from "./text/vocab.js";

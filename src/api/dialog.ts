@@ -10,7 +10,7 @@ import { DataError } from "../data/errors.js";
 import type { DialogScore } from "../eval/dialog.js";
 import { argmaxCandidate, type CandidateHead, candidateTable, createHead } from "../model/candidate-head.js";
 import type { Config } from "../model/config.js";
-import type { TrainedModel } from "../model/file.js";
+import { modelFromJson, type TrainedModel } from "../model/file.js";
 import { createWorkspace, ensureWorkspace, forwardExample, type Workspace } from "../model/memn2n.js";
 import type { Vocab } from "../text/vocab.js";
 import { type DialogInput, type PreparedDialog, prepareDialog } from "../train/dialog-prepare.js";
@@ -104,6 +104,21 @@ export interface BotReply {
   /** The memory lines the reply was computed from, oldest first, with their speaker and time words. */
   memory: string[];
   unknownWords: string[];
+}
+
+/** A bot from a dialog model file's contents (a JSON string or the parsed object); `name` labels errors. */
+export function loadDialogBot(json: string | object, name = "model"): DialogBot {
+  let obj: unknown = json;
+  if (typeof json === "string") {
+    try {
+      obj = JSON.parse(json);
+    } catch {
+      throw new DataError(name, null, "not valid JSON");
+    }
+  }
+  const trained = modelFromJson(obj, name);
+  if (!trained.dialog) throw new DataError(name, null, "dialog: not a dialog model");
+  return new DialogBot(trained);
 }
 
 /** A dialog model's candidates and entity types. */
