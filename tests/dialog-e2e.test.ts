@@ -173,3 +173,45 @@ test("dialog train killed with SIGKILL resumes from its checkpoint to the same w
     assert.deepEqual(wb.dialog, wa.dialog);
   });
 });
+
+test("dialog run: both variants of a task, results files beside the paper's figures", () => {
+  withTmpDir((dir) => {
+    makeSlice(dir);
+    const out = join(dir, "res", "dialog");
+    const r = runCli([
+      "dialog",
+      "run",
+      "--tasks",
+      "1",
+      "--data",
+      dir,
+      "--epochs",
+      "2",
+      "--out",
+      out,
+      "--quiet",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(readFileSync(`${out}.json`, "utf8")) as {
+      command: string;
+      runs: { task: number; match_type: boolean; tests: { set: string; per_response_accuracy: number }[] }[];
+    };
+    assert.match(j.command, /^memn2n dialog run --tasks 1 /);
+    assert.deepEqual(
+      j.runs.map((x) => [x.task, x.match_type]),
+      [
+        [1, false],
+        [1, true],
+      ],
+    );
+    for (const x of j.runs)
+      assert.deepEqual(
+        x.tests.map((t) => t.set),
+        ["tst", "tst-OOV"],
+      );
+    const md = readFileSync(`${out}.md`, "utf8");
+    // Task 1's row: ours, then the paper's 99.9 (99.6) without and 100 (100) with match type.
+    assert.match(md, /\| 1 \| [\d.]+ \| 99\.9 \| [\d.]+ \| 99\.6 \| [\d.]+ \| 100\.0 \| [\d.]+ \| 100\.0 \|/);
+    assert.match(md, /## Out-of-vocabulary test sets/);
+  });
+});

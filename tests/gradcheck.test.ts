@@ -30,7 +30,8 @@ for (const encoding of ["bow", "pe", "pe-official"] as const) {
 for (const encoding of ["bow", "pe-official"] as const) {
   for (const hops of [1, 3]) {
     const name = `${encoding} adjacent TE ${hops} hop(s), softmax over empty slots too`;
-    test(`gradient check: ${name}`, () => checkGradients(encoding, "adjacent", true, false, hops, undefined, 7));
+    test(`gradient check: ${name}`, () =>
+      checkGradients(encoding, "adjacent", true, false, hops, undefined, 7));
   }
 }
 

@@ -55,6 +55,7 @@ const OPTIONS: [keyof Config, string, Kind, string][] = [
   ["validFraction", "--valid-fraction", "float", "fraction of training questions held out (by story)"],
   ["seed", "--seed", "int", "seed of the first run (run r uses seed + r)"],
   ["repeats", "--repeats", "int", "runs with different seeds; the best is kept"],
+  ["candidateWords", "--candidate-words", "bool", "dialog: the vocabulary also holds the candidates' words"],
   [
     "selectBy",
     "--select-by",

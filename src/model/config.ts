@@ -73,6 +73,11 @@ export interface Config {
   repeats: number;
   /** Keep the run with the lowest validation error, or (as the paper) the lowest training error. */
   selectBy: SelectBy;
+  /**
+   * Dialog: the vocabulary also holds every word of the candidate responses, not only the training
+   * dialogs' words, so a restaurant never seen in training still has an embedding of its own.
+   */
+  candidateWords: boolean;
   /** One model over several tasks with a shared vocabulary. */
   joint: boolean;
   /**
@@ -110,6 +115,7 @@ export const PAPER_DEFAULTS: Readonly<Config> = Object.freeze({
   seed: 1,
   repeats: 1,
   selectBy: "valid",
+  candidateWords: false,
   joint: false,
   kernel: "wasm",
 });
@@ -191,7 +197,14 @@ export function validateConfig(cfg: Config): void {
   oneOf("clip", ["global", "per-matrix"]);
   oneOf("selectBy", ["valid", "train"]);
   oneOf("kernel", ["wasm", "js"]);
-  for (const k of ["temporal", "linearStart", "attendEmpty", "randomNoise", "joint"] as const) {
+  for (const k of [
+    "temporal",
+    "linearStart",
+    "attendEmpty",
+    "randomNoise",
+    "candidateWords",
+    "joint",
+  ] as const) {
     if (typeof cfg[k] !== "boolean") throw new ConfigError(k, "must be true or false");
   }
 }

@@ -1,5 +1,6 @@
 // From parsed dialogs to what training needs: one example per turn, a vocabulary from the training dialogs
-// only (so the OOV test sets' new restaurants really are unknown words), the candidate set, and vectorized
+// (and, with candidateWords, the candidates' words: the output space is known before training), the
+// candidate set, and vectorized
 // batches whose answers are candidate indices. The dev set is the validation set: the dialog tasks come
 // with one, so nothing is held out of the training dialogs.
 
@@ -50,7 +51,11 @@ export interface PreparedDialog {
 export function prepareDialog(input: DialogInput, cfg: Config, matchType: boolean): PreparedDialog {
   const set = new CandidateSet(input.candidates, input.entities);
   const train = dialogExamples(input.train.dialogs);
-  const vocab = Vocab.build(dialogWords(train, matchType ? set.typeWords() : []));
+  const extra = [
+    ...(matchType ? set.typeWords() : []),
+    ...(cfg.candidateWords ? input.candidates.flat() : []),
+  ];
+  const vocab = Vocab.build(dialogWords(train, extra));
   const splits = [input.train, input.dev, ...input.tests].map((s) => ({
     split: s,
     examples: s === input.train ? train : dialogExamples(s.dialogs),
