@@ -215,3 +215,48 @@ test("dialog run: both variants of a task, results files beside the paper's figu
     assert.match(md, /## Out-of-vocabulary test sets/);
   });
 });
+
+test("a dialog model is refused by ask and test, a bAbI model by chat, each with one error line", () => {
+  withTmpDir((dir) => {
+    const babi = join(dir, "b.json");
+    const t = runCli([
+      "train",
+      "--task",
+      "1",
+      "--epochs",
+      "1",
+      "--no-linear-start",
+      "--out",
+      babi,
+      "--quiet",
+    ]);
+    assert.equal(t.code, 0, t.stderr);
+    const c = runCli(["chat", "--model", babi]);
+    assert.equal(c.code, 2);
+    assert.match(c.stderr, /^error: .*b\.json: not a dialog model/);
+    makeSlice(dir);
+    const dlg = join(dir, "d.json");
+    const d = runCli([
+      "dialog",
+      "train",
+      "--task",
+      "1",
+      "--data",
+      dir,
+      "--epochs",
+      "1",
+      "--out",
+      dlg,
+      "--quiet",
+    ]);
+    assert.equal(d.code, 0, d.stderr);
+    for (const args of [
+      ["ask", "--model", dlg, "where?"],
+      ["test", "--model", dlg],
+    ]) {
+      const r = runCli(args);
+      assert.equal(r.code, 2, args[0]);
+      assert.match(r.stderr, /^error: .*d\.json: a dialog model: use `memn2n chat`/);
+    }
+  });
+});

@@ -7,7 +7,8 @@ export function saveModel(path: string, m: TrainedModel): void {
   writeFileAtomic(path, JSON.stringify(modelToJson(m)));
 }
 
-export function loadModelFile(path: string): TrainedModel {
+/** A model file, checked to be of the kind the command needs (a bAbI question answerer or a dialog model). */
+export function loadModelFile(path: string, kind: "babi" | "dialog" = "babi"): TrainedModel {
   let json: unknown;
   try {
     json = readJsonFile(path);
@@ -16,5 +17,12 @@ export function loadModelFile(path: string): TrainedModel {
       throw new DataError(path, null, "not valid JSON");
     throw e;
   }
-  return modelFromJson(json, path);
+  const m = modelFromJson(json, path);
+  if (kind === "babi" && m.dialog) {
+    throw new DataError(path, null, "a dialog model: use `memn2n chat` or `memn2n dialog test` with it");
+  }
+  if (kind === "dialog" && !m.dialog) {
+    throw new DataError(path, null, "not a dialog model (train one with `memn2n dialog train`)");
+  }
+  return m;
 }

@@ -100,7 +100,8 @@ export function modelFromJson(json: unknown, file: string): TrainedModel {
   const j = parsed.data;
   let config: Config;
   try {
-    config = makeConfig(j.config as Partial<Config>);
+    // Files written before attendEmpty existed were trained without it.
+    config = makeConfig({ attendEmpty: false, ...(j.config as Partial<Config>) });
   } catch (e) {
     if (e instanceof ConfigError) throw new DataError(file, null, `config.${e.message}`);
     throw e;

@@ -38,9 +38,7 @@ const RESULT = /^\s*(\d+\s+)?\S+\s+R_\w+\s+\S+\s*$/;
 async function chat(opts: ChatOptions): Promise<void> {
   const top = Number(opts.top);
   if (!Number.isInteger(top) || top < 1) throw new UsageError("--top: expected a whole number ≥ 1");
-  const trained = loadModelFile(opts.model);
-  if (!trained.dialog)
-    throw new UsageError(`${opts.model}: not a dialog model (train one with \`memn2n dialog train\`)`);
+  const trained = loadModelFile(opts.model, "dialog");
   const bot = new DialogBot(trained);
   const input = opts.script ? createReadStream(opts.script) : process.stdin;
   if (opts.script) {
@@ -49,7 +47,7 @@ async function chat(opts: ChatOptions): Promise<void> {
   const tty = !opts.script && process.stdin.isTTY === true;
   const rl = createInterface({ input, output: process.stdout, terminal: tty });
   if (tty) {
-    console.log(`Dialog task ${trained.dialog.task} model. Type as the user; Ctrl-D quits.`);
+    console.log(`Dialog task ${trained.dialog?.task} model. Type as the user; Ctrl-D quits.`);
     rl.setPrompt("you> ");
     rl.prompt();
   }

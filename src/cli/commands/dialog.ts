@@ -205,10 +205,8 @@ function printScores(task: number, matchType: boolean, scores: DialogScore[], va
 }
 
 async function testCommand(opts: DialogOptions): Promise<void> {
-  const trained = loadModelFile(opts.model!);
-  const spec = trained.dialog;
-  if (!spec)
-    throw new UsageError(`${opts.model}: not a dialog model (train one with \`memn2n dialog train\`)`);
+  const trained = loadModelFile(opts.model!, "dialog");
+  const spec = trained.dialog!;
   const dir = findDialogDir(opts.data);
   const name = opts.oov ? "tst-OOV" : "tst";
   const file = dialogFile(dir, spec.task, name);
