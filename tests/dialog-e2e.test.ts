@@ -2,12 +2,11 @@
 // through a conversation of the test set and check the API call the bot makes; and an interrupted dialog
 // training resumes to the same weights.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { parseDialogs } from "../src/data/dialog.js";
-import { ROOT, runCli, SHARED_DATA, withTmpDir, withTmpDirAsync } from "./helpers.js";
+import { killAtEpoch, runCli, SHARED_DATA, withTmpDir, withTmpDirAsync } from "./helpers.js";
 
 const SRC = join(SHARED_DATA, "dialog-babi");
 const FILES = {
@@ -141,28 +140,7 @@ test("dialog train killed with SIGKILL resumes from its checkpoint to the same w
     assert.ok(!existsSync(join(dir, "a.json.ckpt")), "the checkpoint is removed once the model is written");
     const out = join(dir, "b.json");
     const ckpt = `${out}.ckpt`;
-    const child = spawn(
-      process.execPath,
-      ["--import", "tsx", join(ROOT, "src/cli/run.ts"), ...args, "--out", out],
-      {
-        cwd: ROOT,
-        stdio: "ignore",
-      },
-    );
-    const exited = new Promise<void>((res) => child.on("exit", () => res()));
-    const epoch = () => {
-      try {
-        const j = JSON.parse(readFileSync(ckpt, "utf8"));
-        return Math.max(-1, ...j.inFlight.map((f: { state: { epoch: number } }) => f.state.epoch));
-      } catch {
-        return -1;
-      }
-    };
-    const deadline = Date.now() + 120_000;
-    while (epoch() < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-    child.kill("SIGKILL");
-    await exited;
-    const killedAt = epoch();
+    const killedAt = await killAtEpoch([...args, "--out", out], ckpt, 2);
     assert.ok(killedAt >= 2 && killedAt < 10, `killed at epoch ${killedAt}`);
     assert.ok(!existsSync(out), "no model was written before the kill");
     const r = runCli([...args, "--out", out, "--resume"]);

@@ -1,5 +1,5 @@
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -55,4 +55,33 @@ export async function withTmpDirAsync<T>(fn: (dir: string) => Promise<T>): Promi
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The furthest epoch of the runs under way in a checkpoint (-1 before there is one). */
+export function checkpointEpoch(ckpt: string): number {
+  try {
+    const j = JSON.parse(readFileSync(ckpt, "utf8"));
+    return Math.max(-1, ...j.inFlight.map((f: { state: { epoch: number } }) => f.state.epoch));
+  } catch {
+    return -1;
+  }
+}
+
+/**
+ * Runs the CLI from source and kills it with SIGKILL once its checkpoint `ckpt` shows a run at `epoch` (or
+ * after two minutes); returns the epoch the checkpoint holds after the kill.
+ */
+export async function killAtEpoch(args: string[], ckpt: string, epoch: number): Promise<number> {
+  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src/cli/run.ts"), ...args], {
+    cwd: ROOT,
+    stdio: "ignore",
+  });
+  const exited = new Promise<void>((res) => child.on("exit", () => res()));
+  const deadline = Date.now() + 120_000;
+  while (checkpointEpoch(ckpt) < epoch && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  child.kill("SIGKILL");
+  await exited;
+  return checkpointEpoch(ckpt);
 }

@@ -2,26 +2,15 @@
 // same weights as a run that was never interrupted. And a diverging run stops with a clear message while its
 // last good checkpoint stays.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { BABI_EN, ROOT, runCli, withTmpDir, withTmpDirAsync } from "./helpers.js";
+import { BABI_EN, killAtEpoch, runCli, withTmpDir, withTmpDirAsync } from "./helpers.js";
 
 function task1(dir: string): void {
   for (const part of ["train", "test"]) {
     const f = `qa1_single-supporting-fact_${part}.txt`;
     writeFileSync(join(dir, f), readFileSync(join(BABI_EN, f)));
-  }
-}
-
-/** The furthest epoch of the runs under way in a checkpoint (-1 before there is one). */
-function readEpoch(ckpt: string): number {
-  try {
-    const j = JSON.parse(readFileSync(ckpt, "utf8"));
-    return Math.max(-1, ...j.inFlight.map((f: { state: { epoch: number } }) => f.state.epoch));
-  } catch {
-    return -1;
   }
 }
 
@@ -48,21 +37,8 @@ test("a training run killed with SIGKILL resumes to the same final weights", asy
 
     const out = join(dir, "b.json");
     const ckpt = `${out}.ckpt`;
-    const child = spawn(
-      process.execPath,
-      ["--import", "tsx", join(ROOT, "src/cli/run.ts"), ...args, "--out", out],
-      {
-        cwd: ROOT,
-        stdio: "ignore",
-      },
-    );
-    const exited = new Promise<number | null>((res) => child.on("exit", (code) => res(code)));
     // Kill it a few epochs in (both runs train at once, on two worker threads).
-    const deadline = Date.now() + 120_000;
-    while (readEpoch(ckpt) < 5 && Date.now() < deadline) await sleep(5);
-    child.kill("SIGKILL");
-    await exited;
-    const killedAt = readEpoch(ckpt);
+    const killedAt = await killAtEpoch([...args, "--out", out], ckpt, 5);
     assert.ok(killedAt >= 5 && killedAt < 27, `killed at epoch ${killedAt}`);
     assert.ok(!existsSync(out), "no model was written before the kill");
 
@@ -126,7 +102,3 @@ test("a diverging run stops naming the epoch, and keeps its last good checkpoint
     );
   });
 });
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
