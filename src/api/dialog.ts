@@ -8,15 +8,27 @@ import { CandidateSet, matchIndex } from "../data/candidates.js";
 import { BOT_WORD, dialogTokens, memoryOf, SILENCE, USER_WORD } from "../data/dialog.js";
 import { DataError } from "../data/errors.js";
 import type { DialogScore } from "../eval/dialog.js";
-import { argmaxCandidate, type CandidateHead, candidateTable, createHead } from "../model/candidate-head.js";
+import { argmaxCandidate, type CandidateHead, createHead } from "../model/candidate-head.js";
 import type { Config } from "../model/config.js";
-import { modelFromJson, type TrainedModel } from "../model/file.js";
-import { createWorkspace, ensureWorkspace, forwardExample, type Workspace } from "../model/memn2n.js";
+import { modelFromText, type TrainedModel } from "../model/file.js";
+import {
+  attentionOf,
+  createWorkspace,
+  ensureWorkspace,
+  forwardExample,
+  type Workspace,
+} from "../model/memn2n.js";
 import type { Vocab } from "../text/vocab.js";
-import { type DialogInput, type PreparedDialog, prepareDialog } from "../train/dialog-prepare.js";
-import { pickBest, runSeeds } from "../train/runs.js";
+import {
+  candidateTableOf,
+  type DialogInput,
+  type PreparedDialog,
+  prepareDialog,
+} from "../train/dialog-prepare.js";
+import { runSeeds } from "../train/runs.js";
 import type { RunResult } from "../train/trainer.js";
-import { type RunData, type RunHooks, type RunReport, runOne } from "./train.js";
+import { stripId } from "./model.js";
+import { bestReport, type RunData, type RunHooks, type RunReport, runOne } from "./train.js";
 
 export interface DialogTrainReport {
   config: Config;
@@ -49,17 +61,9 @@ export function trainDialogRuns(
   const data = prepareDialog(input, cfg, matchType);
   const runData = dialogRunData(data);
   const runs = runSeeds(cfg).map((seed) => runOne(cfg, runData, seed, hooks));
-  const best = bestDialogReport(runs, cfg);
+  const best = bestReport(runs, cfg);
   const trained = trainedDialogModel(cfg, data, best.run, input.task, matchType);
   return { config: cfg, matchType, data, runs, best, trained };
-}
-
-export function bestDialogReport(runs: RunReport[], cfg: Config): RunReport {
-  const bestRun = pickBest(
-    runs.map((r) => r.run),
-    cfg,
-  );
-  return runs.find((r) => r.run === bestRun)!;
 }
 
 export function trainedDialogModel(
@@ -108,15 +112,7 @@ export interface BotReply {
 
 /** A bot from a dialog model file's contents (a JSON string or the parsed object); `name` labels errors. */
 export function loadDialogBot(json: string | object, name = "model"): DialogBot {
-  let obj: unknown = json;
-  if (typeof json === "string") {
-    try {
-      obj = JSON.parse(json);
-    } catch {
-      throw new DataError(name, null, "not valid JSON");
-    }
-  }
-  const trained = modelFromJson(obj, name);
+  const trained = modelFromText(json, name);
   if (!trained.dialog) throw new DataError(name, null, "dialog: not a dialog model");
   return new DialogBot(trained);
 }
@@ -136,8 +132,7 @@ export function candidateSetOf(trained: TrainedModel): CandidateSet {
 /** The answer layer of a trained dialog model. */
 export function headOf(trained: TrainedModel, set = candidateSetOf(trained)): CandidateHead {
   const vocab = trained.vocab;
-  const typeWords = trained.dialog?.matchType ? set.typeWords().map((w) => vocab.id(w)) : [];
-  return createHead(candidateTable(set.wordIds(vocab), typeWords), vocab.size);
+  return createHead(candidateTableOf(set, vocab, trained.dialog?.matchType === true), vocab.size);
 }
 
 /**
@@ -169,7 +164,7 @@ export class DialogBot {
   }
 
   addResult(line: string): void {
-    const tokens = dialogTokens(line.replace(/^\s*\d+\s+/, ""));
+    const tokens = dialogTokens(stripId(line));
     if (tokens.length > 0) this.history.push({ tokens: [...tokens, BOT_WORD], turn: this.turn });
   }
 
@@ -194,10 +189,7 @@ export class DialogBot {
     ensureWorkspace(this.ws, p, batch.memorySize, batch.sentenceLen);
     forwardExample(p, this.ws, batch, 0, batch.time, 0, false);
     const best = argmaxCandidate(this.head);
-    const attention: number[][] = [];
-    for (let h = 0; h < p.hops; h++) {
-      attention.push(Array.from(this.ws.p.subarray(h * this.ws.M, h * this.ws.M + sentences.length)));
-    }
+    const attention = attentionOf(this.ws, p.hops, sentences.length);
     const response = this.set.keys[best];
     this.history.push({ tokens: [...query, USER_WORD], turn: this.turn });
     this.history.push({ tokens: [...this.set.candidates[best], BOT_WORD], turn: this.turn });

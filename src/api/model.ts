@@ -8,11 +8,17 @@ import type { Config } from "../model/config.js";
 import {
   type ModelJson,
   type ModelMeta,
-  modelFromJson,
+  modelFromText,
   modelToJson,
   type TrainedModel,
 } from "../model/file.js";
-import { createWorkspace, ensureWorkspace, forwardExample, type Workspace } from "../model/memn2n.js";
+import {
+  attentionOf,
+  createWorkspace,
+  ensureWorkspace,
+  forwardExample,
+  type Workspace,
+} from "../model/memn2n.js";
 import { tokenize } from "../text/tokenize.js";
 import type { Vocab } from "../text/vocab.js";
 
@@ -86,10 +92,7 @@ export class Model {
     if (!probs.every(Number.isFinite)) {
       throw new DataError("model", null, "weights: the answer came out NaN or infinite (weights too large?)");
     }
-    const attention: number[][] = [];
-    for (let h = 0; h < p.hops; h++) {
-      attention.push(Array.from(this.ws.p.subarray(h * this.ws.M, h * this.ws.M + kept.length)));
-    }
+    const attention = attentionOf(this.ws, p.hops, kept.length);
     // Rank the answer classes by a softmax over their logits alone (from W u^K, so that it stays exact even
     // where the full softmax gives them all a probability that underflows to zero).
     const d = p.dim;
@@ -125,18 +128,10 @@ export class Model {
 
 /** A model from its file's contents: a JSON string or the parsed object. `name` labels errors. */
 export function loadModel(json: string | object, name = "model"): Model {
-  let obj: unknown = json;
-  if (typeof json === "string") {
-    try {
-      obj = JSON.parse(json);
-    } catch {
-      throw new DataError(name, null, "not valid JSON");
-    }
-  }
-  return new Model(modelFromJson(obj, name));
+  return new Model(modelFromText(json, name));
 }
 
 /** bAbI-style story lines may carry their numeric ids ("1 Mary went home."): the id is not a word. */
-function stripId(line: string): string {
+export function stripId(line: string): string {
   return line.replace(/^\s*\d+\s+/, "");
 }

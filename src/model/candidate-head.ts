@@ -9,6 +9,7 @@
 
 import type { MatchIndex } from "../data/candidates.js";
 import type { Floats } from "./params.js";
+import { softmaxInPlace } from "./softmax.js";
 
 export interface CandidateTable {
   /** Candidate c's words are ids[off[c] .. off[c+1]): vocabulary ids, null and unknown words left out. */
@@ -77,17 +78,8 @@ export function headForward(
   if (match) {
     for (let i = match.off[b]; i < match.off[b + 1]; i++) z[match.cand[i]] += s[h.typeWords[match.type[i]]];
   }
-  let max = Number.NEGATIVE_INFINITY;
-  for (let c = 0; c < h.count; c++) if (z[c] > max) max = z[c];
   const zAns = z[ans];
-  let sum = 0;
-  for (let c = 0; c < h.count; c++) {
-    const e = Math.exp(z[c] - max);
-    z[c] = e;
-    sum += e;
-  }
-  for (let c = 0; c < h.count; c++) z[c] /= sum;
-  return max + Math.log(sum) - zAns;
+  return softmaxInPlace(z, 0, h.count) - zAns;
 }
 
 /** Backward of headForward (which must have just run for example b): du = dL/du^K, gradients added to dW. */

@@ -89,6 +89,19 @@ export function modelToJson(m: TrainedModel): ModelJson {
   };
 }
 
+/** A model file's contents, as a JSON string or the parsed object; `file` names it in errors. */
+export function modelFromText(json: string | object, file: string): TrainedModel {
+  let obj: unknown = json;
+  if (typeof json === "string") {
+    try {
+      obj = JSON.parse(json);
+    } catch {
+      throw new DataError(file, null, "not valid JSON");
+    }
+  }
+  return modelFromJson(obj, file);
+}
+
 /** Checks and loads a parsed model file; `file` names it in errors. */
 export function modelFromJson(json: unknown, file: string): TrainedModel {
   const parsed = schema.safeParse(json);

@@ -10,6 +10,7 @@ import type { Batch } from "../data/batch.js";
 import { argmaxCandidate, type CandidateHead, headBackward, headForward } from "./candidate-head.js";
 import type { Encoding } from "./config.js";
 import type { Floats, Params } from "./params.js";
+import { softmaxInPlace } from "./softmax.js";
 
 export interface Workspace {
   /** Memory slots and words per sentence the buffers hold. */
@@ -345,21 +346,9 @@ export function backwardExample(
   dW.fill(0, 0, 2 * d);
 }
 
-/**
- * Softmax of a[off .. off+n) in place, with `empty` more entries of value 0 in the normaliser (empty memory
- * slots: they take probability but read nothing); returns log of the normaliser.
- */
-function softmaxInPlace(a: Float64Array, off: number, n: number, empty = 0): number {
-  let max = empty > 0 ? 0 : Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < n; i++) if (a[off + i] > max) max = a[off + i];
-  let sum = empty * Math.exp(-max);
-  for (let i = 0; i < n; i++) {
-    const e = Math.exp(a[off + i] - max);
-    a[off + i] = e;
-    sum += e;
-  }
-  for (let i = 0; i < n; i++) a[off + i] /= sum;
-  return max + Math.log(sum);
+/** Each hop's attention over the first n memory slots, after a forward pass. */
+export function attentionOf(ws: Workspace, hops: number, n: number): number[][] {
+  return Array.from({ length: hops }, (_, h) => Array.from(ws.p.subarray(h * ws.M, h * ws.M + n)));
 }
 
 /** The most probable answer among real words (never the null or unknown id). */

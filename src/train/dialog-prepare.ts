@@ -66,11 +66,10 @@ export function prepareDialog(input: DialogInput, cfg: Config, matchType: boolea
   );
   const batchOf = (s: (typeof splits)[number]) =>
     dialogBatch(s.split, s.examples, vocab, set, shape, matchType);
-  const typeWords = matchType ? set.typeWords().map((w) => vocab.id(w)) : [];
   return {
     vocab,
     candidates: set,
-    table: candidateTable(set.wordIds(vocab), typeWords),
+    table: candidateTableOf(set, vocab, matchType),
     shape,
     train: batchOf(splits[0]),
     valid: batchOf(splits[1]),
@@ -81,6 +80,12 @@ export function prepareDialog(input: DialogInput, cfg: Config, matchType: boolea
       dialogOf: Int32Array.from(s.examples.map((e) => e.dialog)),
     })),
   };
+}
+
+/** The answer layer's view of the candidates: their words, and the match-type words, as vocabulary ids. */
+export function candidateTableOf(set: CandidateSet, vocab: Vocab, matchType: boolean): CandidateTable {
+  const typeWords = matchType ? set.typeWords().map((w) => vocab.id(w)) : [];
+  return candidateTable(set.wordIds(vocab), typeWords);
 }
 
 /** The batch of a split's turns, answers as candidate indices; a response that is no candidate is an error. */

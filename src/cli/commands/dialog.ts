@@ -3,15 +3,8 @@
 import { rmSync } from "node:fs";
 import { cpus } from "node:os";
 import type { Command } from "commander";
-import {
-  bestDialogReport,
-  candidateSetOf,
-  dialogRunData,
-  headOf,
-  scoreLine,
-  trainedDialogModel,
-} from "../../api/dialog.js";
-import type { RunReport } from "../../api/train.js";
+import { candidateSetOf, dialogRunData, headOf, scoreLine, trainedDialogModel } from "../../api/dialog.js";
+import { bestReport, type RunReport } from "../../api/train.js";
 import { type DialogScore, dialogScores } from "../../eval/dialog.js";
 import { dialogPaper } from "../../eval/paper.js";
 import { type Config, dialogDefaults } from "../../model/config.js";
@@ -159,7 +152,7 @@ async function trainCommand(opts: DialogOptions): Promise<void> {
     label: `dialog task ${task}`,
     quiet: opts.quiet === true || opts.json === true,
   });
-  const best = bestDialogReport(runs, cfg);
+  const best = bestReport(runs, cfg);
   if (opts.out) {
     saveModel(opts.out, trainedDialogModel(cfg, data, best.run, task, matchType));
     if (ckptPath) rmSync(ckptPath, { force: true });
@@ -277,7 +270,7 @@ async function runCommand(opts: DialogOptions): Promise<void> {
   );
   const reports = await trainAll(sets, cfg, opts);
   const rows: DialogResultRow[] = sets.map((s, i) => {
-    const best = bestDialogReport(reports[i], cfg);
+    const best = bestReport(reports[i], cfg);
     return {
       task: s.task,
       match_type: s.matchType,
