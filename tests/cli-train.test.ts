@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { configFromOptions } from "../src/cli/config-options.js";
 import { BABI_EN, runCli, withTmpDir } from "./helpers.js";
 
 /** A small copy of task 1: the first stories of the real files. */
@@ -138,4 +139,19 @@ test("the worker count does not change the result: 1 and 2 workers give the same
     const wb = JSON.parse(readFileSync(join(dir, "b.json"), "utf8"));
     assert.deepEqual(wb.weights, wa.weights);
   });
+});
+
+test("--joint takes the joint schedule of its set; an option given on the command line wins", () => {
+  const single = configFromOptions({}, "en-10k");
+  assert.equal(single.dim, 20);
+  assert.equal(single.lsPatience, 15);
+  const joint1k = configFromOptions({ joint: true }, "en");
+  assert.deepEqual([joint1k.dim, joint1k.epochs, joint1k.annealEvery, joint1k.lsPatience], [50, 60, 15, 15]);
+  const joint10k = configFromOptions({ joint: true }, "en-10k");
+  assert.deepEqual(
+    [joint10k.dim, joint10k.epochs, joint10k.annealEvery, joint10k.lsPatience],
+    [50, 20, 5, 30],
+  );
+  const given = configFromOptions({ joint: true, lsPatience: 10, dim: 40 }, "en-10k");
+  assert.deepEqual([given.dim, given.lsPatience, given.epochs], [40, 10, 20]);
 });

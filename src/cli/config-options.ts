@@ -30,7 +30,7 @@ const OPTIONS: [keyof Config, string, Kind, string][] = [
     "lsPatience",
     "--ls-patience",
     "int",
-    "linear-start epochs without a new validation-loss low before it ends",
+    "linear-start epochs without a new validation-loss low before it ends (15; 30 joint 10k)",
   ],
   ["lsLr", "--ls-lr", "float", "learning rate during linear start"],
   [
