@@ -46,9 +46,14 @@ let DPREV: usize = 0;
 
 let lastErrors: i32 = 0;
 let SLOTS: i32 = 0; // > 0: the attention softmax spreads over this many slots, empty ones scoring 0
+let RELU: bool = false; // a ReLU on the controller state after each hop
 
 export function setSlots(s: i32): void {
   SLOTS = s;
+}
+
+export function setRelu(r: bool): void {
+  RELU = r;
 }
 
 export function setDims(v: i32, dp: i32, k: i32, nemb: i32, t: i32, layerwise: bool, temporal: bool, q: i32, a: i32): void {
@@ -144,6 +149,20 @@ export function getLastErrors(): i32 {
 /** y += x */
 @inline function add(y: usize, x: usize): void {
   for (let k: usize = 0; k < rowBytes(); k += 16) v128.store(y + k, f32x4.add(v128.load(y + k), v128.load(x + k)));
+}
+
+/** y = max(0, y) */
+@inline function relu(y: usize): void {
+  const z = f32x4.splat(0);
+  for (let k: usize = 0; k < rowBytes(); k += 16) v128.store(y + k, f32x4.max(v128.load(y + k), z));
+}
+
+/** g = 0 where y <= 0 (the ReLU's backward, from its output y) */
+@inline function maskPositive(g: usize, y: usize): void {
+  const z = f32x4.splat(0);
+  for (let k: usize = 0; k < rowBytes(); k += 16) {
+    v128.store(g + k, v128.and(v128.load(g + k), f32x4.gt(v128.load(y + k), z)));
+  }
 }
 
 @inline function dot(x: usize, y: usize): f32 {
@@ -244,6 +263,7 @@ export function forward(b: i32, timePtr: usize, timeOff: i32, linear: bool): f64
       copy(un, u);
     }
     for (let i = 0; i < n; i++) axpy(un, load<f32>(p + (<usize>i << 2)), slot(MV, c, i));
+    if (RELU) relu(un);
   }
   // answer: softmax(W u^K) over the vocabulary, in float64; the loss as log-sum-exp minus the answer's logit
   const uk = uRow(K);
@@ -322,6 +342,7 @@ export function backward(b: i32, timePtr: usize, timeOff: i32, linear: bool): vo
     const a = hopA(h);
     const c = hopC(h);
     const p = P + (<usize>(h * WM) << 2);
+    if (RELU) maskPositive(du, uRow(h + 1));
     // hop update
     if (LAYERWISE) {
       zero(dprev);

@@ -98,3 +98,19 @@ test("memn2n ask on a model trained by memn2n train", () => {
     );
   });
 });
+
+test("a layer-wise model with a ReLU after each hop learns task 1, and its file keeps the ReLU", () => {
+  const config = { epochs: 15, linearStart: false, tying: "layerwise", nonlin: "relu", dim: 24 } as const;
+  const relu = train({ train: TRAIN, config });
+  assert.ok(relu.validError < 0.2, `validation error ${relu.validError}`);
+  const json = relu.model.toJSON();
+  assert.equal((json.config as { nonlin: string }).nonlin, "relu");
+  const story = ["Mary moved to the bathroom.", "John went to the hallway.", "Mary went to the office."];
+  const a = relu.model.answer(story, "Where is Mary?");
+  const again = loadModel(JSON.stringify(json)).answer(story, "Where is Mary?");
+  assert.equal(again.answer, a.answer);
+  assert.equal(again.probability, a.probability);
+  // Loaded without the ReLU, the same weights answer differently: the file's config is what restores it.
+  const linear = loadModel(JSON.stringify({ ...json, config: { ...json.config, nonlin: "none" } }));
+  assert.notEqual(linear.answer(story, "Where is Mary?").probability, a.probability);
+});

@@ -36,6 +36,14 @@ for (const encoding of ["bow", "pe-official"] as const) {
 }
 
 for (const tying of ["adjacent", "layerwise"] as const) {
+  for (const hops of [1, 3]) {
+    const name = `pe-official ${tying} TE ${hops} hop(s), ReLU after each hop`;
+    test(`gradient check: ${name}`, () =>
+      checkGradients("pe-official", tying, true, false, hops, undefined, undefined, true));
+  }
+}
+
+for (const tying of ["adjacent", "layerwise"] as const) {
   for (const match of [false, true]) {
     for (const hops of [1, 3]) {
       const name = `candidate head, bow ${tying}${match ? " + match type" : ""} ${hops} hop(s)`;
@@ -52,6 +60,7 @@ function checkGradients(
   hops: number,
   dialog?: { match: boolean },
   slots?: number,
+  relu = false,
 ) {
   const rng = new Rng(hops * 31 + encoding.length + (temporal ? 3 : 0) + (linear ? 1 : 0));
   const V = 9;
@@ -59,6 +68,7 @@ function checkGradients(
   const J = 4;
   const p = tinyModel({ V, d: 5, M, J, hops, tying, temporal }, 11);
   p.slots = slots;
+  p.relu = relu;
   // Random noise gives some slots a later time row than their position: check through a noisy time too.
   const batch = randomBatch(rng, V, M, J, 3);
   const noisy = new Int32Array(3 * M);
@@ -89,6 +99,12 @@ function checkGradients(
     }
   });
   assert.ok(checked >= 70, `checked ${checked} entries`);
+  if (relu) {
+    // The ReLU must be live: some state units clipped to zero, some passed.
+    runRows(p, ws, batch, rows, 3, linear, null, noisy);
+    const state = ws.u.subarray(p.dim);
+    assert.ok(state.some((x) => x === 0) && state.some((x) => x > 0), "the ReLU clips some units, not all");
+  }
   // The check must be able to fail: a wrong gradient is caught.
   grads[0].data[2 * 5 + 1] += 1e-3;
   assert.ok(Math.abs(grads[0].data[11] - numericAt(p, 0, 11, loss)) > TOL);

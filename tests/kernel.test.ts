@@ -19,18 +19,21 @@ test("WebAssembly SIMD is available here", () => {
 });
 
 for (const tying of ["adjacent", "layerwise"] as const) {
-  for (const [encoding, temporal, linear, hops, dim, slots] of [
-    ["pe-official", true, false, 3, 20, undefined],
-    ["bow", false, true, 1, 5, undefined],
-    ["pe", false, false, 2, 6, undefined],
-    ["pe-official", true, true, 3, 50, undefined],
-    ["pe-official", true, false, 3, 20, 9],
+  for (const [encoding, temporal, linear, hops, dim, slots, relu] of [
+    ["pe-official", true, false, 3, 20, undefined, false],
+    ["bow", false, true, 1, 5, undefined, false],
+    ["pe", false, false, 2, 6, undefined, false],
+    ["pe-official", true, true, 3, 50, undefined, false],
+    ["pe-official", true, false, 3, 20, 9, false],
+    ["pe-official", true, false, 3, 10, 9, true],
+    ["pe-official", true, true, 2, 7, undefined, true],
   ] as const) {
     const name =
       `${tying} ${encoding}${temporal ? " TE" : ""}${linear ? " LS" : ""} ${hops} hops d=${dim}` +
-      (slots ? ` attend over ${slots} slots` : "");
+      (slots ? ` attend over ${slots} slots` : "") +
+      (relu ? " ReLU" : "");
     test(`wasm kernel matches the reference kernel: ${name}`, () => {
-      const shape = { vocabSize: 13, dim, timeSize: 6, hops, tying, temporal, slots };
+      const shape = { vocabSize: 13, dim, timeSize: 6, hops, tying, temporal, slots, relu };
       const a = createParams(shape, "f32");
       initParams(a, new Rng(7), 0.3);
       const b = createParams(shape, "f32");

@@ -13,7 +13,15 @@ test("each 1k column's per-task figures give the paper's mean and failed count",
 });
 
 test("a configuration finds its paper column", () => {
-  const base = { set: "en", joint: false, encoding: "pe" as const, linearStart: true, randomNoise: true };
+  const base = {
+    set: "en",
+    joint: false,
+    encoding: "pe" as const,
+    linearStart: true,
+    randomNoise: true,
+    tying: "adjacent" as const,
+    nonlin: "none" as const,
+  };
   assert.equal(paperColumn(base)?.name, "MemN2N PE LS RN");
   assert.equal(paperColumn({ ...base, joint: true })?.name, "MemN2N PE LS RN joint");
   assert.equal(
@@ -22,4 +30,7 @@ test("a configuration finds its paper column", () => {
   );
   assert.equal(paperColumn({ ...base, set: "en-10k" })?.mean, 6.6);
   assert.equal(paperColumn({ ...base, linearStart: false, randomNoise: true }), undefined);
+  // the paper's columns are adjacent tying without a nonlinearity: other models have none to stand beside
+  assert.equal(paperColumn({ ...base, tying: "layerwise" }), undefined);
+  assert.equal(paperColumn({ ...base, nonlin: "relu" }), undefined);
 });

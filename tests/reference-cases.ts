@@ -21,6 +21,10 @@ export interface ReferenceCase {
     tying: "adjacent" | "layerwise";
     temporal: boolean;
     linear: boolean;
+    /** ReLU after each hop. */
+    relu?: boolean;
+    /** Memory slots of the attention softmax (empty ones score 0). */
+    slots?: number;
   };
   tensors: Record<string, { shape: number[]; data: number[] }>;
   batch: { memory: number[]; memLen: number[]; time: number[]; query: number[]; answer: number[] };
@@ -49,6 +53,8 @@ export function caseParams(c: ReferenceCase, dtype: DType = "f32"): Params {
       hops: cfg.hops,
       tying: cfg.tying,
       temporal: cfg.temporal,
+      ...(cfg.slots ? { slots: cfg.slots } : {}),
+      ...(cfg.relu ? { relu: true } : {}),
     },
     dtype,
   );

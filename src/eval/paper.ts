@@ -89,14 +89,17 @@ export const PAPER_COLUMNS: PaperColumn[] = [
   },
 ];
 
-/** The paper's column for a configuration, if it has one. */
+/** The paper's column for a configuration, if it has one (its columns are all adjacent tying, no ReLU). */
 export function paperColumn(opts: {
   set: string;
   joint: boolean;
   encoding: "bow" | "pe" | "pe-official";
   linearStart: boolean;
   randomNoise: boolean;
+  tying: "adjacent" | "layerwise";
+  nonlin: "none" | "relu";
 }): PaperColumn | undefined {
+  if (opts.tying !== "adjacent" || opts.nonlin !== "none") return undefined;
   let name = opts.encoding === "bow" ? "MemN2N BoW" : "MemN2N PE";
   if (opts.linearStart) name += " LS";
   if (opts.randomNoise) name += " RN";

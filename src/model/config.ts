@@ -9,6 +9,7 @@ export type LinearStartRule = "valid" | "fixed";
 export type ClipMode = "global" | "per-matrix";
 export type SelectBy = "valid" | "train";
 export type KernelName = "wasm" | "js";
+export type Nonlin = "none" | "relu";
 
 export interface Config {
   /** K, memory hops. */
@@ -50,6 +51,11 @@ export interface Config {
   /** Fraction of empty memories for random noise (the paper: 10%). */
   noiseFraction: number;
   tying: Tying;
+  /**
+   * What each hop does to the controller state after u' = u (or H u) + o: nothing (the paper's model), or a
+   * ReLU, as the official code's `add_nonlin` and the paper's d = 100 ReLU variant of its 10k results.
+   */
+  nonlin: Nonlin;
   /** Most recent sentences the memory holds (also the number of time rows). */
   memorySize: number;
   /** Most words per sentence; 0: as long as the data needs. */
@@ -101,6 +107,7 @@ export const PAPER_DEFAULTS: Readonly<Config> = Object.freeze({
   randomNoise: true,
   noiseFraction: 0.1,
   tying: "adjacent",
+  nonlin: "none",
   memorySize: 50,
   sentenceLen: 0,
   epochs: 100,
@@ -198,6 +205,7 @@ export function validateConfig(cfg: Config): void {
   };
   oneOf("encoding", ["bow", "pe", "pe-official"]);
   oneOf("tying", ["adjacent", "layerwise"]);
+  oneOf("nonlin", ["none", "relu"]);
   oneOf("lsRule", ["valid", "fixed"]);
   oneOf("clip", ["global", "per-matrix"]);
   oneOf("selectBy", ["valid", "train"]);

@@ -1,7 +1,7 @@
 // The MemN2N forward and backward passes, written by hand over typed arrays. Each layer's backward sits next
-// to its forward: embed (sentence -> vector), attend (scores and softmax), read (weighted sum), hop update,
-// answer (logits and cross-entropy). One example at a time, forward then backward, into gradients that sum
-// over the batch (the paper does not average the loss over a batch).
+// to its forward: embed (sentence -> vector), attend (scores and softmax), read (weighted sum), hop update
+// (with an optional ReLU), answer (logits and cross-entropy). One example at a time, forward then backward,
+// into gradients that sum over the batch (the paper does not average the loss over a batch).
 //
 // Weights may be Float32Array (training) or Float64Array (gradient checks); intermediate values are always
 // float64. Nothing here allocates once the workspace has grown to the largest batch shape it has seen.
@@ -215,6 +215,8 @@ export function forwardExample(
       const c = co + i * d;
       for (let k = 0; k < d; k++) u[un + k] += pi * mem[c + k];
     }
+    // nonlinearity: u' = max(0, u')
+    if (p.relu) for (let k = 0; k < d; k++) if (u[un + k] < 0) u[un + k] = 0;
   }
 
   // answer: softmax(W u^K), W tied to a word matrix
@@ -283,6 +285,8 @@ export function backwardExample(
     const ao = p.hopA[h] * WM * d;
     const co = p.hopC[h] * WM * d;
     const po = h * WM;
+    // nonlinearity backward: no gradient where the ReLU clipped u' to zero
+    if (p.relu) for (let k = 0; k < d; k++) if (u[uo + d + k] <= 0) du[k] = 0;
     // hop update backward
     if (p.H) {
       const H = p.H;

@@ -25,6 +25,8 @@ export interface ParamShape {
    * size); the slots a story leaves empty score 0 and hold nothing, as in the official code.
    */
   slots?: number;
+  /** A ReLU on the controller state after each hop (config `nonlin: "relu"`). */
+  relu?: boolean;
 }
 
 export interface Params extends ParamShape {
@@ -55,6 +57,7 @@ export function shapeFor(cfg: Config, vocabSize: number, peLength: number, memor
     vocabSize,
     peLength,
     ...(cfg.attendEmpty ? { slots: memorySize } : {}),
+    ...(cfg.nonlin === "relu" ? { relu: true } : {}),
     dim: cfg.dim,
     timeSize: cfg.memorySize,
     hops: cfg.hops,

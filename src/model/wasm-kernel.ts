@@ -26,6 +26,7 @@ interface Exports {
   ): void;
   setTopology(hops: number, memEmbs: number, nmem: number): void;
   setSlots(s: number): void;
+  setRelu(r: number): void;
   setParams(emb: number, time: number, h: number, gemb: number, gtime: number, gh: number): void;
   setBatch(
     sent: number,
@@ -185,6 +186,7 @@ export class WasmKernel implements Kernel {
     this.x.setDims(V, dp, p.hops, nEmb, T, p.H ? 1 : 0, p.temporal ? 1 : 0, p.query, p.answer);
     this.x.setTopology(hops, memEmbs, p.memEmbs.length);
     this.x.setSlots(p.slots ?? 0);
+    this.x.setRelu(p.relu ? 1 : 0);
     this.x.setParams(emb, time, h, gemb, gtime, gh);
     this.load();
   }

@@ -73,11 +73,20 @@ class MemN2N(torch.nn.Module):
             scores = torch.einsum("nmd,nd->nm", m, u)
             if linear:
                 p = scores * slot_used
+            elif cfg.get("slots"):
+                # the memory's empty slots (up to `slots`) score 0 and take their share of the softmax
+                masked = scores.masked_fill(~slot_used, float("-inf"))
+                top = torch.clamp(masked.max(1, keepdim=True).values, min=0)
+                e = torch.exp(masked - top)
+                empty = (cfg["slots"] - mem_len).clamp(min=0).unsqueeze(1)
+                p = e / (e.sum(1, keepdim=True) + empty * torch.exp(-top))
             else:
                 p = torch.softmax(scores.masked_fill(~slot_used, float("-inf")), dim=1)
             attention.append(p)
             o = torch.einsum("nm,nmd->nd", p, c)
             u = (u @ self.t["H"].T if cfg["tying"] == "layerwise" else u) + o
+            if cfg.get("relu"):
+                u = torch.relu(u)
         logits = u @ self.t[self.W].T
         return logits, torch.stack(attention, 1)
 
@@ -173,6 +182,8 @@ CASES = [
     ("bow-adjacent-1hop", dict(encoding="bow", tying="adjacent", temporal=False, hops=1), False),
     ("bow-layerwise-te-3hops", dict(encoding="bow", tying="layerwise", temporal=True, hops=3), False),
     ("pe-layerwise-2hops-ls", dict(encoding="pe", tying="layerwise", temporal=False, hops=2), True),
+    ("pe-layerwise-te-3hops-relu-slots", dict(encoding="pe", tying="layerwise", temporal=True, hops=3, relu=True, slots=7), False),
+    ("pe-adjacent-te-2hops-relu-ls", dict(encoding="pe", tying="adjacent", temporal=True, hops=2, relu=True), True),
 ]
 
 if __name__ == "__main__":
