@@ -31,15 +31,19 @@ for (const encoding of ["bow", "pe-official"] as const) {
   for (const hops of [1, 3]) {
     const name = `${encoding} adjacent TE ${hops} hop(s), softmax over empty slots too`;
     test(`gradient check: ${name}`, () =>
-      checkGradients(encoding, "adjacent", true, false, hops, undefined, 7));
+      checkGradients(encoding, "adjacent", true, false, hops, { slots: 7 }));
   }
 }
 
-for (const tying of ["adjacent", "layerwise"] as const) {
+for (const [tying, hopMap] of [
+  ["adjacent", false],
+  ["adjacent", true],
+  ["layerwise", false],
+] as const) {
   for (const hops of [1, 3]) {
-    const name = `pe-official ${tying} TE ${hops} hop(s), ReLU after each hop`;
+    const name = `pe-official ${tying}${hopMap ? " + H" : ""} TE ${hops} hop(s), ReLU after each hop`;
     test(`gradient check: ${name}`, () =>
-      checkGradients("pe-official", tying, true, false, hops, undefined, undefined, true));
+      checkGradients("pe-official", tying, true, false, hops, { relu: true, hopMap }));
   }
 }
 
@@ -47,7 +51,8 @@ for (const tying of ["adjacent", "layerwise"] as const) {
   for (const match of [false, true]) {
     for (const hops of [1, 3]) {
       const name = `candidate head, bow ${tying}${match ? " + match type" : ""} ${hops} hop(s)`;
-      test(`gradient check: ${name}`, () => checkGradients("bow", tying, false, false, hops, { match }));
+      test(`gradient check: ${name}`, () =>
+        checkGradients("bow", tying, false, false, hops, { dialog: { match } }));
     }
   }
 }
@@ -58,15 +63,14 @@ function checkGradients(
   temporal: boolean,
   linear: boolean,
   hops: number,
-  dialog?: { match: boolean },
-  slots?: number,
-  relu = false,
+  opts: { dialog?: { match: boolean }; slots?: number; relu?: boolean; hopMap?: boolean } = {},
 ) {
+  const { dialog, slots, relu = false, hopMap = false } = opts;
   const rng = new Rng(hops * 31 + encoding.length + (temporal ? 3 : 0) + (linear ? 1 : 0));
   const V = 9;
   const M = 4;
   const J = 4;
-  const p = tinyModel({ V, d: 5, M, J, hops, tying, temporal }, 11);
+  const p = tinyModel({ V, d: 5, M, J, hops, tying, temporal, hopMap }, 11);
   p.slots = slots;
   p.relu = relu;
   // Random noise gives some slots a later time row than their position: check through a noisy time too.

@@ -19,21 +19,23 @@ test("WebAssembly SIMD is available here", () => {
 });
 
 for (const tying of ["adjacent", "layerwise"] as const) {
-  for (const [encoding, temporal, linear, hops, dim, slots, relu] of [
-    ["pe-official", true, false, 3, 20, undefined, false],
-    ["bow", false, true, 1, 5, undefined, false],
-    ["pe", false, false, 2, 6, undefined, false],
-    ["pe-official", true, true, 3, 50, undefined, false],
-    ["pe-official", true, false, 3, 20, 9, false],
-    ["pe-official", true, false, 3, 10, 9, true],
-    ["pe-official", true, true, 2, 7, undefined, true],
+  for (const [encoding, temporal, linear, hops, dim, slots, relu, hopMap] of [
+    ["pe-official", true, false, 3, 20, undefined, false, false],
+    ["bow", false, true, 1, 5, undefined, false, false],
+    ["pe", false, false, 2, 6, undefined, false, false],
+    ["pe-official", true, true, 3, 50, undefined, false, false],
+    ["pe-official", true, false, 3, 20, 9, false, false],
+    ["pe-official", true, false, 3, 10, 9, true, false],
+    ["pe-official", true, true, 2, 7, undefined, true, false],
+    ["pe-official", true, false, 3, 10, 9, true, true],
   ] as const) {
+    if (hopMap && tying === "layerwise") continue;
     const name =
-      `${tying} ${encoding}${temporal ? " TE" : ""}${linear ? " LS" : ""} ${hops} hops d=${dim}` +
+      `${tying}${hopMap ? " + H" : ""} ${encoding}${temporal ? " TE" : ""}${linear ? " LS" : ""} ${hops} hops d=${dim}` +
       (slots ? ` attend over ${slots} slots` : "") +
       (relu ? " ReLU" : "");
     test(`wasm kernel matches the reference kernel: ${name}`, () => {
-      const shape = { vocabSize: 13, dim, timeSize: 6, hops, tying, temporal, slots, relu };
+      const shape = { vocabSize: 13, dim, timeSize: 6, hops, tying, temporal, slots, relu, hopMap };
       const a = createParams(shape, "f32");
       initParams(a, new Rng(7), 0.3);
       const b = createParams(shape, "f32");

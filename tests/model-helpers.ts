@@ -14,6 +14,7 @@ export interface TinySpec {
   tying: Tying;
   temporal: boolean;
   timeSize?: number;
+  hopMap?: boolean;
 }
 
 /** A batch with variable memory and sentence lengths, unknown words (id 1) and padding (id 0). */
@@ -47,6 +48,7 @@ export function tinyModel(spec: TinySpec, seed: number, dtype: DType = "f64"): P
       hops: spec.hops,
       tying: spec.tying,
       temporal: spec.temporal,
+      hopMap: spec.hopMap,
     },
     dtype,
   );

@@ -25,6 +25,8 @@ export interface ReferenceCase {
     relu?: boolean;
     /** Memory slots of the attention softmax (empty ones score 0). */
     slots?: number;
+    /** H between hops under adjacent tying. */
+    hopMap?: boolean;
   };
   tensors: Record<string, { shape: number[]; data: number[] }>;
   batch: { memory: number[]; memLen: number[]; time: number[]; query: number[]; answer: number[] };
@@ -55,6 +57,7 @@ export function caseParams(c: ReferenceCase, dtype: DType = "f32"): Params {
       temporal: cfg.temporal,
       ...(cfg.slots ? { slots: cfg.slots } : {}),
       ...(cfg.relu ? { relu: true } : {}),
+      ...(cfg.hopMap ? { hopMap: true } : {}),
     },
     dtype,
   );

@@ -43,6 +43,7 @@ const OPTIONS: [keyof Config, string, Kind, string][] = [
   ["noiseFraction", "--noise-fraction", "float", "fraction of empty memories for random noise"],
   ["tying", "--tying", ["adjacent", "layerwise"], "weight tying"],
   ["nonlin", "--nonlin", ["none", "relu"], "nonlinearity on the controller state after each hop"],
+  ["hopMap", "--hop-map", "bool", "u' = H u + o with adjacent tying too (layer-wise always has H)"],
   ["memorySize", "--memory-size", "int", "most recent sentences kept in memory"],
   ["sentenceLen", "--sentence-len", "int", "most words per sentence (0: as the data needs)"],
   ["epochs", "--epochs", "int", "epochs after linear start (100; 60 joint 1k, 20 joint 10k)"],

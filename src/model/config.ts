@@ -56,6 +56,11 @@ export interface Config {
    * ReLU, as the official code's `add_nonlin` and the paper's d = 100 ReLU variant of its 10k results.
    */
   nonlin: Nonlin;
+  /**
+   * u' = H u + o with a learned d×d H shared by the hops, also under adjacent tying (the official code's
+   * `add_proj`); layer-wise tying always has it, as the paper says.
+   */
+  hopMap: boolean;
   /** Most recent sentences the memory holds (also the number of time rows). */
   memorySize: number;
   /** Most words per sentence; 0: as long as the data needs. */
@@ -108,6 +113,7 @@ export const PAPER_DEFAULTS: Readonly<Config> = Object.freeze({
   noiseFraction: 0.1,
   tying: "adjacent",
   nonlin: "none",
+  hopMap: false,
   memorySize: 50,
   sentenceLen: 0,
   epochs: 100,
@@ -217,6 +223,7 @@ export function validateConfig(cfg: Config): void {
     "randomNoise",
     "candidateWords",
     "joint",
+    "hopMap",
   ] as const) {
     if (typeof cfg[k] !== "boolean") throw new ConfigError(k, "must be true or false");
   }

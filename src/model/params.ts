@@ -3,6 +3,7 @@
 // its gradient collects both uses.
 //   adjacent:  emb = [E0 .. EK];  A^1 = B = E0,  A^{k+1} = C^k = Ek,  W^T = EK;  T_A^{k+1} = T_C^k = Tk.
 //   layerwise: emb = [A, C, B, W]; every hop uses A and C (with T_A, T_C), and u^{k+1} = H u^k + o^k.
+//   adjacent with hopMap: as adjacent, and u^{k+1} = H u^k + o^k as in layer-wise.
 
 import type { Rng } from "../util/random.js";
 import type { Config, Tying } from "./config.js";
@@ -27,6 +28,8 @@ export interface ParamShape {
   slots?: number;
   /** A ReLU on the controller state after each hop (config `nonlin: "relu"`). */
   relu?: boolean;
+  /** H between hops under adjacent tying too (config `hopMap`); layer-wise tying always has it. */
+  hopMap?: boolean;
 }
 
 export interface Params extends ParamShape {
@@ -34,7 +37,7 @@ export interface Params extends ParamShape {
   emb: Floats[];
   /** Temporal matrix paired with each emb tensor used as a memory (length 0 when unused or off). */
   time: Floats[];
-  /** d×d, layer-wise tying only. */
+  /** d×d: layer-wise tying, or adjacent with hopMap; null: u^{k+1} = u^k + o^k. */
   H: Floats | null;
   hopA: number[];
   hopC: number[];
@@ -58,6 +61,7 @@ export function shapeFor(cfg: Config, vocabSize: number, peLength: number, memor
     peLength,
     ...(cfg.attendEmpty ? { slots: memorySize } : {}),
     ...(cfg.nonlin === "relu" ? { relu: true } : {}),
+    ...(cfg.hopMap ? { hopMap: true } : {}),
     dim: cfg.dim,
     timeSize: cfg.memorySize,
     hops: cfg.hops,
@@ -80,7 +84,7 @@ export function createParams(shape: ParamShape, dtype: DType = "f32"): Params {
     dtype,
     emb,
     time,
-    H: adjacent ? null : alloc(dtype, d * d),
+    H: adjacent && !shape.hopMap ? null : alloc(dtype, d * d),
     hopA,
     hopC,
     query: adjacent ? 0 : 2,

@@ -84,7 +84,7 @@ class MemN2N(torch.nn.Module):
                 p = torch.softmax(scores.masked_fill(~slot_used, float("-inf")), dim=1)
             attention.append(p)
             o = torch.einsum("nm,nmd->nd", p, c)
-            u = (u @ self.t["H"].T if cfg["tying"] == "layerwise" else u) + o
+            u = (u @ self.t["H"].T if "H" in self.t else u) + o
             if cfg.get("relu"):
                 u = torch.relu(u)
         logits = u @ self.t[self.W].T
@@ -106,6 +106,8 @@ def make_case(name, cfg, linear, seed):
         if cfg["temporal"]:
             for k in range(K + 1):
                 shapes[f"T{k}"] = (cfg["timeSize"], d)
+        if cfg.get("hopMap"):
+            shapes["H"] = (d, d)
     else:
         for nm in ["A", "C", "B", "W"]:
             shapes[nm] = (V, d)
@@ -184,6 +186,7 @@ CASES = [
     ("pe-layerwise-2hops-ls", dict(encoding="pe", tying="layerwise", temporal=False, hops=2), True),
     ("pe-layerwise-te-3hops-relu-slots", dict(encoding="pe", tying="layerwise", temporal=True, hops=3, relu=True, slots=7), False),
     ("pe-adjacent-te-2hops-relu-ls", dict(encoding="pe", tying="adjacent", temporal=True, hops=2, relu=True), True),
+    ("pe-adjacent-te-3hops-hopmap-relu", dict(encoding="pe", tying="adjacent", temporal=True, hops=3, relu=True, hopMap=True), False),
 ]
 
 if __name__ == "__main__":
