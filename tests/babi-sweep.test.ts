@@ -1,21 +1,28 @@
-// `memn2n babi` on a small slice: every (task, seed) run, the chosen run per task, and the three result files.
+// `memn2n babi` on a small slice: every (task, seed) run, the chosen run per task, and the three result files;
+// and a sweep killed part way resumes from its checkpoint to the same runs.
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { BABI_EN, runCli, withTmpDir } from "./helpers.js";
+import { BABI_EN, killWhen, runCli, withTmpDir, withTmpDirAsync } from "./helpers.js";
+
+/** The first `lines` lines of tasks 1 and 20, train and test, written to `dir`. */
+function twoTasks(dir: string, lines: number): void {
+  for (const f of ["qa1_single-supporting-fact", "qa20_agents-motivations"]) {
+    for (const part of ["train", "test"]) {
+      const text = readFileSync(join(BABI_EN, `${f}_${part}.txt`), "utf8")
+        .split("\n")
+        .slice(0, lines)
+        .join("\n")
+        .trimEnd();
+      writeFileSync(join(dir, `${f}_${part}.txt`), `${text}\n`);
+    }
+  }
+}
 
 test("babi sweeps tasks and seeds and writes JSON, Markdown and SVG beside the paper's figures", () => {
   withTmpDir((dir) => {
-    for (const f of ["qa1_single-supporting-fact", "qa20_agents-motivations"]) {
-      for (const part of ["train", "test"]) {
-        const text = readFileSync(join(BABI_EN, `${f}_${part}.txt`), "utf8")
-          .split("\n")
-          .slice(0, 1200)
-          .join("\n");
-        writeFileSync(join(dir, `${f}_${part}.txt`), `${text}\n`);
-      }
-    }
+    twoTasks(dir, 1200);
     const out = join(dir, "res", "sweep");
     const r = runCli([
       "babi",
@@ -55,5 +62,53 @@ test("babi sweeps tasks and seeds and writes JSON, Markdown and SVG beside the p
     assert.match(md, /\| 3 \| three-supporting-facts \| skipped/);
     assert.match(md, /Command: `memn2n babi --tasks 1,3,20/);
     assert.match(readFileSync(`${out}.svg`, "utf8"), /^<svg[^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+  });
+});
+
+/** How many finished runs, and runs under way, a sweep checkpoint holds ([-1, -1] before there is one). */
+function held(ckpt: string): [number, number] {
+  try {
+    const j = JSON.parse(readFileSync(ckpt, "utf8"));
+    return [j.done.length, j.inFlight.length];
+  } catch {
+    return [-1, -1];
+  }
+}
+
+test("a babi sweep killed with SIGKILL resumes from its checkpoint to the same runs", async () => {
+  await withTmpDirAsync(async (dir) => {
+    twoTasks(dir, 3000);
+    const args = ["babi", "--tasks", "1,20", "--data", dir, "--repeats", "3", "--epochs", "12"];
+    args.push("--ls-rule", "fixed", "--ls-epochs", "2", "--workers", "2", "--quiet");
+    const a = join(dir, "a");
+    const whole = runCli([...args, "--out", a]);
+    assert.equal(whole.code, 0, whole.stderr);
+
+    const b = join(dir, "b");
+    // Killed with runs finished, one under way and some not started: each kind resumes its own way.
+    await killWhen([...args, "--out", b], () => {
+      const [done, under] = held(`${b}.ckpt`);
+      return done >= 1 && under >= 1;
+    });
+    const [done, under] = held(`${b}.ckpt`);
+    assert.ok(done >= 1 && under >= 1 && done + under < 6, `the checkpoint holds ${done} + ${under} runs`);
+    assert.ok(!existsSync(`${b}.json`), "no results were written before the kill");
+
+    const r = runCli([...args, "--out", b, "--resume"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!existsSync(`${b}.ckpt`), "the checkpoint is removed once the results are written");
+    const figures = (base: string) =>
+      JSON.parse(readFileSync(`${base}.json`, "utf8")).runs.map(
+        ({ seconds: _, ...run }: { seconds: number }) => run,
+      );
+    assert.deepEqual(figures(b), figures(a));
+    assert.match(
+      readFileSync(`${b}.md`, "utf8"),
+      new RegExp(`Resumed from a checkpoint with ${done} of 6 runs`),
+    );
+
+    const other = runCli([...args, "--epochs", "13", "--out", join(dir, "c"), "--resume"]);
+    assert.equal(other.code, 2);
+    assert.match(other.stderr, /no checkpoint at .*c\.ckpt/);
   });
 });

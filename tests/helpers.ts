@@ -72,16 +72,21 @@ export function checkpointEpoch(ckpt: string): number {
  * after two minutes); returns the epoch the checkpoint holds after the kill.
  */
 export async function killAtEpoch(args: string[], ckpt: string, epoch: number): Promise<number> {
+  await killWhen(args, () => checkpointEpoch(ckpt) >= epoch);
+  return checkpointEpoch(ckpt);
+}
+
+/** Runs the CLI from source and kills it with SIGKILL once `ready()` holds (or after two minutes). */
+export async function killWhen(args: string[], ready: () => boolean): Promise<void> {
   const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src/cli/run.ts"), ...args], {
     cwd: ROOT,
     stdio: "ignore",
   });
   const exited = new Promise<void>((res) => child.on("exit", () => res()));
   const deadline = Date.now() + 120_000;
-  while (checkpointEpoch(ckpt) < epoch && Date.now() < deadline) {
+  while (!ready() && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 5));
   }
   child.kill("SIGKILL");
   await exited;
-  return checkpointEpoch(ckpt);
 }

@@ -10,7 +10,7 @@ import type { TrainedModel } from "../model/file.js";
 import type { DialogTest } from "../train/dialog-prepare.js";
 import { type Prepared, prepare, type TaskExamples } from "../train/prepare.js";
 import { pickBest, runSeeds } from "../train/runs.js";
-import { finishRun, type RunResult, type TrainEvent, Trainer } from "../train/trainer.js";
+import { finishRun, type RunFigures, type RunResult, type TrainEvent, Trainer } from "../train/trainer.js";
 import { Model } from "./model.js";
 
 export interface RunReport {
@@ -83,7 +83,10 @@ export function trainRuns(tasks: TaskExamples[], cfg: Config, hooks: RunHooks = 
   return { config: cfg, data, runs, best, trained: trainedModel(cfg, data, best.run, taskIds) };
 }
 
-export function bestReport(runs: RunReport[], cfg: Config): RunReport {
+/** A run's report without its weights (what a sweep keeps of its finished runs). */
+export type ReportFigures = Omit<RunReport, "run"> & { run: RunFigures };
+
+export function bestReport<R extends ReportFigures>(runs: R[], cfg: Config): R {
   const bestRun = pickBest(
     runs.map((r) => r.run),
     cfg,

@@ -1,9 +1,10 @@
-// Training runs with a checkpoint after every epoch (atomic), and resuming from it: what `train` and
-// `dialog train` share. Finished runs are kept with their weights so the best can be chosen at the end; runs
-// under way are kept as of their last finished epoch, and resume bit for bit.
+// Training runs with a checkpoint after every epoch (atomic), and resuming from it: what `train`, `dialog
+// train` and the `babi` sweep share. Finished runs are kept (with their weights when the best is to be saved
+// as a model); runs under way are kept as of their last written epoch, and resume bit for bit.
 
 import { existsSync } from "node:fs";
-import type { RunData, RunReport } from "../api/train.js";
+import type { ReportFigures, RunData, RunReport } from "../api/train.js";
+import { DataError } from "../data/errors.js";
 import type { Config } from "../model/config.js";
 import { createParams, shapeFor } from "../model/params.js";
 import {
@@ -21,39 +22,58 @@ import { createProgress } from "./progress.js";
 
 export interface CheckpointedRuns {
   cfg: Config;
-  runData: RunData;
+  /** The runs: a seed and its data each, in order (the index of a run is its place here). */
+  runs: { seed: number; data: RunData }[];
   /** What the runs are for; a checkpoint made for anything else is refused on resume. */
   key: Checkpoint["key"];
   ckptPath?: string;
   resume: boolean;
   workers: number;
-  label: string;
+  /** Least seconds between two writes for the runs under way (finished runs are written at once). */
+  saveEvery?: number;
+  /** Shown beside each epoch; without a label, no progress display. */
+  label?: string;
   quiet: boolean;
+  /** A run finished; first called for each run the resumed checkpoint had finished (`resumed` true). */
+  onDone?: (runIndex: number, report: ReportFigures, resumed: boolean) => void;
 }
 
-/** Trains the config's seeds (those not finished in the checkpoint, when resuming); returns every run. */
-export async function runCheckpointed(o: CheckpointedRuns): Promise<RunReport[]> {
-  const { cfg, runData, ckptPath } = o;
+/** The seeds of the config over one data set: the runs of `train` and `dialog train`. */
+export function seedRuns(cfg: Config, data: RunData): CheckpointedRuns["runs"] {
+  return runSeeds(cfg).map((seed) => ({ seed, data }));
+}
+
+/**
+ * Trains the runs (those not finished in the checkpoint, when resuming) and returns them all, in order. With
+ * `keepWeights` each finished run keeps its weights in the checkpoint, to choose a model among them; a sweep
+ * keeps only the figures, so its checkpoint stays small however many runs it holds.
+ */
+export async function runCheckpointed(o: CheckpointedRuns & { keepWeights: true }): Promise<RunReport[]>;
+export async function runCheckpointed(o: CheckpointedRuns & { keepWeights: false }): Promise<ReportFigures[]>;
+export async function runCheckpointed(
+  o: CheckpointedRuns & { keepWeights: boolean },
+): Promise<ReportFigures[]> {
+  const { cfg, runs, ckptPath } = o;
   const ckpt: Checkpoint = o.resume
-    ? loadCheckpoint(ckptPath!, o.key, runData)
+    ? loadCheckpoint(ckptPath!, o.key, cfg, runs)
     : { key: o.key, done: [], inFlight: [] };
-  const pending = runSeeds(cfg)
-    .map((seed, runIndex) => ({ seed, runIndex }))
+  for (const d of ckpt.done) o.onDone?.(d.runIndex, d, true);
+  const pending = runs
+    .map((r, runIndex) => ({ ...r, runIndex }))
     .filter((r) => !ckpt.done.some((d) => d.runIndex === r.runIndex));
-  const progress = createProgress(o.label, o.quiet);
-  const save = () => {
-    if (ckptPath) writeFileAtomic(ckptPath, JSON.stringify(checkpointToJson(ckpt)));
+  const progress = createProgress(o.label ?? "", o.quiet || o.label === undefined);
+  let lastSave = 0;
+  const save = (force: boolean) => {
+    const now = performance.now() / 1000;
+    if (!ckptPath || (!force && now - lastSave < (o.saveEvery ?? 0))) return;
+    writeFileAtomic(ckptPath, JSON.stringify(checkpointToJson(ckpt)));
+    lastSave = now;
   };
   try {
     await runJobs(
-      pending.map(({ seed, runIndex }) => {
+      pending.map(({ seed, data, runIndex }) => {
         const inFlight = ckpt.inFlight.find((f) => f.runIndex === runIndex);
-        return {
-          cfg,
-          seed,
-          data: runData,
-          resume: inFlight && { state: inFlight.state, weights: inFlight.weights },
-        };
+        return { cfg, seed, data, resume: inFlight && { state: inFlight.state, weights: inFlight.weights } };
       }),
       o.workers,
       {
@@ -64,13 +84,15 @@ export async function runCheckpointed(o: CheckpointedRuns): Promise<RunReport[]>
             ...ckpt.inFlight.filter((f) => f.runIndex !== runIndex),
             { runIndex, state, weights },
           ];
-          save();
+          save(false);
         },
         onDone: (j, report) => {
           const runIndex = pending[j].runIndex;
+          const kept = o.keepWeights ? report : { ...report, run: { ...report.run, params: undefined } };
           ckpt.inFlight = ckpt.inFlight.filter((f) => f.runIndex !== runIndex);
-          ckpt.done.push({ ...report, runIndex });
-          save();
+          ckpt.done.push({ ...kept, runIndex });
+          save(true);
+          o.onDone?.(runIndex, kept, false);
         },
       },
     );
@@ -86,7 +108,12 @@ export async function runCheckpointed(o: CheckpointedRuns): Promise<RunReport[]>
   return [...ckpt.done].sort((a, b) => a.runIndex - b.runIndex);
 }
 
-function loadCheckpoint(path: string, key: Checkpoint["key"], data: RunData): Checkpoint {
+function loadCheckpoint(
+  path: string,
+  key: Checkpoint["key"],
+  cfg: Config,
+  runs: CheckpointedRuns["runs"],
+): Checkpoint {
   if (!existsSync(path)) throw new UsageError(`--resume: no checkpoint at ${path}`);
   const json = readJsonFile(path) as {
     key?: { config?: Record<string, unknown>; tasks?: number[]; set?: string };
@@ -97,7 +124,9 @@ function loadCheckpoint(path: string, key: Checkpoint["key"], data: RunData): Ch
   if (JSON.stringify(json.key?.tasks) !== JSON.stringify(key.tasks) || json.key?.set !== key.set) {
     throw new UsageError(`--resume: ${path} was made for other tasks or another set`);
   }
-  return checkpointFromJson(json, path, () =>
-    createParams(shapeFor(key.config, data.vocabSize, data.train.sentenceLen, data.train.memorySize)),
-  );
+  return checkpointFromJson(json, path, (runIndex) => {
+    const data = runs[runIndex]?.data;
+    if (!data) throw new DataError(path, null, `runIndex ${runIndex}: there are ${runs.length} runs`);
+    return createParams(shapeFor(cfg, data.vocabSize, data.train.sentenceLen, data.train.memorySize));
+  });
 }

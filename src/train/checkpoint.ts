@@ -1,17 +1,17 @@
 // What an interrupted training needs to continue exactly where it stopped: the finished runs (with their
-// weights, to choose among them at the end), and the run under way: its trainer state and weights. Pure
-// JSON in and out; the CLI writes it atomically after every epoch.
+// weights when a model is to be chosen among them and saved; a sweep keeps only their figures), and the runs
+// under way: their trainer state and weights. Pure JSON in and out; the CLI writes it atomically.
 
 import { z } from "zod";
 import { DataError } from "../data/errors.js";
 import type { Config } from "../model/config.js";
 import { namedTensors, type Params, weightsOf } from "../model/params.js";
-import type { RunResult, TrainState } from "./trainer.js";
+import type { RunFigures, TrainState } from "./trainer.js";
 
 export const CHECKPOINT_FORMAT = "memn2n-checkpoint";
 
 export interface FinishedRun {
-  run: RunResult;
+  run: RunFigures & { params?: Params };
   tests: { task: number; error: number; loss: number; questions: number }[];
   testError: number;
   seconds: number;
@@ -48,7 +48,10 @@ export function checkpointToJson(c: Checkpoint): unknown {
     format: CHECKPOINT_FORMAT,
     version: 1,
     key: c.key,
-    done: c.done.map((d) => ({ ...d, run: { ...d.run, params: weightsOf(d.run.params) } })),
+    done: c.done.map((d) => ({
+      ...d,
+      run: d.run.params ? { ...d.run, params: weightsOf(d.run.params) } : d.run,
+    })),
     inFlight: c.inFlight,
   };
 }
@@ -61,7 +64,10 @@ const shape = z.object({
   key: z.object({ config: z.record(z.string(), z.unknown()), tasks: z.array(z.number()), set: z.string() }),
   done: z.array(
     z
-      .object({ runIndex: z.number().int(), run: z.object({ params: weightsShape }).passthrough() })
+      .object({
+        runIndex: z.number().int(),
+        run: z.object({ params: weightsShape.optional() }).passthrough(),
+      })
       .passthrough(),
   ),
   inFlight: z.array(
@@ -73,8 +79,12 @@ const shape = z.object({
   ),
 });
 
-/** Parsed checkpoint JSON with weights still as arrays; `makeParams` gives an empty parameter set. */
-export function checkpointFromJson(json: unknown, file: string, makeParams: () => Params): Checkpoint {
+/** Parsed checkpoint JSON; `makeParams` gives an empty parameter set for the run of that index. */
+export function checkpointFromJson(
+  json: unknown,
+  file: string,
+  makeParams: (runIndex: number) => Params,
+): Checkpoint {
   const r = shape.safeParse(json);
   if (!r.success) {
     const issue = r.error.issues[0];
@@ -84,16 +94,19 @@ export function checkpointFromJson(json: unknown, file: string, makeParams: () =
     key: Checkpoint["key"];
     done: (Omit<FinishedRun, "run"> & {
       runIndex: number;
-      run: Omit<RunResult, "params"> & { params: Record<string, number[]> };
+      run: RunFigures & { params?: Record<string, number[]> };
     })[];
     inFlight: InFlightRun[];
   };
   const done = j.done.map((d, i) => {
-    const params = makeParams();
+    if (!d.run.params) return { ...d, run: { ...d.run, params: undefined } };
+    const params = makeParams(d.runIndex);
     setWeights(params, d.run.params, file, `done.${i}.run.params`);
     return { ...d, run: { ...d.run, params } };
   });
-  for (const f of j.inFlight) setWeights(makeParams(), f.weights, file, `inFlight.${f.runIndex}.weights`);
+  for (const f of j.inFlight) {
+    setWeights(makeParams(f.runIndex), f.weights, file, `inFlight.${f.runIndex}.weights`);
+  }
   return { key: j.key, done, inFlight: j.inFlight };
 }
 

@@ -224,6 +224,9 @@ export interface RunResult {
   history: EpochStats[];
 }
 
+/** A run's figures without its weights: what choosing among runs and reporting them need. */
+export type RunFigures = Omit<RunResult, "params">;
+
 /** Final figures of a trained model, measured cleanly (no noise, softmaxes in) on train and validation. */
 export function finishRun(t: Trainer): RunResult {
   const ws = createWorkspace(t.params, t.cfg.encoding, t.train.memorySize, t.train.sentenceLen, t.head);
@@ -242,7 +245,7 @@ export function finishRun(t: Trainer): RunResult {
 }
 
 /** The better of two runs by the configured rule (ties: lower validation loss, then the earlier seed). */
-export function better(a: RunResult, b: RunResult, by: Config["selectBy"]): RunResult {
+export function better<R extends RunFigures>(a: R, b: R, by: Config["selectBy"]): R {
   const ka = by === "valid" ? a.validError : a.trainError;
   const kb = by === "valid" ? b.validError : b.trainError;
   if (ka !== kb) return ka < kb ? a : b;

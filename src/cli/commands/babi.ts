@@ -1,14 +1,15 @@
+import { rmSync } from "node:fs";
 import { cpus } from "node:os";
 import type { Command } from "commander";
-import { bestReport, type RunReport, runDataOf } from "../../api/train.js";
+import { bestReport, type ReportFigures, runDataOf } from "../../api/train.js";
 import { parseTaskList, TASK_NAMES } from "../../data/tasks.js";
 import { FAIL_THRESHOLD, paperColumn } from "../../eval/paper.js";
 import { type Prepared, prepare } from "../../train/prepare.js";
 import { runSeeds } from "../../train/runs.js";
+import { runCheckpointed } from "../checkpointed.js";
 import { addConfigOptions, addDataOptions, addRunOptions, configFromOptions } from "../config-options.js";
 import { findBabiDir, type LoadedTask, loadTask, MissingTaskFile } from "../datadir.js";
 import { UsageError } from "../errors.js";
-import { type Job, runJobs } from "../pool.js";
 import { type SweepResult, type SweepRun, summarize, writeResults } from "../results.js";
 import { formatTable, pct } from "../table.js";
 import { parseWorkers } from "./train.js";
@@ -21,7 +22,13 @@ interface BabiOptions extends Record<string, unknown> {
   workers?: string;
   json?: boolean;
   quiet?: boolean;
+  checkpoint?: string;
+  resume?: boolean;
 }
+
+// A sweep's checkpoint holds every finished run's figures and the weights of the runs under way; writing
+// those weights after every epoch of every run would cost more than the little work it could save.
+const SAVE_EVERY_SECONDS = 30;
 
 export function registerBabi(program: Command): void {
   const cmd = program
@@ -30,7 +37,9 @@ export function registerBabi(program: Command): void {
       "the paper's protocol over bAbI tasks: train every task (or one joint model), report beside the paper",
     )
     .option("--tasks <list>", "tasks, e.g. 1-20", "1-20")
-    .option("--out <base>", "write <base>.json, <base>.md and <base>.svg (e.g. results/pe-ls-rn-1k)");
+    .option("--out <base>", "write <base>.json, <base>.md and <base>.svg (e.g. results/pe-ls-rn-1k)")
+    .option("--checkpoint <file>", "checkpoint of the sweep, written as runs progress (default: <base>.ckpt)")
+    .option("--resume", "continue an interrupted sweep from its checkpoint");
   addDataOptions(cmd);
   addRunOptions(cmd);
   addConfigOptions(cmd);
@@ -41,6 +50,9 @@ async function babiCommand(opts: BabiOptions): Promise<void> {
   const cfg = configFromOptions(opts, opts.set);
   const taskList = parseTaskList(opts.tasks);
   const workers = parseWorkers(opts.workers);
+  const ckptPath = opts.checkpoint ?? (opts.out ? `${opts.out}.ckpt` : undefined);
+  if (opts.resume && !ckptPath)
+    throw new UsageError("--resume: needs --out or --checkpoint to find the checkpoint");
   const dir = findBabiDir(opts.set, opts.data);
   const loaded: LoadedTask[] = [];
   const skipped: { task: number; reason: string }[] = [];
@@ -60,30 +72,35 @@ async function babiCommand(opts: BabiOptions): Promise<void> {
     ? [{ task: "joint", data: prepare(loaded.map(examples), cfg) }]
     : loaded.map((l) => ({ task: l.task, data: prepare([examples(l)], cfg) }));
   const seeds = runSeeds(cfg);
-  const jobs: (Job & { group: number })[] = groups.flatMap((g, gi) =>
-    seeds.map((seed) => ({
-      group: gi,
-      cfg,
-      seed,
-      data: runDataOf(g.data),
-    })),
-  );
+  const jobs = groups.flatMap((g, gi) => seeds.map((seed) => ({ group: gi, seed, data: runDataOf(g.data) })));
   const started = performance.now() / 1000;
   let finished = 0;
+  let resumed = 0;
   const log = (line: string) => {
     if (!opts.quiet && !opts.json) process.stderr.write(`${line}\n`);
   };
   log(
     `${jobs.length} runs (${groups.length} ${cfg.joint ? "joint model" : "tasks"} × ${seeds.length} seeds) on ${workers} worker(s)`,
   );
-  const reports = await runJobs(jobs, workers, {
-    onDone: (j, r) => {
+  const reports = await runCheckpointed({
+    cfg,
+    runs: jobs,
+    keepWeights: false,
+    key: { config: cfg, tasks: loaded.map((l) => l.task), set: opts.set },
+    ckptPath,
+    resume: opts.resume === true,
+    workers,
+    saveEvery: SAVE_EVERY_SECONDS,
+    quiet: true,
+    onDone: (j, r, fromCheckpoint) => {
       finished++;
+      if (fromCheckpoint) resumed++;
       const g = groups[jobs[j].group];
       const elapsed = performance.now() / 1000 - started;
+      const from = fromCheckpoint ? "from the checkpoint" : `${elapsed.toFixed(0)} s in all`;
       log(
         `[${finished}/${jobs.length}] ${g.task === "joint" ? "joint" : `task ${g.task}`} seed ${jobs[j].seed}: ` +
-          `valid err ${pct(r.run.validError)}% test err ${pct(r.testError)}% (${r.seconds.toFixed(1)} s; ${elapsed.toFixed(0)} s in all)`,
+          `valid err ${pct(r.run.validError)}% test err ${pct(r.testError)}% (${r.seconds.toFixed(1)} s; ${from})`,
       );
     },
   });
@@ -142,11 +159,19 @@ async function babiCommand(opts: BabiOptions): Promise<void> {
     workers,
     machine: `${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores, Node ${process.version}`,
     date: new Date().toISOString().slice(0, 10),
-    notes: paper
-      ? paperSame
-        ? []
-        : [`The paper's mean and failed count are its own, over all 20 tasks.`]
-      : ["The paper's Table 1 has no column for this configuration."],
+    notes: [
+      ...(paper
+        ? paperSame
+          ? []
+          : [`The paper's mean and failed count are its own, over all 20 tasks.`]
+        : ["The paper's Table 1 has no column for this configuration."]),
+      ...(resumed > 0
+        ? [
+            `Resumed from a checkpoint with ${resumed} of ${jobs.length} runs finished; the wall time counts ` +
+              "the resumed process only.",
+          ]
+        : []),
+    ],
     runs,
   };
   const rows = chosen.map((t) => [
@@ -162,14 +187,17 @@ async function babiCommand(opts: BabiOptions): Promise<void> {
     `mean error ${pct(mean)}% (paper ${paperMean === null ? "–" : paperMean.toFixed(1)}), failed tasks ` +
       `(> ${pct(FAIL_THRESHOLD)}%) ${failed} (paper ${paperFailed ?? "–"}), wall time ${(wall / 60).toFixed(1)} min`,
   );
-  if (opts.out) console.log(`wrote ${writeResults(opts.out, result).join(", ")}`);
+  if (opts.out) {
+    console.log(`wrote ${writeResults(opts.out, result).join(", ")}`);
+    if (ckptPath) rmSync(ckptPath, { force: true });
+  }
   if (opts.json) {
     const { runs: _, ...summary } = result;
     console.log(JSON.stringify(summary));
   }
 }
 
-function sweepRun(task: number | "joint", r: RunReport): SweepRun {
+function sweepRun(task: number | "joint", r: ReportFigures): SweepRun {
   return {
     task,
     seed: r.run.seed,

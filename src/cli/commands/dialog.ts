@@ -15,7 +15,7 @@ import {
   prepareDialog,
 } from "../../train/dialog-prepare.js";
 import { runSeeds } from "../../train/runs.js";
-import { runCheckpointed } from "../checkpointed.js";
+import { runCheckpointed, seedRuns } from "../checkpointed.js";
 import { addConfigOptions, addRunOptions, configFromOptions } from "../config-options.js";
 import { DIALOG_TASKS, dialogFile, findDialogDir, loadDialogTask, readDialogFile } from "../dialog-data.js";
 import { UsageError } from "../errors.js";
@@ -144,7 +144,8 @@ async function trainCommand(opts: DialogOptions): Promise<void> {
   const data = prepareDialog(input, cfg, matchType);
   const runs = await runCheckpointed({
     cfg,
-    runData: dialogRunData(data),
+    runs: seedRuns(cfg, dialogRunData(data)),
+    keepWeights: true,
     key: { config: cfg, tasks: [task], set: matchType ? "dialog+match-type" : "dialog" },
     ckptPath,
     resume: opts.resume === true,

@@ -4,7 +4,7 @@ import { bestReport, type RunReport, runDataOf, trainedModel } from "../../api/t
 import { parseTaskList } from "../../data/tasks.js";
 import type { Config } from "../../model/config.js";
 import { prepare } from "../../train/prepare.js";
-import { runCheckpointed } from "../checkpointed.js";
+import { runCheckpointed, seedRuns } from "../checkpointed.js";
 import { addConfigOptions, addDataOptions, addRunOptions, configFromOptions } from "../config-options.js";
 import { findBabiDir, loadTask } from "../datadir.js";
 import { UsageError } from "../errors.js";
@@ -58,7 +58,8 @@ async function trainCommand(opts: TrainOptions): Promise<void> {
   const started = performance.now() / 1000;
   const runs = await runCheckpointed({
     cfg,
-    runData: runDataOf(data),
+    runs: seedRuns(cfg, runDataOf(data)),
+    keepWeights: true,
     key: { config: cfg, tasks, set: opts.set },
     ckptPath,
     resume: opts.resume === true,
