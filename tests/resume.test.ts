@@ -62,6 +62,40 @@ test("resume refuses a checkpoint made with other options", () => {
   });
 });
 
+test("train refuses a sweep's checkpoint, whose finished runs have no weights", () => {
+  withTmpDir((dir) => {
+    task1(dir);
+    const args = ["train", "--task", "1", "--data", dir, "--epochs", "1", "--ls-epochs", "1", "--quiet"];
+    const made = runCli([...args, "--json"]);
+    assert.equal(made.code, 0, made.stderr);
+    const { config } = made.json as { config: Record<string, unknown> };
+    const out = join(dir, "m.json");
+    const figures = {
+      seed: 1,
+      epochs: 2,
+      lsEpochs: 1,
+      trainError: 0.5,
+      validError: 0.5,
+      validLoss: 1,
+      history: [],
+    };
+    writeFileSync(
+      `${out}.ckpt`,
+      JSON.stringify({
+        format: "memn2n-checkpoint",
+        version: 1,
+        key: { config, tasks: [1], set: "en" },
+        done: [{ runIndex: 0, run: figures, tests: [], testError: 0.5, seconds: 1 }],
+        inFlight: [],
+      }),
+    );
+    const r = runCli([...args, "--out", out, "--resume"]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^error: .*m\.json\.ckpt: done\.0\.run\.params: missing/);
+    assert.ok(!existsSync(out), "no model was written");
+  });
+});
+
 test("a diverging run stops naming the epoch, and keeps its last good checkpoint", () => {
   withTmpDir((dir) => {
     task1(dir);

@@ -31,8 +31,7 @@ export interface CheckpointedRuns {
   workers: number;
   /** Least seconds between two writes for the runs under way (finished runs are written at once). */
   saveEvery?: number;
-  /** Shown beside each epoch; without a label, no progress display. */
-  label?: string;
+  label: string;
   quiet: boolean;
   /** A run finished; first called for each run the resumed checkpoint had finished (`resumed` true). */
   onDone?: (runIndex: number, report: ReportFigures, resumed: boolean) => void;
@@ -55,13 +54,13 @@ export async function runCheckpointed(
 ): Promise<ReportFigures[]> {
   const { cfg, runs, ckptPath } = o;
   const ckpt: Checkpoint = o.resume
-    ? loadCheckpoint(ckptPath!, o.key, cfg, runs)
+    ? loadCheckpoint(ckptPath!, o.key, cfg, runs, o.keepWeights)
     : { key: o.key, done: [], inFlight: [] };
   for (const d of ckpt.done) o.onDone?.(d.runIndex, d, true);
   const pending = runs
     .map((r, runIndex) => ({ ...r, runIndex }))
     .filter((r) => !ckpt.done.some((d) => d.runIndex === r.runIndex));
-  const progress = createProgress(o.label ?? "", o.quiet || o.label === undefined);
+  const progress = createProgress(o.label, o.quiet);
   let lastSave = 0;
   const save = (force: boolean) => {
     const now = performance.now() / 1000;
@@ -113,6 +112,7 @@ function loadCheckpoint(
   key: Checkpoint["key"],
   cfg: Config,
   runs: CheckpointedRuns["runs"],
+  doneWeights: boolean,
 ): Checkpoint {
   if (!existsSync(path)) throw new UsageError(`--resume: no checkpoint at ${path}`);
   const json = readJsonFile(path) as {
@@ -124,9 +124,14 @@ function loadCheckpoint(
   if (JSON.stringify(json.key?.tasks) !== JSON.stringify(key.tasks) || json.key?.set !== key.set) {
     throw new UsageError(`--resume: ${path} was made for other tasks or another set`);
   }
-  return checkpointFromJson(json, path, (runIndex) => {
-    const data = runs[runIndex]?.data;
-    if (!data) throw new DataError(path, null, `runIndex ${runIndex}: there are ${runs.length} runs`);
-    return createParams(shapeFor(cfg, data.vocabSize, data.train.sentenceLen, data.train.memorySize));
-  });
+  return checkpointFromJson(
+    json,
+    path,
+    (runIndex) => {
+      const data = runs[runIndex]?.data;
+      if (!data) throw new DataError(path, null, `runIndex ${runIndex}: there are ${runs.length} runs`);
+      return createParams(shapeFor(cfg, data.vocabSize, data.train.sentenceLen, data.train.memorySize));
+    },
+    doneWeights,
+  );
 }

@@ -79,11 +79,15 @@ const shape = z.object({
   ),
 });
 
-/** Parsed checkpoint JSON; `makeParams` gives an empty parameter set for the run of that index. */
+/**
+ * Parsed checkpoint JSON; `makeParams` gives an empty parameter set for the run of that index. With
+ * `doneWeights` every finished run must carry its weights (a model is to be chosen among them).
+ */
 export function checkpointFromJson(
   json: unknown,
   file: string,
   makeParams: (runIndex: number) => Params,
+  doneWeights: boolean,
 ): Checkpoint {
   const r = shape.safeParse(json);
   if (!r.success) {
@@ -99,7 +103,11 @@ export function checkpointFromJson(
     inFlight: InFlightRun[];
   };
   const done = j.done.map((d, i) => {
-    if (!d.run.params) return { ...d, run: { ...d.run, params: undefined } };
+    if (!d.run.params) {
+      if (doneWeights)
+        throw new DataError(file, null, `done.${i}.run.params: missing (a sweep's checkpoint?)`);
+      return { ...d, run: { ...d.run, params: undefined } };
+    }
     const params = makeParams(d.runIndex);
     setWeights(params, d.run.params, file, `done.${i}.run.params`);
     return { ...d, run: { ...d.run, params } };

@@ -91,6 +91,8 @@ async function babiCommand(opts: BabiOptions): Promise<void> {
     resume: opts.resume === true,
     workers,
     saveEvery: SAVE_EVERY_SECONDS,
+    // One line per finished run (below) rather than a per-epoch display of runs in parallel.
+    label: "babi",
     quiet: true,
     onDone: (j, r, fromCheckpoint) => {
       finished++;
