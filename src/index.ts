@@ -10,15 +10,25 @@ export {
   dialogExamples,
   parseCandidates,
   parseDialogs,
-  parseKnowledgeBase,
 } from "./data/dialog.js";
 export { DataError, FieldError } from "./data/errors.js";
+export { KnowledgeBase, parseKnowledgeBase, withKbResults } from "./data/kb.js";
+export { Placeholders } from "./data/placeholders.js";
 export { type Split, splitByStory } from "./data/split.js";
 export { ALL_TASKS, parseTaskList, TASK_NAMES, taskFiles } from "./data/tasks.js";
 export { type DialogScore, dialogScores } from "./eval/dialog.js";
 export { type TaskError, taskErrors } from "./eval/errors.js";
 export { type Config, dialogDefaults, jointDefaults, makeConfig, PAPER_DEFAULTS } from "./model/config.js";
-export { MODEL_FORMAT, MODEL_VERSION, type ModelJson, modelFromJson, modelToJson } from "./model/file.js";
+export {
+  MODEL_FORMAT,
+  MODEL_VERSION,
+  type ModelJson,
+  modelFromJson,
+  modelFromSafetensors,
+  modelToJson,
+  modelToSafetensors,
+} from "./model/file.js";
+export { decodeSafetensors, encodeSafetensors } from "./model/safetensors.js";
 export { tokenize } from "./text/tokenize.js";
 export { NULL_ID, UNK_ID, Vocab } from "./text/vocab.js";
 export type { TrainEvent } from "./train/trainer.js";

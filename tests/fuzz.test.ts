@@ -11,6 +11,7 @@ import { main } from "../src/cli/main.js";
 import { parseBabi } from "../src/data/babi.js";
 import { decodeUtf8 } from "../src/data/decode.js";
 import { DataError } from "../src/data/errors.js";
+import { modelFromText, modelToSafetensors } from "../src/model/file.js";
 import { Rng } from "../src/util/random.js";
 import { BABI_EN, withTmpDirAsync } from "./helpers.js";
 
@@ -124,6 +125,56 @@ test("fuzz: readers, model files and the command line", async (t) => {
     tried++;
   }
 
+  // 2b. safetensors model files: bytes flipped, inserted, cut; the header length, offsets, dtypes, tensors and
+  // metadata mutated. Load and answer, or a DataError naming the field.
+  const goodSt = modelToSafetensors(modelFromText(good, "good"));
+  const n = Number(new DataView(goodSt.buffer, goodSt.byteOffset).getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(goodSt.subarray(8, 8 + n))) as Record<string, unknown>;
+  const reheader = (h: unknown, data: Uint8Array) => {
+    const text = new TextEncoder().encode(JSON.stringify(h));
+    const out = new Uint8Array(8 + text.length + data.length);
+    new DataView(out.buffer).setBigUint64(0, BigInt(text.length), true);
+    out.set(text, 8);
+    out.set(data, 8 + text.length);
+    return out;
+  };
+  for (let i = 0; i < 300; i++) {
+    let bytes: Uint8Array;
+    const kind = rng.int(4);
+    if (kind === 0) bytes = mutateText(Buffer.from(goodSt).toString("latin1"));
+    else if (kind === 1) {
+      bytes = goodSt.slice();
+      new DataView(bytes.buffer).setBigUint64(
+        0,
+        BigInt(pick([0, 1, n - 1, n + 1, goodSt.length, 2 ** 40, 2 ** 53])),
+        true,
+      );
+    } else {
+      const h = mutateJson(header) as Record<string, unknown>;
+      if (kind === 3 && h && typeof h === "object") {
+        const meta = { ...(header.__metadata__ as Record<string, string>) };
+        const keys = Object.keys(meta);
+        const k = keys[rng.int(keys.length)];
+        meta[k] = rng.int(2)
+          ? JSON.stringify(mutateJson(JSON.parse(meta[k] === "memn2n-model" ? '"x"' : meta[k])))
+          : "{";
+        h.__metadata__ = meta;
+      }
+      bytes = reheader(
+        h,
+        goodSt.subarray(8 + n, 8 + n + (rng.int(3) === 0 ? rng.int(goodSt.length) : goodSt.length)),
+      );
+    }
+    try {
+      const m = loadModel(bytes, "m.safetensors");
+      const a = m.answer(["Mary went to the kitchen."], "Where is Mary?");
+      assert.ok(Number.isFinite(a.probability) && a.attention.flat().every(Number.isFinite));
+    } catch (e) {
+      assert.ok(isOneLineDataError(e, "m.safetensors"), `unexpected: ${(e as Error).stack}`);
+    }
+    tried++;
+  }
+
   // 3. The CLI in-process: mutated data files and argument lists.
   await withTmpDirAsync(async (dir) => {
     const data = join(dir, "data");
@@ -131,6 +182,7 @@ test("fuzz: readers, model files and the command line", async (t) => {
     const out = join(dir, "out");
     mkdirSync(out);
     writeFileSync(join(out, "m.json"), JSON.stringify(good));
+    writeFileSync(join(out, "m.safetensors"), goodSt);
     const pool = [
       ["data", "stats"],
       ["train", "--task", "1", "--epochs", "1", "--ls-epochs", "1", "--out", join(out, "t.json")],
@@ -145,7 +197,16 @@ test("fuzz: readers, model files and the command line", async (t) => {
       ["--set", pick(["en", "nope"])],
       ["--lr", pick(["0.01", "-1", "inf", "NaN"])],
       ["--frobnicate"],
-      ["--model", pick([join(out, "m.json"), join(dir, "missing.json"), join(data, "qa1_x_train.txt")])],
+      [
+        "--model",
+        pick([
+          join(out, "m.json"),
+          join(out, "m.safetensors"),
+          join(dir, "missing.json"),
+          join(data, "qa1_x_train.txt"),
+          "no-such-shipped-model",
+        ]),
+      ],
     ];
     for (let i = 0; i < 160; i++) {
       writeFileSync(join(data, "qa1_x_train.txt"), mutateText(SEED_TEXT));

@@ -10,6 +10,7 @@ import {
   type ModelMeta,
   modelFromText,
   modelToJson,
+  modelToSafetensors,
   type TrainedModel,
 } from "../model/file.js";
 import {
@@ -124,11 +125,19 @@ export class Model {
   toJSON(): ModelJson {
     return modelToJson(this.trained);
   }
+
+  /** The model file as safetensors bytes. */
+  toSafetensors(): Uint8Array {
+    return modelToSafetensors(this.trained);
+  }
 }
 
-/** A model from its file's contents: a JSON string or the parsed object. `name` labels errors. */
-export function loadModel(json: string | object, name = "model"): Model {
-  return new Model(modelFromText(json, name));
+/**
+ * A model from its file's contents: the bytes (safetensors or JSON), a JSON string or the parsed object.
+ * `name` labels errors.
+ */
+export function loadModel(content: string | object | Uint8Array, name = "model"): Model {
+  return new Model(modelFromText(content, name));
 }
 
 /** bAbI-style story lines may carry their numeric ids ("1 Mary went home."): the id is not a word. */

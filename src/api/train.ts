@@ -80,7 +80,13 @@ export function trainRuns(tasks: TaskExamples[], cfg: Config, hooks: RunHooks = 
   const runs = runSeeds(cfg).map((seed) => runOne(cfg, runData, seed, hooks));
   const best = bestReport(runs, cfg);
   const taskIds = tasks.map((t) => t.task);
-  return { config: cfg, data, runs, best, trained: trainedModel(cfg, data, best.run, taskIds) };
+  return {
+    config: cfg,
+    data,
+    runs,
+    best,
+    trained: trainedModel(cfg, data, best.run, taskIds, undefined, best.tests),
+  };
 }
 
 /** A run's report without its weights (what a sweep keeps of its finished runs). */
@@ -100,6 +106,7 @@ export function trainedModel(
   run: RunResult,
   tasks: number[],
   set?: string,
+  tests: TaskError[] = [],
 ): TrainedModel {
   return {
     config: cfg,
@@ -113,6 +120,7 @@ export function trainedModel(
       epochs: run.epochs,
       trainError: run.trainError,
       validError: run.validError,
+      ...(tests.length > 0 ? { testErrors: Object.fromEntries(tests.map((t) => [t.task, t.error])) } : {}),
     },
   };
 }

@@ -8,6 +8,7 @@ import { registerChat } from "./commands/chat.js";
 import { registerData } from "./commands/data.js";
 import { registerDialog } from "./commands/dialog.js";
 import { registerDownload } from "./commands/download.js";
+import { registerModels } from "./commands/models.js";
 import { registerTest } from "./commands/test.js";
 import { registerTrain } from "./commands/train.js";
 import { reportError } from "./errors.js";
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerDownload(program);
   registerDialog(program);
   registerChat(program);
+  registerModels(program);
   for (const cmd of allCommands(program)) cmd.exitOverride();
   return program;
 }

@@ -1,23 +1,66 @@
+// Model files on disk: written atomically in the format the name asks for (`.safetensors`, else JSON), read
+// in either, and `--model NAME` taking a shipped model's name (models/NAME.safetensors) where no such file is.
+
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { DataError } from "../data/errors.js";
-import { modelFromJson, modelToJson, type TrainedModel } from "../model/file.js";
+import { modelFromText, modelToBytes, type TrainedModel } from "../model/file.js";
 import { UsageError } from "./errors.js";
-import { readJsonFile, writeFileAtomic } from "./fsutil.js";
+import { writeFileAtomic } from "./fsutil.js";
+
+/** models/ of the package: beside dist/ (built) or src/ (run through tsx). */
+export const SHIPPED_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "models");
+
+/** The default model of a kind of command: `ask` and `test` use `babi`, `chat` uses `restaurant`. */
+export const DEFAULT_MODEL = { babi: "babi", dialog: "restaurant" } as const;
 
 export function saveModel(path: string, m: TrainedModel): void {
-  writeFileAtomic(path, JSON.stringify(modelToJson(m)));
+  writeFileAtomic(path, modelToBytes(m, path));
 }
 
-/** A model file, checked to be of the kind the command needs (a bAbI question answerer or a dialog model). */
-export function loadModelFile(path: string, kind: "babi" | "dialog" = "babi"): TrainedModel {
-  let json: unknown;
-  try {
-    json = readJsonFile(path);
-  } catch (e) {
-    if (e instanceof UsageError && /not valid JSON/.test(e.message))
-      throw new DataError(path, null, "not valid JSON");
-    throw e;
+/** The names of the shipped models, sorted. */
+export function shippedModels(): string[] {
+  if (!existsSync(SHIPPED_DIR)) return [];
+  return readdirSync(SHIPPED_DIR)
+    .filter((f) => f.endsWith(".safetensors"))
+    .map((f) => f.slice(0, -".safetensors".length))
+    .sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
+}
+
+/** A file path as given, or the file of the shipped model of that name. */
+export function resolveModel(nameOrPath: string): string {
+  if (existsSync(nameOrPath)) return nameOrPath;
+  if (/^[\w-]+$/.test(nameOrPath)) {
+    const shipped = join(SHIPPED_DIR, `${nameOrPath}.safetensors`);
+    if (existsSync(shipped)) return shipped;
+    const names = shippedModels();
+    throw new UsageError(
+      `--model: ${nameOrPath}: no such file, nor a shipped model of that name` +
+        (names.length > 0 ? ` (shipped: ${names.join(", ")}; \`memn2n models\` lists them)` : ""),
+    );
   }
-  const m = modelFromJson(json, path);
+  throw new UsageError(`${nameOrPath}: cannot read (ENOENT)`);
+}
+
+/** The bytes of a model file, with an error naming it when it cannot be read. */
+export function readModelBytes(path: string): Uint8Array {
+  try {
+    if (statSync(path).isDirectory()) throw new UsageError(`${path}: a folder, not a model file`);
+    return readFileSync(path);
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? "unknown error"})`);
+  }
+}
+
+/**
+ * A model file or shipped model (the kind's default when none is given), checked to be of the kind the
+ * command needs (a bAbI question answerer or a dialog model).
+ */
+export function loadModelFile(given: string | undefined, kind: "babi" | "dialog" = "babi"): TrainedModel {
+  const path = resolveModel(given ?? DEFAULT_MODEL[kind]);
+  const m = modelFromText(readModelBytes(path), path);
   if (kind === "babi" && m.dialog) {
     throw new DataError(path, null, "a dialog model: use `memn2n chat` or `memn2n dialog test` with it");
   }

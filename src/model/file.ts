@@ -1,12 +1,15 @@
 // The model file: format version, config, vocabulary, answer classes and weights, checked field by field on
 // load so that a bad file gives `<file>: <field>: <what is wrong>` rather than a crash or NaN answers.
-// Pure: the CLI reads and writes the bytes (atomically); a browser can pass the parsed JSON straight in.
+// Two containers hold the same fields: JSON (readable), and safetensors (compact, and loadable by Python's
+// `safetensors`), whose `__metadata__` carries every field but the weights as a JSON string.
+// Pure: the CLI reads and writes the bytes (atomically); a browser passes the bytes or the parsed JSON in.
 
 import { z } from "zod";
 import { DataError } from "../data/errors.js";
 import { Vocab } from "../text/vocab.js";
 import { type Config, ConfigError, makeConfig } from "./config.js";
 import { createParams, namedTensors, type Params, shapeFor, weightsOf } from "./params.js";
+import { decodeSafetensors, encodeSafetensors, isSafetensors } from "./safetensors.js";
 
 export const MODEL_FORMAT = "memn2n-model";
 export const MODEL_VERSION = 1;
@@ -18,6 +21,16 @@ export interface ModelMeta {
   epochs: number;
   trainError?: number;
   validError?: number;
+  /** Test figures at training time: bAbI error per task, or per dialog test set its accuracies. */
+  testErrors?: Record<string, number>;
+  dialogTests?: { name: string; perResponse: number; perDialog: number }[];
+}
+
+/** A knowledge base that ships with a dialog model: one row per restaurant, values in `attributes` order. */
+export interface KbSpec {
+  attributes: string[];
+  /** [entity, value of attributes[0], value of attributes[1], ...] */
+  rows: string[][];
 }
 
 /** What a dialog model answers with: candidate responses, and the entity types its match features use. */
@@ -28,6 +41,13 @@ export interface DialogSpec {
   candidates: string[];
   /** Entity word -> type (cuisine, location, ...). */
   entities: Record<string, string>;
+  /**
+   * Restaurants are rewritten into placeholders ranked by rating (`resto@1`, `resto@1_phone`, ...) before
+   * the model sees a conversation, and back in its replies; this many ranks exist.
+   */
+  placeholders?: number;
+  /** The knowledge base the bot's API calls are answered from. */
+  kb?: KbSpec;
 }
 
 export interface TrainedModel {
@@ -42,7 +62,7 @@ export interface TrainedModel {
 
 const finite = z.number().refine(Number.isFinite, "must be a finite number");
 
-const schema = z.object({
+const headSchema = z.object({
   format: z.literal(MODEL_FORMAT),
   version: z.literal(MODEL_VERSION),
   config: z.record(z.string(), z.unknown()),
@@ -51,7 +71,6 @@ const schema = z.object({
   timeSize: z.number().int().positive(),
   peLength: z.number().int().min(1).max(1000000),
   slots: z.number().int().min(1).max(1000000).optional(),
-  weights: z.record(z.string(), z.array(finite)),
   meta: z.object({
     tasks: z.array(z.number().int()),
     set: z.string().optional(),
@@ -59,6 +78,10 @@ const schema = z.object({
     epochs: z.number().int(),
     trainError: z.number().optional(),
     validError: z.number().optional(),
+    testErrors: z.record(z.string(), z.number()).optional(),
+    dialogTests: z
+      .array(z.object({ name: z.string(), perResponse: z.number(), perDialog: z.number() }))
+      .optional(),
   }),
   dialog: z
     .object({
@@ -66,11 +89,31 @@ const schema = z.object({
       matchType: z.boolean(),
       candidates: z.array(z.string().min(1)).min(1),
       entities: z.record(z.string(), z.string()),
+      placeholders: z.number().int().min(1).max(1000).optional(),
+      kb: z
+        .object({
+          attributes: z.array(z.string().regex(/^R_\w+$/, "must be R_<name>")).min(1),
+          rows: z.array(z.array(z.string().min(1))),
+        })
+        .superRefine((kb, ctx) => {
+          const i = kb.rows.findIndex((r) => r.length !== kb.attributes.length + 1);
+          if (i >= 0) {
+            ctx.addIssue({
+              code: z.ZodIssueCode.custom,
+              path: ["rows", i],
+              message: `expected the entity and ${kb.attributes.length} values`,
+            });
+          }
+        })
+        .optional(),
     })
     .optional(),
 });
 
+const schema = headSchema.extend({ weights: z.record(z.string(), z.array(finite)) });
+
 export type ModelJson = z.infer<typeof schema>;
+type ModelHead = z.infer<typeof headSchema>;
 
 export function modelToJson(m: TrainedModel): ModelJson {
   const weights = weightsOf(m.params);
@@ -89,12 +132,22 @@ export function modelToJson(m: TrainedModel): ModelJson {
   };
 }
 
-/** A model file's contents, as a JSON string or the parsed object; `file` names it in errors. */
-export function modelFromText(json: string | object, file: string): TrainedModel {
-  let obj: unknown = json;
-  if (typeof json === "string") {
+/** A model file's contents: its bytes (JSON or safetensors), a JSON string or the parsed object. */
+export function modelFromText(content: string | object | Uint8Array, file: string): TrainedModel {
+  if (content instanceof Uint8Array) {
+    if (isSafetensors(content)) return modelFromSafetensors(content, file);
+    let text: string;
     try {
-      obj = JSON.parse(json);
+      text = new TextDecoder("utf-8", { fatal: true }).decode(content);
+    } catch {
+      throw new DataError(file, null, "neither safetensors nor UTF-8 JSON");
+    }
+    return modelFromText(text, file);
+  }
+  let obj: unknown = content;
+  if (typeof content === "string") {
+    try {
+      obj = JSON.parse(content);
     } catch {
       throw new DataError(file, null, "not valid JSON");
     }
@@ -102,15 +155,99 @@ export function modelFromText(json: string | object, file: string): TrainedModel
   return modelFromJson(obj, file);
 }
 
+function firstIssue(error: z.ZodError, file: string, prefix = ""): DataError {
+  const issue = error.issues[0];
+  const field = issue.path.length > 0 ? issue.path.join(".") : "(top level)";
+  return new DataError(file, null, `${prefix}${field}: ${issue.message}`);
+}
+
 /** Checks and loads a parsed model file; `file` names it in errors. */
 export function modelFromJson(json: unknown, file: string): TrainedModel {
   const parsed = schema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = issue.path.length > 0 ? issue.path.join(".") : "(top level)";
-    throw new DataError(file, null, `${field}: ${issue.message}`);
-  }
+  if (!parsed.success) throw firstIssue(parsed.error, file);
   const j = parsed.data;
+  return buildModel(j, file, "weights.", (name) => j.weights[name], Object.keys(j.weights));
+}
+
+/** The header fields that safetensors metadata carries, each a JSON string (format and version as text). */
+const META_KEYS = [
+  "format",
+  "version",
+  "config",
+  "vocab",
+  "answers",
+  "timeSize",
+  "peLength",
+  "slots",
+  "meta",
+  "dialog",
+];
+
+/** The model as safetensors bytes: the weights as F32 tensors [rows, cols], every other field in metadata. */
+export function modelToSafetensors(m: TrainedModel): Uint8Array {
+  const { weights: _, ...head } = modelToJson(m);
+  const metadata: Record<string, string> = {};
+  for (const key of META_KEYS) {
+    const v = (head as Record<string, unknown>)[key];
+    if (v === undefined) continue;
+    metadata[key] = typeof v === "string" ? v : JSON.stringify(v);
+  }
+  const tensors = namedTensors(m.params).map((t) => ({
+    name: t.name,
+    shape: [t.rows, t.cols],
+    data: t.data,
+  }));
+  return encodeSafetensors(tensors, metadata);
+}
+
+/** Checks and loads a safetensors model file; `file` names it in errors. */
+export function modelFromSafetensors(bytes: Uint8Array, file: string): TrainedModel {
+  const st = decodeSafetensors(bytes, file);
+  const head: Record<string, unknown> = {};
+  for (const key of META_KEYS) {
+    const v = st.metadata[key];
+    if (v === undefined) continue;
+    if (key === "format") {
+      head[key] = v;
+      continue;
+    }
+    try {
+      head[key] = JSON.parse(v);
+    } catch {
+      throw new DataError(file, null, `__metadata__.${key}: not valid JSON`);
+    }
+  }
+  const parsed = headSchema.safeParse(head);
+  if (!parsed.success) throw firstIssue(parsed.error, file, "__metadata__.");
+  for (const [name, t] of st.tensors) {
+    const bad = t.data.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) throw new DataError(file, null, `${name}: value ${bad} is not a finite number`);
+  }
+  const shapes = new Map([...st.tensors].map(([name, t]) => [name, t.shape]));
+  return buildModel(
+    parsed.data,
+    file,
+    "",
+    (name) => st.tensors.get(name)?.data,
+    [...st.tensors.keys()],
+    shapes,
+  );
+}
+
+/** The bytes of a model file in the format its name asks for: `.safetensors`, otherwise JSON. */
+export function modelToBytes(m: TrainedModel, name: string): Uint8Array {
+  if (name.endsWith(".safetensors")) return modelToSafetensors(m);
+  return new TextEncoder().encode(JSON.stringify(modelToJson(m)));
+}
+
+function buildModel(
+  j: ModelHead,
+  file: string,
+  prefix: string,
+  weight: (name: string) => ArrayLike<number> | undefined,
+  names: string[],
+  shapes?: Map<string, number[]>,
+): TrainedModel {
   let config: Config;
   try {
     // Files written before attendEmpty existed were trained without it.
@@ -144,14 +281,26 @@ export function modelFromJson(json: unknown, file: string): TrainedModel {
   const params = createParams(shapeFor(config, vocab.size, j.peLength, j.slots ?? config.memorySize));
   const expected = namedTensors(params);
   for (const t of expected) {
-    const w = j.weights[t.name];
-    if (!w) throw new DataError(file, null, `weights.${t.name}: missing`);
+    const w = weight(t.name);
+    if (!w) throw new DataError(file, null, `${prefix}${t.name}: missing`);
+    const shape = shapes?.get(t.name);
+    if (shape && (shape.length !== 2 || shape[0] !== t.rows || shape[1] !== t.cols)) {
+      throw new DataError(
+        file,
+        null,
+        `${prefix}${t.name}: expected shape [${t.rows}, ${t.cols}], got [${shape}]`,
+      );
+    }
     if (w.length !== t.data.length) {
-      throw new DataError(file, null, `weights.${t.name}: expected ${t.data.length} floats, got ${w.length}`);
+      throw new DataError(
+        file,
+        null,
+        `${prefix}${t.name}: expected ${t.data.length} floats, got ${w.length}`,
+      );
     }
     t.data.set(w);
   }
-  const extra = Object.keys(j.weights).filter((k) => !expected.some((t) => t.name === k));
-  if (extra.length > 0) throw new DataError(file, null, `weights.${extra[0]}: not a tensor of this model`);
+  const extra = names.filter((k) => !expected.some((t) => t.name === k));
+  if (extra.length > 0) throw new DataError(file, null, `${prefix}${extra[0]}: not a tensor of this model`);
   return { config, vocab, answers: j.answers, params, meta: j.meta, dialog: j.dialog };
 }

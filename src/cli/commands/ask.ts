@@ -19,7 +19,7 @@ export function registerAsk(program: Command): void {
     .command("ask")
     .description("answer a question about a story; without a question, an interactive prompt")
     .argument("[question]", 'the question, e.g. "Where is the milk?"')
-    .requiredOption("--model <file>", "a model written by `memn2n train`")
+    .option("--model <file|name>", "a model file from `memn2n train`, or a shipped model's name", "babi")
     .option("--story <file>", "the story: one sentence per line, oldest first")
     .option("--top <k>", "how many ranked answers to show", "3")
     .option("--json", "print one JSON object as the last line")

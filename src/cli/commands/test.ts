@@ -18,7 +18,7 @@ export function registerTest(program: Command): void {
   program
     .command("test")
     .description("measure a trained model's error on bAbI test questions")
-    .requiredOption("--model <file>", "a model written by `memn2n train`")
+    .option("--model <file|name>", "a model file from `memn2n train`, or a shipped model's name", "babi")
     .option("--task <list>", "tasks to test (default: those the model was trained on)")
     .option("--data <dir>", "bAbI folder: the release root or a folder of qaN_*test.txt files")
     .option("--set <name>", `which set of the release (${BABI_SETS.join(", ")}; default: the model's)`)

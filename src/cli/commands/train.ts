@@ -31,7 +31,7 @@ export function registerTrain(program: Command): void {
     .description("train a model on bAbI tasks with the paper's protocol and write it to a file")
     .option("--task <n>", "the task to train on (1-20)")
     .option("--tasks <list>", "several tasks (with --joint), e.g. 1-20")
-    .option("--out <file>", "where to write the model (JSON)")
+    .option("--out <file>", "where to write the model (.safetensors, or JSON for any other name)")
     .option("--checkpoint <file>", "checkpoint written after every epoch (default: <out>.ckpt)")
     .option("--resume", "continue an interrupted run from its checkpoint");
   addDataOptions(cmd);
@@ -70,7 +70,7 @@ async function trainCommand(opts: TrainOptions): Promise<void> {
   const seconds = performance.now() / 1000 - started;
   const best = bestReport(runs, cfg);
   if (opts.out) {
-    saveModel(opts.out, trainedModel(cfg, data, best.run, tasks, opts.set));
+    saveModel(opts.out, trainedModel(cfg, data, best.run, tasks, opts.set, best.tests));
     if (ckptPath) rmSync(ckptPath, { force: true });
   }
   printResult(cfg, tasks, runs, best, seconds, opts);

@@ -1,0 +1,160 @@
+// The safetensors container against the format's published layout: files written by Python's struct module
+// (tools/fixtures/safetensors_struct.py) load, our files read back in Python, and models round-trip bit for
+// bit between JSON and safetensors.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { loadModel } from "../src/api/model.js";
+import { DataError } from "../src/data/errors.js";
+import { modelFromText, modelToJson, modelToSafetensors } from "../src/model/file.js";
+import { decodeSafetensors, encodeSafetensors } from "../src/model/safetensors.js";
+import { ROOT, withTmpDir } from "./helpers.js";
+
+const FIXTURES = join(ROOT, "tests", "fixtures");
+const STRUCT_TOOL = join(ROOT, "tools", "fixtures", "safetensors_struct.py");
+const tinyJson = readFileSync(join(FIXTURES, "tiny-model.json"), "utf8");
+
+test("safetensors: a file written by Python's struct module reads as its layout says", () => {
+  const st = decodeSafetensors(readFileSync(join(FIXTURES, "struct-tensors.safetensors")), "f");
+  assert.deepEqual(st.metadata, { format: "pt", note: "written by struct" });
+  assert.deepEqual(st.tensors.get("a")?.shape, [2, 3]);
+  assert.deepEqual([...st.tensors.get("a")!.data], [0, 0.5, -1.5, 3.25, Math.fround(1e-8), -2]);
+  assert.deepEqual([...st.tensors.get("b")!.data], [1, 2, 3, 4]);
+});
+
+test("safetensors: the layout, byte by byte", () => {
+  const bytes = encodeSafetensors([{ name: "w", shape: [2], data: [1, -2] }], { k: "v" });
+  const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+  const header = new TextDecoder().decode(bytes.subarray(8, 8 + n));
+  assert.equal(
+    JSON.stringify(JSON.parse(header)),
+    '{"__metadata__":{"k":"v"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}',
+  );
+  assert.equal((8 + n) % 8, 0, "data 8-byte aligned (header padded with spaces)");
+  assert.match(header, / *$/);
+  assert.equal(bytes.length, 8 + n + 8);
+  const dv = new DataView(bytes.buffer, 8 + n);
+  assert.equal(dv.getFloat32(0, true), 1);
+  assert.equal(dv.getFloat32(4, true), -2);
+});
+
+test("safetensors: a model written by Python's struct module loads with the weights of its JSON", () => {
+  const fromJson = modelFromText(tinyJson, "tiny-model.json");
+  const fromStruct = modelFromText(readFileSync(join(FIXTURES, "struct-model.safetensors")), "struct-model");
+  assert.deepEqual(modelToJson(fromStruct), modelToJson(fromJson));
+  const a = loadModel(readFileSync(join(FIXTURES, "struct-model.safetensors"))).answer(
+    ["Mary went to the kitchen.", "John moved to the garden."],
+    "Where is Mary?",
+  );
+  const b = loadModel(tinyJson).answer(
+    ["Mary went to the kitchen.", "John moved to the garden."],
+    "Where is Mary?",
+  );
+  assert.deepEqual(a, b);
+});
+
+test("safetensors: JSON -> safetensors -> JSON is bit for bit, and Python reads our file", () => {
+  const m = modelFromText(tinyJson, "tiny");
+  const bytes = modelToSafetensors(m);
+  const back = modelFromText(bytes, "back");
+  assert.deepEqual(modelToJson(back), modelToJson(m));
+  assert.deepEqual(modelToSafetensors(back), bytes, "safetensors -> model -> safetensors: the same bytes");
+  assert.ok(bytes.length < tinyJson.length / 2, `${bytes.length} bytes against ${tinyJson.length} of JSON`);
+  withTmpDir((dir) => {
+    const path = join(dir, "m.safetensors");
+    writeFileSync(path, bytes);
+    const r = spawnSync("python3", [STRUCT_TOOL, "read", path], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    const py = JSON.parse(r.stdout) as {
+      metadata: Record<string, string>;
+      tensors: Record<string, { dtype: string; shape: number[]; sum: number }>;
+    };
+    assert.equal(py.metadata.format, "memn2n-model");
+    assert.deepEqual(JSON.parse(py.metadata.vocab), m.vocab.words);
+    const E0 = py.tensors.E0;
+    assert.equal(E0.dtype, "F32");
+    assert.deepEqual(E0.shape, [m.vocab.size, m.config.dim]);
+    const sum = [...m.params.emb[0]].reduce((s, x) => s + x, 0);
+    assert.ok(Math.abs(E0.sum - sum) < 1e-9, `${E0.sum} vs ${sum}`);
+  });
+});
+
+test("safetensors: malformed files name the field", () => {
+  const good = modelToSafetensors(modelFromText(tinyJson, "tiny"));
+  const n = Number(new DataView(good.buffer, good.byteOffset).getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(good.subarray(8, 8 + n)));
+  const withHeader = (h: unknown, data = good.subarray(8 + n)) => {
+    const text = new TextEncoder().encode(JSON.stringify(h));
+    const out = new Uint8Array(8 + text.length + data.length);
+    new DataView(out.buffer).setBigUint64(0, BigInt(text.length), true);
+    out.set(text, 8);
+    out.set(data, 8 + text.length);
+    return out;
+  };
+  const lengthOf = (len: bigint) => {
+    const out = good.slice();
+    new DataView(out.buffer).setBigUint64(0, len, true);
+    return out;
+  };
+  const e0 = header.E0;
+  // The tensor stored last: removing it and its bytes leaves a file without holes.
+  const [lastName, last] = Object.entries(header)
+    .filter(([k]) => k !== "__metadata__")
+    .sort(
+      (a, b) =>
+        (b[1] as { data_offsets: number[] }).data_offsets[0] -
+        (a[1] as { data_offsets: number[] }).data_offsets[0],
+    )[0] as [string, { data_offsets: number[] }];
+  const cases: [string, Uint8Array, RegExp][] = [
+    ["short", good.subarray(0, 5), /header length: the file has 5 bytes/],
+    ["length past the end", lengthOf(BigInt(good.length)), /header length: \d+ bytes, but only/],
+    ["huge length", lengthOf(2n ** 40n), /header length: .* over the limit/],
+    [
+      "offsets past the end",
+      withHeader({ ...header, E0: { ...e0, data_offsets: [e0.data_offsets[0], 1e9] } }),
+      /E0\.data_offsets: end 1000000000 is past the end/,
+    ],
+    ["F16", withHeader({ ...header, E0: { ...e0, dtype: "F16" } }), /E0\.dtype: F16: only F32/],
+    ["unknown dtype", withHeader({ ...header, E0: { ...e0, dtype: "Q7" } }), /E0\.dtype: unknown dtype "Q7"/],
+    [
+      "missing tensor",
+      withHeader({ ...header, [lastName]: undefined }, good.subarray(8 + n, 8 + n + last.data_offsets[0])),
+      new RegExp(`: ${lastName}: missing`),
+    ],
+    [
+      "metadata schema",
+      withHeader({ ...header, __metadata__: { ...header.__metadata__, version: "7" } }),
+      /__metadata__\.version: Invalid literal/,
+    ],
+    [
+      "metadata not JSON",
+      withHeader({ ...header, __metadata__: { ...header.__metadata__, vocab: "[oops" } }),
+      /__metadata__\.vocab: not valid JSON/,
+    ],
+    [
+      "metadata not a string",
+      withHeader({ ...header, __metadata__: { ...header.__metadata__, vocab: 3 } }),
+      /__metadata__\.vocab: not a string/,
+    ],
+    ["trailing bytes", new Uint8Array([...good, 0, 0, 0, 0]), /data: 4 bytes after the last tensor/],
+    [
+      "NaN weight",
+      (() => {
+        const b = good.slice();
+        new DataView(b.buffer).setFloat32(8 + n + 4 * 20, Number.NaN, true);
+        return b;
+      })(),
+      /: value \d+ is not a finite number/,
+    ],
+  ];
+  for (const [name, bytes, expected] of cases) {
+    assert.throws(
+      () => modelFromText(bytes, "bad.safetensors"),
+      (e: unknown) =>
+        e instanceof DataError && e.message.startsWith("bad.safetensors: ") && expected.test(e.message),
+      name,
+    );
+  }
+});
