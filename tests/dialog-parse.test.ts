@@ -5,14 +5,9 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { CandidateSet, matchIndex } from "../src/data/candidates.js";
-import {
-  dialogExamples,
-  entitiesOfResults,
-  parseCandidates,
-  parseDialogs,
-  parseKnowledgeBase,
-} from "../src/data/dialog.js";
+import { dialogExamples, entitiesOfResults, parseCandidates, parseDialogs } from "../src/data/dialog.js";
 import { DataError } from "../src/data/errors.js";
+import { parseKnowledgeBase } from "../src/data/kb.js";
 import { dialogDefaults, makeConfig } from "../src/model/config.js";
 import { prepareDialog } from "../src/train/dialog-prepare.js";
 import { runCli, withTmpDir } from "./helpers.js";
@@ -92,7 +87,7 @@ test("a response that is not a candidate is an error at its line", () => {
 
 test("match types: a candidate's entity that also appears in the conversation lights its type word", () => {
   const kb = parseKnowledgeBase(
-    "1 resto_a R_cuisine\titalian\n2 resto_a R_location\tparis\n3 resto_b R_cuisine\tfrench\n",
+    "1 resto_a R_cuisine\titalian\n2 resto_a R_location\tparis\n3 resto_b R_cuisine\tfrench\n4 resto_b R_location\tparis\n",
     "kb",
   );
   const set = new CandidateSet(

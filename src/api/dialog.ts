@@ -7,6 +7,8 @@ import { vectorize } from "../data/batch.js";
 import { CandidateSet, matchIndex } from "../data/candidates.js";
 import { BOT_WORD, dialogTokens, memoryOf, SILENCE, USER_WORD } from "../data/dialog.js";
 import { DataError } from "../data/errors.js";
+import { KnowledgeBase } from "../data/kb.js";
+import { Placeholders } from "../data/placeholders.js";
 import type { DialogScore } from "../eval/dialog.js";
 import { argmaxCandidate, type CandidateHead, createHead } from "../model/candidate-head.js";
 import type { Config } from "../model/config.js";
@@ -26,7 +28,6 @@ import {
   prepareDialog,
 } from "../train/dialog-prepare.js";
 import { runSeeds } from "../train/runs.js";
-import type { RunResult } from "../train/trainer.js";
 import { stripId } from "./model.js";
 import { bestReport, type RunData, type RunHooks, type RunReport, runOne } from "./train.js";
 
@@ -62,28 +63,46 @@ export function trainDialogRuns(
   const runData = dialogRunData(data);
   const runs = runSeeds(cfg).map((seed) => runOne(cfg, runData, seed, hooks));
   const best = bestReport(runs, cfg);
-  const trained = trainedDialogModel(cfg, data, best.run, input.task, matchType);
+  const trained = trainedDialogModel(cfg, data, best, input, matchType);
   return { config: cfg, matchType, data, runs, best, trained };
 }
 
+/** A trained dialog model as its file holds it; with the task's knowledge base when it has one. */
 export function trainedDialogModel(
   cfg: Config,
   data: PreparedDialog,
-  run: RunResult,
-  task: number,
+  report: RunReport,
+  input: DialogInput,
   matchType: boolean,
 ): TrainedModel {
+  const { run } = report;
   return {
     config: cfg,
     vocab: data.vocab,
     answers: [],
     params: run.params,
-    meta: { tasks: [task], seed: run.seed, epochs: run.epochs, validError: run.validError },
+    meta: {
+      tasks: [input.task],
+      seed: run.seed,
+      epochs: run.epochs,
+      validError: run.validError,
+      ...(report.dialog
+        ? {
+            dialogTests: report.dialog.map((d) => ({
+              name: d.name,
+              perResponse: d.perResponse,
+              perDialog: d.perDialog,
+            })),
+          }
+        : {}),
+    },
     dialog: {
-      task,
+      task: input.task,
       matchType,
       candidates: data.candidates.keys,
       entities: Object.fromEntries(data.candidates.entityType),
+      ...(input.placeholders ? { placeholders: input.placeholders } : {}),
+      ...(input.kb ? { kb: { attributes: input.kb.attributes, rows: input.kb.rows } } : {}),
     },
   };
 }
@@ -108,13 +127,24 @@ export interface BotReply {
   /** The memory lines the reply was computed from, oldest first, with their speaker and time words. */
   memory: string[];
   unknownWords: string[];
+  /** When the reply is an API call that the knowledge base answered: the result lines, now in memory. */
+  apiResults?: string[];
+}
+
+export interface BotOptions {
+  /** The knowledge base that answers the bot's API calls: the model's own by default; null: none. */
+  kb?: KnowledgeBase | null;
 }
 
 /** A bot from a dialog model file's contents (a JSON string or the parsed object); `name` labels errors. */
-export function loadDialogBot(json: string | object, name = "model"): DialogBot {
-  const trained = modelFromText(json, name);
+export function loadDialogBot(
+  content: string | object | Uint8Array,
+  name = "model",
+  options: BotOptions = {},
+): DialogBot {
+  const trained = modelFromText(content, name);
   if (!trained.dialog) throw new DataError(name, null, "dialog: not a dialog model");
-  return new DialogBot(trained);
+  return new DialogBot(trained, options);
 }
 
 /** A dialog model's candidates and entity types. */
@@ -137,8 +167,11 @@ export function headOf(trained: TrainedModel, set = candidateSetOf(trained)): Ca
 
 /**
  * A conversation with a trained dialog model. `say` takes the user's line (an empty line is `<SILENCE>`)
- * and returns the bot's reply; both go into the memory. `addResult` stores an API result line
- * (`resto_x R_cuisine italian`) as the bot's knowledge-base lookups do in the data.
+ * and returns the bot's reply; both go into the memory. When the reply is an `api_call` and the bot has a
+ * knowledge base, the restaurants it finds go into the memory as the data's API result lines (replacing
+ * those of an earlier call: the user changed the request). `addResult` stores such a line by hand.
+ * A placeholder model sees the restaurants of the memory as `resto@1`, `resto@2`, ... (best rating
+ * first) and its reply is written back with their names.
  */
 export class DialogBot {
   private readonly vocab: Vocab;
@@ -146,15 +179,27 @@ export class DialogBot {
   private readonly set: CandidateSet;
   private readonly head: CandidateHead;
   private readonly ws: Workspace;
-  private history: { tokens: string[]; turn: number }[] = [];
+  /** Per candidate, the highest placeholder rank it names (0: none). */
+  private readonly ranks: Int32Array;
+  readonly kb: KnowledgeBase | null;
+  private history: { tokens: string[]; turn: number; result?: string[] }[] = [];
   private turn = 0;
 
-  constructor(private readonly trained: TrainedModel) {
+  constructor(
+    private readonly trained: TrainedModel,
+    options: BotOptions = {},
+  ) {
     this.vocab = trained.vocab;
     this.cfg = trained.config;
     this.set = candidateSetOf(trained);
     this.head = headOf(trained, this.set);
     this.ws = createWorkspace(trained.params, this.cfg.encoding, 1, 1, this.head);
+    this.ranks = Int32Array.from(this.set.candidates, (c) =>
+      Math.max(0, ...c.map((w) => Number(/^resto@(\d+)/.exec(w)?.[1] ?? 0))),
+    );
+    const spec = trained.dialog!.kb;
+    this.kb =
+      options.kb !== undefined ? options.kb : spec ? new KnowledgeBase(spec.attributes, spec.rows) : null;
   }
 
   /** Forgets the conversation. */
@@ -165,15 +210,24 @@ export class DialogBot {
 
   addResult(line: string): void {
     const tokens = dialogTokens(stripId(line));
-    if (tokens.length > 0) this.history.push({ tokens: [...tokens, BOT_WORD], turn: this.turn });
+    if (tokens.length > 0)
+      this.history.push({ tokens: [...tokens, BOT_WORD], turn: this.turn, result: tokens });
   }
 
   say(userLine: string): BotReply {
     const user = dialogTokens(userLine);
-    const query = user.length > 0 ? user : [SILENCE];
+    const raw = user.length > 0 ? user : [SILENCE];
     this.turn++;
+    const ph = this.trained.dialog!.placeholders
+      ? new Placeholders(this.history.flatMap((h) => (h.result ? [h.result] : [])))
+      : null;
+    const view = (ws: string[]) => (ph ? ws.map((w) => ph.toModel(w)) : ws);
+    const query = view(raw);
     const M = this.cfg.memorySize;
-    const all = memoryOf(this.history, this.turn);
+    const all = memoryOf(
+      this.history.map((h) => ({ tokens: view(h.tokens), turn: h.turn })),
+      this.turn,
+    );
     const sentences: Sentence[] = all.slice(Math.max(0, all.length - M));
     const example = { story: 0, line: 0, sentences: all, question: query, answer: "", supporting: [] };
     let J = query.length;
@@ -188,17 +242,25 @@ export class DialogBot {
     const p = this.trained.params;
     ensureWorkspace(this.ws, p, batch.memorySize, batch.sentenceLen);
     forwardExample(p, this.ws, batch, 0, batch.time, 0, false);
-    const best = argmaxCandidate(this.head);
+    // A placeholder model may only name the restaurants its memory holds.
+    const best = argmaxCandidate(this.head, ph ? (c) => this.ranks[c] <= ph.size : undefined);
     const attention = attentionOf(this.ws, p.hops, sentences.length);
-    const response = this.set.keys[best];
-    this.history.push({ tokens: [...query, USER_WORD], turn: this.turn });
-    this.history.push({ tokens: [...this.set.candidates[best], BOT_WORD], turn: this.turn });
-    return {
-      response,
+    const words = ph ? this.set.candidates[best].map((w) => ph.fromModel(w) ?? w) : this.set.candidates[best];
+    this.history.push({ tokens: [...raw, USER_WORD], turn: this.turn });
+    this.history.push({ tokens: [...words, BOT_WORD], turn: this.turn });
+    const reply: BotReply = {
+      response: words.join(" "),
       probability: this.head.probs[best],
       attention,
       memory: sentences.map((s) => s.tokens.join(" ")),
       unknownWords: [...new Set(query.filter((w) => !this.vocab.has(w)))],
     };
+    const results = this.kb && words[0] === "api_call" ? this.kb.lookup(words) : null;
+    if (results) {
+      this.history = this.history.filter((h) => !h.result);
+      for (const line of results) this.addResult(line);
+      reply.apiResults = results;
+    }
+    return reply;
   }
 }

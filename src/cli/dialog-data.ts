@@ -3,13 +3,8 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { decodeUtf8 } from "../data/decode.js";
-import {
-  type Dialog,
-  entitiesOfResults,
-  parseCandidates,
-  parseDialogs,
-  parseKnowledgeBase,
-} from "../data/dialog.js";
+import { type Dialog, entitiesOfResults, parseCandidates, parseDialogs } from "../data/dialog.js";
+import { KnowledgeBase } from "../data/kb.js";
 import type { DialogInput, DialogSplit } from "../train/dialog-prepare.js";
 import { dataRoots } from "./datadir.js";
 import { UsageError } from "./errors.js";
@@ -43,6 +38,12 @@ function readText(path: string): string {
     throw new UsageError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? "unknown error"})`);
   }
   return decodeUtf8(bytes, path);
+}
+
+export const KB_FILE = "dialog-babi-kb-all.txt";
+
+export function readKnowledgeBase(path: string): KnowledgeBase {
+  return KnowledgeBase.parse(readText(path), path);
 }
 
 export function readDialogFile(path: string): Dialog[] {
@@ -80,15 +81,12 @@ export function loadDialogTask(
     task === 6 ? "dialog-babi-task6-dstc2-candidates.txt" : "dialog-babi-candidates.txt",
   );
   const candidates = parseCandidates(readText(candFile), candFile);
-  let entities: Map<string, string>;
   if (task === 6) {
     // DSTC2 has no knowledge-base file: its entities are those the API results of the training dialogs name.
-    entities = entitiesOfResults(train.dialogs);
-  } else {
-    const kb = join(dir, "dialog-babi-kb-all.txt");
-    entities = parseKnowledgeBase(readText(kb), kb);
+    return { task, train, dev, tests, candidates, entities: entitiesOfResults(train.dialogs) };
   }
-  return { task, train, dev, tests, candidates, entities };
+  const kb = readKnowledgeBase(join(dir, KB_FILE));
+  return { task, train, dev, tests, candidates, entities: kb.entityTypes(), kb };
 }
 
 export function resolveDialogDir(explicit?: string): string {

@@ -110,21 +110,6 @@ export function parseCandidates(text: string, file: string): string[][] {
   return out;
 }
 
-/** Entity word -> type (`R_cuisine` -> "cuisine", ...) from a knowledge base file. */
-export function parseKnowledgeBase(text: string, file: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const raw = lines[i].trim();
-    if (raw === "") continue;
-    const m = /^\d+ (\S+) (R_\w+)\t(.+)$/.exec(raw);
-    if (!m) throw new DataError(file, i + 1, "expected `ID entity R_attribute<TAB>value`");
-    addEntity(out, m[3], m[2]);
-  }
-  if (out.size === 0) throw new DataError(file, 1, "no entities in file");
-  return out;
-}
-
 /** The entity types of API results seen in dialogs (task 6 has no knowledge-base file of its own). */
 export function entitiesOfResults(dialogs: Dialog[], into = new Map<string, string>()): Map<string, string> {
   for (const d of dialogs) {

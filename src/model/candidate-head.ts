@@ -119,8 +119,12 @@ export function headBackward(
 }
 
 /** The most probable candidate. */
-export function argmaxCandidate(h: CandidateHead): number {
-  let best = 0;
-  for (let c = 1; c < h.count; c++) if (h.probs[c] > h.probs[best]) best = c;
-  return best;
+/** The most probable candidate, among those `allowed` (all by default). */
+export function argmaxCandidate(h: CandidateHead, allowed?: (c: number) => boolean): number {
+  let best = -1;
+  for (let c = 0; c < h.count; c++) {
+    if (allowed && !allowed(c)) continue;
+    if (best < 0 || h.probs[c] > h.probs[best]) best = c;
+  }
+  return Math.max(0, best);
 }

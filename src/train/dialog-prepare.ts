@@ -8,6 +8,13 @@ import { type Batch, deriveShape, type Shape, vectorize } from "../data/batch.js
 import { CandidateSet, matchIndex } from "../data/candidates.js";
 import { type Dialog, type DialogExample, dialogExamples } from "../data/dialog.js";
 import { DataError } from "../data/errors.js";
+import type { KnowledgeBase } from "../data/kb.js";
+import {
+  mostRestaurants,
+  placeholderCandidates,
+  placeholderEntities,
+  toPlaceholders,
+} from "../data/placeholders.js";
 import { type CandidateTable, candidateTable } from "../model/candidate-head.js";
 import type { Config } from "../model/config.js";
 import { Vocab } from "../text/vocab.js";
@@ -28,6 +35,10 @@ export interface DialogInput {
   candidates: string[][];
   /** Entity word -> type, from the knowledge base (or the API results of the training dialogs). */
   entities: Map<string, string>;
+  /** Tasks 1-5: the restaurants the bot's API calls are answered from. */
+  kb?: KnowledgeBase;
+  /** Set by withPlaceholders: the restaurants are placeholders of these many ranks. */
+  placeholders?: number;
 }
 
 export interface DialogTest {
@@ -82,6 +93,29 @@ export function prepareDialog(input: DialogInput, cfg: Config, matchType: boolea
   };
 }
 
+/**
+ * The task with its restaurants rewritten into placeholders ranked by rating, in every split and in the
+ * candidates; the ranks go as far as the most restaurants one dialog's API results name.
+ */
+export function withPlaceholders(input: DialogInput): DialogInput {
+  const splits = [input.train, input.dev, ...input.tests];
+  const restaurants = new Set(input.kb?.rows.map((r) => r[0]) ?? []);
+  for (const s of splits) {
+    for (const d of s.dialogs) for (const l of d.lines) if (l.kind === "result") restaurants.add(l.tokens[0]);
+  }
+  const ranks = Math.max(1, ...splits.map((s) => mostRestaurants(s.dialogs)));
+  const convert = (s: DialogSplit): DialogSplit => ({ ...s, dialogs: s.dialogs.map(toPlaceholders) });
+  return {
+    ...input,
+    train: convert(input.train),
+    dev: convert(input.dev),
+    tests: input.tests.map(convert),
+    candidates: placeholderCandidates(input.candidates, restaurants, ranks),
+    entities: placeholderEntities(input.entities, restaurants, ranks),
+    placeholders: ranks,
+  };
+}
+
 /** The answer layer's view of the candidates: their words, and the match-type words, as vocabulary ids. */
 export function candidateTableOf(set: CandidateSet, vocab: Vocab, matchType: boolean): CandidateTable {
   const typeWords = matchType ? set.typeWords().map((w) => vocab.id(w)) : [];
@@ -96,9 +130,12 @@ export function dialogBatch(
   set: CandidateSet,
   shape: Shape,
   matchType: boolean,
+  unanswerable: "error" | "wrong" = "error",
 ): Batch {
   const answerId = (ex: DialogExample) => {
     const c = set.indexOf(ex.response);
+    // -1 matches no candidate: the turn counts as answered wrong.
+    if (c < 0 && unanswerable === "wrong") return -1;
     if (c < 0) throw new DataError(split.file, ex.line, "the bot's response is not among the candidates");
     return c;
   };
@@ -115,13 +152,14 @@ export function dialogTestSet(
   set: CandidateSet,
   cfg: Config,
   matchType: boolean,
+  unanswerable: "error" | "wrong" = "error",
 ): DialogTest {
   const examples = dialogExamples(split.dialogs);
   const shape = deriveShape([examples], { memorySize: cfg.memorySize, sentenceLen: cfg.sentenceLen });
   return {
     task,
     name: split.name,
-    batch: dialogBatch(split, examples, vocab, set, shape, matchType),
+    batch: dialogBatch(split, examples, vocab, set, shape, matchType, unanswerable),
     dialogOf: Int32Array.from(examples.map((e) => e.dialog)),
   };
 }

@@ -7,6 +7,7 @@ import type { Command } from "commander";
 import { type BotReply, DialogBot } from "../../api/dialog.js";
 import { UsageError } from "../errors.js";
 import { loadModelFile } from "../model-io.js";
+import { knowledgeBaseOf } from "./dialog.js";
 
 interface ChatOptions {
   model: string;
@@ -14,17 +15,25 @@ interface ChatOptions {
   showAttention?: boolean;
   top: string;
   json?: boolean;
+  /** A file, or false with --no-kb; absent: the model's own knowledge base. */
+  kb?: string | false;
 }
 
 export function registerChat(program: Command): void {
   program
     .command("chat")
     .description("talk to a dialog model: it answers each line from the conversation so far")
-    .requiredOption("--model <file>", "a model written by `memn2n dialog train`")
+    .option(
+      "--model <file|name>",
+      "a model file from `memn2n dialog train`, or a shipped model's name",
+      "restaurant",
+    )
     .option("--script <file>", "read the user's lines from a file instead of the terminal")
     .option("--show-attention", "after each reply, the memory lines each hop attended to most")
     .option("--top <k>", "memory lines shown per hop with --show-attention", "3")
     .option("--json", "one JSON object per reply instead of text")
+    .option("--kb <file>", "answer the bot's API calls from this knowledge base (default: the model's own)")
+    .option("--no-kb", "no lookups: API results are typed in as lines, as the data gives them")
     .addHelpText(
       "after",
       "\nAn empty line is <SILENCE> (let the bot go on). A line `resto_x R_cuisine italian` is an API result:\n" +
@@ -39,7 +48,9 @@ async function chat(opts: ChatOptions): Promise<void> {
   const top = Number(opts.top);
   if (!Number.isInteger(top) || top < 1) throw new UsageError("--top: expected a whole number ≥ 1");
   const trained = loadModelFile(opts.model, "dialog");
-  const bot = new DialogBot(trained);
+  const kb =
+    opts.kb === false ? null : typeof opts.kb === "string" ? knowledgeBaseOf(trained, opts.kb) : undefined;
+  const bot = new DialogBot(trained, { kb });
   const input = opts.script ? createReadStream(opts.script) : process.stdin;
   if (opts.script) {
     input.on("error", () => {});
@@ -69,7 +80,13 @@ async function chat(opts: ChatOptions): Promise<void> {
 function show(r: BotReply, user: string, attention: boolean, top: number, json: boolean): void {
   if (json) {
     console.log(
-      JSON.stringify({ user, bot: r.response, probability: r.probability, attention: r.attention }),
+      JSON.stringify({
+        user,
+        bot: r.response,
+        probability: r.probability,
+        attention: r.attention,
+        ...(r.apiResults ? { api_results: r.apiResults } : {}),
+      }),
     );
     return;
   }
@@ -77,6 +94,7 @@ function show(r: BotReply, user: string, attention: boolean, top: number, json: 
     process.stderr.write(`warning: words the model never saw, ignored: ${r.unknownWords.join(", ")}\n`);
   }
   console.log(`bot: ${r.response}`);
+  for (const line of r.apiResults ?? []) console.log(`api: ${line}`);
   if (!attention || r.memory.length === 0) return;
   r.attention.forEach((p, h) => {
     const order = p

@@ -5,19 +5,30 @@ import { cpus } from "node:os";
 import type { Command } from "commander";
 import { candidateSetOf, dialogRunData, headOf, scoreLine, trainedDialogModel } from "../../api/dialog.js";
 import { bestReport, type RunReport } from "../../api/train.js";
+import { KnowledgeBase, withKbResults } from "../../data/kb.js";
+import { toPlaceholders } from "../../data/placeholders.js";
 import { type DialogScore, dialogScores } from "../../eval/dialog.js";
 import { dialogPaper } from "../../eval/paper.js";
 import { type Config, dialogDefaults } from "../../model/config.js";
+import type { TrainedModel } from "../../model/file.js";
 import {
   type DialogInput,
   dialogTestSet,
   type PreparedDialog,
   prepareDialog,
+  withPlaceholders,
 } from "../../train/dialog-prepare.js";
 import { runSeeds } from "../../train/runs.js";
 import { runCheckpointed, seedRuns } from "../checkpointed.js";
 import { addConfigOptions, addRunOptions, configFromOptions } from "../config-options.js";
-import { DIALOG_TASKS, dialogFile, findDialogDir, loadDialogTask, readDialogFile } from "../dialog-data.js";
+import {
+  DIALOG_TASKS,
+  dialogFile,
+  findDialogDir,
+  loadDialogTask,
+  readDialogFile,
+  readKnowledgeBase,
+} from "../dialog-data.js";
 import { UsageError } from "../errors.js";
 import { writeFileAtomic } from "../fsutil.js";
 import { loadModelFile, saveModel } from "../model-io.js";
@@ -35,6 +46,8 @@ interface DialogOptions extends Record<string, unknown> {
   out?: string;
   model?: string;
   oov?: boolean;
+  kb?: string | boolean;
+  placeholders?: boolean;
   workers?: string;
   json?: boolean;
   quiet?: boolean;
@@ -52,7 +65,11 @@ export function registerDialog(program: Command): void {
     .description("train a response-ranking model on one dialog task (best run chosen on the dev set)")
     .option("--task <n>", "the dialog task (1-6)")
     .option("--match-type", "add the match-type features of the knowledge base's entity types")
-    .option("--out <file>", "where to write the model (JSON)")
+    .option(
+      "--placeholders",
+      "restaurants as placeholders ranked by rating (resto@1, ...), so that the bot can propose any of them",
+    )
+    .option("--out <file>", "where to write the model (.safetensors, or JSON for any other name)")
     .option("--checkpoint <file>", "checkpoint written after every epoch (default: <out>.ckpt)")
     .option("--resume", "continue an interrupted run from its checkpoint")
     .option("--data <dir>", DATA_HELP);
@@ -63,8 +80,16 @@ export function registerDialog(program: Command): void {
   dialog
     .command("test")
     .description("per-response and per-dialog accuracy of a dialog model on its task's test set")
-    .requiredOption("--model <file>", "a model written by `memn2n dialog train`")
+    .option(
+      "--model <file|name>",
+      "a model file from `memn2n dialog train`, or a shipped model's name",
+      "restaurant",
+    )
     .option("--oov", "the out-of-vocabulary test set (tasks 1-5)")
+    .option(
+      "--kb [file]",
+      "also replay the test dialogs with the API results looked up in the knowledge base (the model's own, or FILE)",
+    )
     .option("--data <dir>", DATA_HELP)
     .option("--json", "print one JSON object as the last line")
     .action((opts: DialogOptions) => testCommand(opts));
@@ -139,14 +164,19 @@ async function trainCommand(opts: DialogOptions): Promise<void> {
   const ckptPath = opts.checkpoint ?? (opts.out ? `${opts.out}.ckpt` : undefined);
   if (opts.resume && !ckptPath)
     throw new UsageError("--resume: needs --out or --checkpoint to find the checkpoint");
-  const input = loadDialogTask(findDialogDir(opts.data), task);
+  const loaded = loadDialogTask(findDialogDir(opts.data), task);
+  const input = opts.placeholders ? withPlaceholders(loaded) : loaded;
   const started = performance.now();
   const data = prepareDialog(input, cfg, matchType);
   const runs = await runCheckpointed({
     cfg,
     runs: seedRuns(cfg, dialogRunData(data)),
     keepWeights: true,
-    key: { config: cfg, tasks: [task], set: matchType ? "dialog+match-type" : "dialog" },
+    key: {
+      config: cfg,
+      tasks: [task],
+      set: `dialog${matchType ? "+match-type" : ""}${opts.placeholders ? "+placeholders" : ""}`,
+    },
     ckptPath,
     resume: opts.resume === true,
     workers: parseWorkers(opts.workers),
@@ -155,7 +185,7 @@ async function trainCommand(opts: DialogOptions): Promise<void> {
   });
   const best = bestReport(runs, cfg);
   if (opts.out) {
-    saveModel(opts.out, trainedDialogModel(cfg, data, best.run, task, matchType));
+    saveModel(opts.out, trainedDialogModel(cfg, data, best, input, matchType));
     if (ckptPath) rmSync(ckptPath, { force: true });
   }
   const scores = best.dialog ?? [];
@@ -199,7 +229,7 @@ function printScores(task: number, matchType: boolean, scores: DialogScore[], va
 }
 
 async function testCommand(opts: DialogOptions): Promise<void> {
-  const trained = loadModelFile(opts.model!, "dialog");
+  const trained = loadModelFile(opts.model, "dialog");
   const spec = trained.dialog!;
   const dir = findDialogDir(opts.data);
   const name = opts.oov ? "tst-OOV" : "tst";
@@ -209,39 +239,72 @@ async function testCommand(opts: DialogOptions): Promise<void> {
       `task ${spec.task}: no ${name} file in ${dir}${opts.oov ? " (task 6 has no OOV set)" : ""}`,
     );
   const set = candidateSetOf(trained);
-  const split = { name, file, dialogs: readDialogFile(file) };
-  const test = dialogTestSet(spec.task, split, trained.vocab, set, trained.config, spec.matchType);
-  const [score] = dialogScores(trained.params, trained.config.encoding, headOf(trained, set), [test]);
+  const head = headOf(trained, set);
+  const dialogs = readDialogFile(file);
+  const kb = opts.kb === undefined ? null : knowledgeBaseOf(trained, opts.kb);
+  const variants = [{ results: "file", dialogs }];
+  if (kb) variants.push({ results: "knowledge base", dialogs: withKbResults(dialogs, kb) });
+  const scored = variants.map((v, i) => {
+    const seen = spec.placeholders ? v.dialogs.map(toPlaceholders) : v.dialogs;
+    // Where the lookup finds other restaurants than the file, the file's response may name one the bot
+    // cannot know: that turn counts as wrong.
+    const test = dialogTestSet(
+      spec.task,
+      { name, file, dialogs: seen },
+      trained.vocab,
+      set,
+      trained.config,
+      spec.matchType,
+      i === 0 ? "error" : "wrong",
+    );
+    return {
+      results: v.results,
+      score: dialogScores(trained.params, trained.config.encoding, head, [test])[0],
+    };
+  });
   const paper = dialogPaper(spec.task, name, spec.matchType);
   console.log(
     formatTable(
-      ["task", "set", "per-response %", "paper", "per-dialog %", "paper"],
-      [
-        [
-          spec.task,
-          name,
-          pct(score.perResponse),
-          paper ? paper.perResponse.toFixed(1) : "-",
-          pct(score.perDialog),
-          paper ? paper.perDialog.toFixed(1) : "-",
-        ],
-      ],
+      ["task", "set", "API results", "per-response %", "paper", "per-dialog %", "paper"],
+      scored.map(({ results, score }) => [
+        spec.task,
+        name,
+        results,
+        pct(score.perResponse),
+        paper ? paper.perResponse.toFixed(1) : "-",
+        pct(score.perDialog),
+        paper ? paper.perDialog.toFixed(1) : "-",
+      ]),
     ),
   );
   if (opts.json) {
+    const [first, second] = scored;
+    const figures = (x: DialogScore) => ({
+      per_response_accuracy: x.perResponse,
+      per_dialog_accuracy: x.perDialog,
+      responses: x.responses,
+      dialogs: x.dialogs,
+    });
     console.log(
       JSON.stringify({
         task: spec.task,
         set: name,
         match_type: spec.matchType,
-        per_response_accuracy: score.perResponse,
-        per_dialog_accuracy: score.perDialog,
-        responses: score.responses,
-        dialogs: score.dialogs,
+        placeholders: spec.placeholders !== undefined,
+        ...figures(first.score),
+        ...(second ? { kb: figures(second.score) } : {}),
         config: trained.config,
       }),
     );
   }
+}
+
+/** `--kb`: the model's own knowledge base, or the one of the file given. */
+export function knowledgeBaseOf(trained: TrainedModel, given: string | boolean): KnowledgeBase {
+  if (typeof given === "string") return readKnowledgeBase(given);
+  const spec = trained.dialog?.kb;
+  if (!spec) throw new UsageError("--kb: this model has no knowledge base of its own; give one: --kb FILE");
+  return new KnowledgeBase(spec.attributes, spec.rows);
 }
 
 interface DialogResultRow {
