@@ -6,7 +6,7 @@ import type { Sentence } from "../data/babi.js";
 import { vectorize } from "../data/batch.js";
 import { CandidateSet, matchIndex } from "../data/candidates.js";
 import { BOT_WORD, dialogTokens, memoryOf, SILENCE, USER_WORD } from "../data/dialog.js";
-import { DataError } from "../data/errors.js";
+import { DataError, FieldError } from "../data/errors.js";
 import { KnowledgeBase } from "../data/kb.js";
 import { Placeholders } from "../data/placeholders.js";
 import type { DialogScore } from "../eval/dialog.js";
@@ -28,7 +28,7 @@ import {
   prepareDialog,
 } from "../train/dialog-prepare.js";
 import { runSeeds } from "../train/runs.js";
-import { stripId } from "./model.js";
+import { type RankedAnswer, stripId } from "./model.js";
 import { bestReport, type RunData, type RunHooks, type RunReport, runOne } from "./train.js";
 
 export interface DialogTrainReport {
@@ -122,12 +122,21 @@ export interface BotReply {
   /** The chosen response. */
   response: string;
   probability: number;
+  /** The k most probable responses (among those the bot may give). */
+  top: RankedAnswer[];
   /** attention[hop][i]: weight of memory line i (see `memory`) at that hop. */
   attention: number[][];
   /** The memory lines the reply was computed from, oldest first, with their speaker and time words. */
   memory: string[];
+  /** Earlier lines the memory had no room for (the model's memory size). */
+  dropped: number;
+  /** The conversation after this reply, as lines `replyTo` takes back. */
+  history: string[];
   unknownWords: string[];
-  /** When the reply is an API call that the knowledge base answered: the result lines, now in memory. */
+  /**
+   * The result lines of the bot's last API call that the knowledge base answered and that went into the
+   * memory before this reply (the user let the call go through by saying nothing).
+   */
   apiResults?: string[];
 }
 
@@ -165,13 +174,30 @@ export function headOf(trained: TrainedModel, set = candidateSetOf(trained)): Ca
   return createHead(candidateTableOf(set, vocab, trained.dialog?.matchType === true), vocab.size);
 }
 
+/** What a dialog model has heard: the memory lines so far, the turn count, and an API call awaiting results. */
+export class Conversation {
+  history: { tokens: string[]; turn: number; result?: string[] }[] = [];
+  turn = 0;
+  /** The bot's last reply, when it was an API call that the user has not answered yet. */
+  pendingCall: string[] | null = null;
+  /** The conversation as lines of the data's format: `user<TAB>bot` turns and API result lines. */
+  lines: string[] = [];
+}
+
+/** The most history lines a conversation replays (a dialog of the data has at most a few hundred). */
+export const MAX_HISTORY = 10_000;
+
 /**
  * A conversation with a trained dialog model. `say` takes the user's line (an empty line is `<SILENCE>`)
- * and returns the bot's reply; both go into the memory. When the reply is an `api_call` and the bot has a
- * knowledge base, the restaurants it finds go into the memory as the data's API result lines (replacing
- * those of an earlier call: the user changed the request). `addResult` stores such a line by hand.
+ * and returns the bot's reply; both go into the memory. When the bot has a knowledge base and its reply is
+ * an `api_call`, the restaurants it finds go into the memory as the data's API result lines, as in the
+ * data's dialogs: when the user lets the call go through (says nothing next), before the bot answers that
+ * turn; a user who changes the request instead cancels the call, and the data's dialogs then hold no results
+ * for it. `addResult` stores such a line by hand.
  * A placeholder model sees the restaurants of the memory as `resto@1`, `resto@2`, ... (best rating
  * first) and its reply is written back with their names.
+ * The bot keeps one conversation of its own; `replyTo` answers from a history given as lines instead
+ * (a stateless service), and `say(line, conversation)` continues any Conversation.
  */
 export class DialogBot {
   private readonly vocab: Vocab;
@@ -182,8 +208,7 @@ export class DialogBot {
   /** Per candidate, the highest placeholder rank it names (0: none). */
   private readonly ranks: Int32Array;
   readonly kb: KnowledgeBase | null;
-  private history: { tokens: string[]; turn: number; result?: string[] }[] = [];
-  private turn = 0;
+  private conversation = new Conversation();
 
   constructor(
     private readonly trained: TrainedModel,
@@ -202,31 +227,87 @@ export class DialogBot {
       options.kb !== undefined ? options.kb : spec ? new KnowledgeBase(spec.attributes, spec.rows) : null;
   }
 
+  get model(): TrainedModel {
+    return this.trained;
+  }
+
   /** Forgets the conversation. */
   reset(): void {
-    this.history = [];
-    this.turn = 0;
+    this.conversation = new Conversation();
   }
 
-  addResult(line: string): void {
-    const tokens = dialogTokens(stripId(line));
-    if (tokens.length > 0)
-      this.history.push({ tokens: [...tokens, BOT_WORD], turn: this.turn, result: tokens });
+  addResult(line: string, conv = this.conversation): void {
+    const text = stripId(line);
+    const tokens = dialogTokens(text);
+    if (tokens.length === 0) return;
+    conv.history.push({ tokens: [...tokens, BOT_WORD], turn: conv.turn, result: tokens });
+    conv.lines.push(text.trim());
   }
 
-  say(userLine: string): BotReply {
+  /**
+   * A conversation from its lines, as the data writes them: `user<TAB>bot` for a turn (an empty user part
+   * is silence), `entity R_attribute value` for an API result. `field` names the lines in errors.
+   */
+  conversationOf(lines: string[], field = "history"): Conversation {
+    if (lines.length > MAX_HISTORY) {
+      throw new FieldError(
+        field,
+        `${lines.length} lines, more than the ${MAX_HISTORY} a conversation may hold`,
+      );
+    }
+    const conv = new Conversation();
+    lines.forEach((line, i) => {
+      const tab = line.indexOf("\t");
+      if (tab < 0) {
+        if (!RESULT_LINE.test(line)) {
+          throw new FieldError(
+            `${field}.${i}`,
+            "expected `user<TAB>bot` or an API result `entity R_attribute value`",
+          );
+        }
+        this.addResult(line, conv);
+        conv.pendingCall = null;
+        return;
+      }
+      const user = dialogTokens(line.slice(0, tab));
+      const bot = dialogTokens(line.slice(tab + 1));
+      if (bot.length === 0)
+        throw new FieldError(`${field}.${i}`, "a turn without the bot's response after the TAB");
+      conv.turn++;
+      const said = user.length > 0 ? user : [SILENCE];
+      conv.history.push({ tokens: [...said, USER_WORD], turn: conv.turn });
+      conv.history.push({ tokens: [...bot, BOT_WORD], turn: conv.turn });
+      conv.lines.push(`${said.join(" ")}\t${bot.join(" ")}`);
+      conv.pendingCall = this.kb && bot[0] === "api_call" && this.kb.lookup(bot) !== null ? bot : null;
+    });
+    return conv;
+  }
+
+  /** The reply to `user` after the conversation `history` (lines as `conversationOf` takes them). */
+  replyTo(history: string[], user: string, options: { topK?: number } = {}): BotReply {
+    return this.say(user, this.conversationOf(history), options);
+  }
+
+  say(userLine: string, conv = this.conversation, options: { topK?: number } = {}): BotReply {
     const user = dialogTokens(userLine);
     const raw = user.length > 0 ? user : [SILENCE];
-    this.turn++;
+    const results = conv.pendingCall && user.length === 0 ? this.kb!.lookup(conv.pendingCall) : null;
+    conv.pendingCall = null;
+    if (results) {
+      conv.history = conv.history.filter((h) => !h.result);
+      conv.lines = conv.lines.filter((l) => l.includes("\t"));
+      for (const line of results) this.addResult(line, conv);
+    }
+    conv.turn++;
     const ph = this.trained.dialog!.placeholders
-      ? new Placeholders(this.history.flatMap((h) => (h.result ? [h.result] : [])))
+      ? new Placeholders(conv.history.flatMap((h) => (h.result ? [h.result] : [])))
       : null;
     const view = (ws: string[]) => (ph ? ws.map((w) => ph.toModel(w)) : ws);
     const query = view(raw);
     const M = this.cfg.memorySize;
     const all = memoryOf(
-      this.history.map((h) => ({ tokens: view(h.tokens), turn: h.turn })),
-      this.turn,
+      conv.history.map((h) => ({ tokens: view(h.tokens), turn: h.turn })),
+      conv.turn,
     );
     const sentences: Sentence[] = all.slice(Math.max(0, all.length - M));
     const example = { story: 0, line: 0, sentences: all, question: query, answer: "", supporting: [] };
@@ -243,24 +324,37 @@ export class DialogBot {
     ensureWorkspace(this.ws, p, batch.memorySize, batch.sentenceLen);
     forwardExample(p, this.ws, batch, 0, batch.time, 0, false);
     // A placeholder model may only name the restaurants its memory holds.
-    const best = argmaxCandidate(this.head, ph ? (c) => this.ranks[c] <= ph.size : undefined);
+    const allowed = ph ? (c: number) => this.ranks[c] <= ph.size : () => true;
+    const words = (c: number) =>
+      ph ? this.set.candidates[c].map((w) => ph.fromModel(w) ?? w) : this.set.candidates[c];
+    const best = argmaxCandidate(this.head, allowed);
+    const probs = this.head.probs;
+    const order: number[] = [];
+    for (let c = 0; c < this.head.count; c++) if (allowed(c)) order.push(c);
+    order.sort((a, b) => probs[b] - probs[a] || a - b);
+    const top = order
+      .slice(0, Math.max(1, options.topK ?? 5))
+      .map((c) => ({ answer: words(c).join(" "), probability: probs[c] }));
     const attention = attentionOf(this.ws, p.hops, sentences.length);
-    const words = ph ? this.set.candidates[best].map((w) => ph.fromModel(w) ?? w) : this.set.candidates[best];
-    this.history.push({ tokens: [...raw, USER_WORD], turn: this.turn });
-    this.history.push({ tokens: [...words, BOT_WORD], turn: this.turn });
-    const reply: BotReply = {
-      response: words.join(" "),
-      probability: this.head.probs[best],
+    const response = words(best);
+    conv.history.push({ tokens: [...raw, USER_WORD], turn: conv.turn });
+    conv.history.push({ tokens: [...response, BOT_WORD], turn: conv.turn });
+    conv.lines.push(`${raw.join(" ")}\t${response.join(" ")}`);
+    if (this.kb && response[0] === "api_call" && this.kb.lookup(response) !== null)
+      conv.pendingCall = response;
+    return {
+      response: response.join(" "),
+      probability: probs[best],
+      top,
       attention,
       memory: sentences.map((s) => s.tokens.join(" ")),
+      dropped: all.length - sentences.length,
       unknownWords: [...new Set(query.filter((w) => !this.vocab.has(w)))],
+      ...(results ? { apiResults: results } : {}),
+      history: [...conv.lines],
     };
-    const results = this.kb && words[0] === "api_call" ? this.kb.lookup(words) : null;
-    if (results) {
-      this.history = this.history.filter((h) => !h.result);
-      for (const line of results) this.addResult(line);
-      reply.apiResults = results;
-    }
-    return reply;
   }
 }
+
+/** An API result line as the data writes it: `entity R_attribute value` (an id before it is allowed). */
+export const RESULT_LINE = /^\s*(\d+\s+)?\S+\s+R_\w+\s+\S+\s*$/;

@@ -40,6 +40,8 @@ export interface Answer {
   attention: number[][];
   /** The story sentences in memory (the most recent memorySize), as given. */
   sentences: string[];
+  /** Earlier sentences the memory had no room for (the model's memory size). */
+  dropped: number;
   /** Words the model never saw in training; they were ignored. */
   unknownWords: string[];
 }
@@ -117,6 +119,7 @@ export class Model {
       top,
       attention,
       sentences: kept,
+      dropped: story.length - kept.length,
       unknownWords: [...batch.unknown.keys()],
     };
   }

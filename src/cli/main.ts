@@ -9,6 +9,7 @@ import { registerData } from "./commands/data.js";
 import { registerDialog } from "./commands/dialog.js";
 import { registerDownload } from "./commands/download.js";
 import { registerModels } from "./commands/models.js";
+import { registerServe } from "./commands/serve.js";
 import { registerTest } from "./commands/test.js";
 import { registerTrain } from "./commands/train.js";
 import { reportError } from "./errors.js";
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerDialog(program);
   registerChat(program);
   registerModels(program);
+  registerServe(program);
   for (const cmd of allCommands(program)) cmd.exitOverride();
   return program;
 }

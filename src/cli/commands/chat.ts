@@ -4,7 +4,7 @@
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import type { Command } from "commander";
-import { type BotReply, DialogBot } from "../../api/dialog.js";
+import { type BotReply, DialogBot, RESULT_LINE } from "../../api/dialog.js";
 import { UsageError } from "../errors.js";
 import { loadModelFile } from "../model-io.js";
 import { knowledgeBaseOf } from "./dialog.js";
@@ -42,8 +42,6 @@ export function registerChat(program: Command): void {
     .action((opts: ChatOptions) => chat(opts));
 }
 
-const RESULT = /^\s*(\d+\s+)?\S+\s+R_\w+\s+\S+\s*$/;
-
 async function chat(opts: ChatOptions): Promise<void> {
   const top = Number(opts.top);
   if (!Number.isInteger(top) || top < 1) throw new UsageError("--top: expected a whole number ≥ 1");
@@ -66,7 +64,7 @@ async function chat(opts: ChatOptions): Promise<void> {
     for await (const raw of rl) {
       const line = raw.trim();
       if (line === ":reset") bot.reset();
-      else if (RESULT.test(line)) bot.addResult(line);
+      else if (RESULT_LINE.test(line)) bot.addResult(line);
       else show(bot.say(line), line, opts.showAttention === true, top, opts.json === true);
       if (tty) rl.prompt();
     }
@@ -93,8 +91,8 @@ function show(r: BotReply, user: string, attention: boolean, top: number, json: 
   if (r.unknownWords.length > 0) {
     process.stderr.write(`warning: words the model never saw, ignored: ${r.unknownWords.join(", ")}\n`);
   }
-  console.log(`bot: ${r.response}`);
   for (const line of r.apiResults ?? []) console.log(`api: ${line}`);
+  console.log(`bot: ${r.response}`);
   if (!attention || r.memory.length === 0) return;
   r.attention.forEach((p, h) => {
     const order = p

@@ -1,0 +1,272 @@
+// `memn2n serve`: the HTTP service over the shipped models or model files. With --workers N > 1 the port
+// is served by N processes (node:cluster): this process is the primary, holding the sessions and adding up
+// the workers' metrics; the workers answer.
+
+import cluster, { type Worker } from "node:cluster";
+import { readFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Command } from "commander";
+import { AggregatorRegistry } from "prom-client";
+import { Registry } from "../../server/registry.js";
+import { LocalSessions, type SessionRequest, serveSessionRequest } from "../../server/sessions.js";
+import { type ServeSettings, startServer } from "../../server/start.js";
+import { UsageError } from "../errors.js";
+import { resolveModel, shippedModels } from "../model-io.js";
+import { defaultWorkers } from "../pool.js";
+
+interface ServeOptions {
+  model: string[];
+  host: string;
+  port: string;
+  workers?: string;
+  token?: string;
+  cors?: string;
+  bodyLimit: string;
+  logLevel: string;
+  maxSentenceChars: string;
+  maxSessions: string;
+  sessionTtl: string;
+  rateLimit?: string;
+}
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+export function registerServe(program: Command): void {
+  program
+    .command("serve")
+    .description("answer questions and hold conversations over HTTP (JSON API, Open Inference Protocol v2)")
+    .option(
+      "--model <name=file>",
+      "a model to serve, as NAME=FILE, a file, or a shipped model's name; repeatable (default: the shipped models)",
+      (v: string, acc: string[]) => [...acc, v],
+      [],
+    )
+    .option("--host <host>", "address to listen on", "127.0.0.1")
+    .option("--port <n>", "port (0: any free one)", "8080")
+    .option("--workers <n>", "processes serving the port (default: one per core)")
+    .option("--token <t>", "require Authorization: Bearer <t> on every route but the health checks")
+    .option("--cors <origin>", "allow this origin (Access-Control-Allow-Origin)")
+    .option("--body-limit <size>", "largest request body, e.g. 1mb, 512kb", "1mb")
+    .option("--max-sentence-chars <n>", "longest story sentence or user line, in characters", "1000")
+    .option(
+      "--max-sessions <n>",
+      "server-kept conversations at most (the least recently used go first)",
+      "10000",
+    )
+    .option("--session-ttl <time>", "a conversation unused this long is forgotten, e.g. 30m, 1h, 90s", "30m")
+    .option("--rate-limit <n>", "requests per minute per client address (default: no limit)")
+    .option("--log-level <level>", `log level (${LOG_LEVELS.join(", ")})`, "info")
+    .action((opts: ServeOptions) => serve(opts));
+}
+
+function whole(flag: string, v: string, min = 0): number {
+  if (!/^\d+$/.test(v) || Number(v) < min)
+    throw new UsageError(`${flag}: expected a whole number ≥ ${min}, got ${v}`);
+  return Number(v);
+}
+
+export function parseSize(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?$/i.exec(v.trim());
+  if (!m) throw new UsageError(`--body-limit: expected a size such as 1mb or 512kb, got ${v}`);
+  const unit = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[(m[2] ?? "b").toLowerCase() as "b"];
+  const bytes = Math.floor(Number(m[1]) * unit);
+  if (bytes < 64) throw new UsageError(`--body-limit: ${v} is too small for any request`);
+  return bytes;
+}
+
+export function parseDuration(v: string): number {
+  const m = /^(\d+)\s*(ms|s|m|h)?$/.exec(v.trim());
+  if (!m) throw new UsageError(`--session-ttl: expected a time such as 30m, 1h or 90s, got ${v}`);
+  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? "s") as "s"];
+}
+
+/** `--model` values as names and files; none: every shipped model. */
+export function modelSpecs(given: string[]): { name: string; file: string }[] {
+  const specs = given.length > 0 ? given : shippedModels();
+  if (specs.length === 0) throw new UsageError("--model: no shipped models found; give NAME=FILE");
+  const out = specs.map((v) => {
+    const eq = v.indexOf("=");
+    if (eq > 0) {
+      const name = v.slice(0, eq);
+      if (!/^[\w.-]+$/.test(name))
+        throw new UsageError(`--model ${v}: a name of letters, digits, '.', '-', '_'`);
+      return { name, file: resolveModel(v.slice(eq + 1)) };
+    }
+    const file = resolveModel(v);
+    return { name: basename(file).replace(/\.(safetensors|json)$/, ""), file };
+  });
+  const seen = new Set<string>();
+  for (const s of out) {
+    if (seen.has(s.name)) throw new UsageError(`--model: two models named ${s.name}; give NAME=FILE`);
+    seen.add(s.name);
+  }
+  return out;
+}
+
+function settingsOf(opts: ServeOptions): ServeSettings {
+  if (!LOG_LEVELS.includes(opts.logLevel)) {
+    throw new UsageError(`--log-level: one of ${LOG_LEVELS.join(", ")}, got ${opts.logLevel}`);
+  }
+  if (opts.token !== undefined && opts.token.length < 1) throw new UsageError("--token: empty");
+  const port = whole("--port", opts.port);
+  if (port > 65535) throw new UsageError(`--port: at most 65535, got ${port}`);
+  const pkg = JSON.parse(
+    readFileSync(join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "package.json"), "utf8"),
+  ) as { version: string };
+  return {
+    models: modelSpecs(opts.model),
+    host: opts.host,
+    port,
+    token: opts.token ?? process.env.MEMN2N_TOKEN,
+    cors: opts.cors,
+    bodyLimit: parseSize(opts.bodyLimit),
+    maxSentenceChars: whole("--max-sentence-chars", opts.maxSentenceChars, 1),
+    maxSessions: whole("--max-sessions", opts.maxSessions, 1),
+    sessionTtlMs: parseDuration(opts.sessionTtl),
+    rateLimit: opts.rateLimit === undefined ? undefined : whole("--rate-limit", opts.rateLimit, 1),
+    logLevel: opts.logLevel,
+    version: pkg.version,
+  };
+}
+
+async function serve(opts: ServeOptions): Promise<void> {
+  const settings = settingsOf(opts);
+  const workers = opts.workers === undefined ? defaultWorkers() : whole("--workers", opts.workers, 1);
+  // Every model loads before anything listens: a bad file is one error line and exit 2.
+  new Registry(settings.models).load();
+  const names = settings.models.map((m) => m.name).join(", ");
+  const store = new LocalSessions(settings.maxSessions, settings.sessionTtlMs);
+  const sweep = setInterval(() => store.sweep(), 60_000);
+  sweep.unref();
+  if (workers === 1) {
+    let started: Awaited<ReturnType<typeof startServer>>;
+    try {
+      started = await startServer(settings, { sessions: store });
+    } catch (e) {
+      throw listenError(settings, e);
+    }
+    console.log(
+      `memn2n serve: listening on http://${hostOf(settings.host)}:${started.port} (1 worker; models: ${names})`,
+    );
+    await started.closed;
+    clearInterval(sweep);
+    return;
+  }
+  await servePrimary(settings, workers, store, names);
+  clearInterval(sweep);
+}
+
+function hostOf(host: string): string {
+  return host.includes(":") ? `[${host}]` : host;
+}
+
+function listenError(settings: ServeSettings, e: unknown): Error {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === "EADDRINUSE") return new UsageError(`--port ${settings.port}: already in use`);
+  if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND")
+    return new UsageError(`--host ${settings.host}: not an address of this machine`);
+  if (code === "EACCES")
+    return new UsageError(`--port ${settings.port}: not allowed (ports below 1024 need root)`);
+  return e as Error;
+}
+
+async function servePrimary(
+  settings: ServeSettings,
+  n: number,
+  store: LocalSessions,
+  names: string,
+): Promise<void> {
+  const here = fileURLToPath(import.meta.url);
+  const ext = here.endsWith(".ts") ? ".ts" : ".js";
+  cluster.setupPrimary({ exec: join(dirname(here), "..", "..", "server", `worker${ext}`) });
+  const aggregator = new AggregatorRegistry();
+  let shuttingDown = false;
+  let listening = 0;
+  let failed: string | null = null;
+  const reloads = new Map<number, { pending: number; error?: string; reply: () => void }>();
+  let reloadSeq = 0;
+  const env = { MEMN2N_SERVE: JSON.stringify(settings) };
+  const fork = () => cluster.fork(env);
+  const reloadAll = (done: (error?: string) => void) => {
+    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+    const seq = ++reloadSeq;
+    const entry = { pending: workers.length, reply: () => done(entry.error) } as {
+      pending: number;
+      error?: string;
+      reply: () => void;
+    };
+    reloads.set(seq, entry);
+    for (const w of workers) w.send({ type: "memn2n-reload", seq });
+    if (workers.length === 0) entry.reply();
+  };
+  let resolveAll!: () => void;
+  let rejectAll!: (e: Error) => void;
+  const all = new Promise<void>((res, rej) => {
+    resolveAll = res;
+    rejectAll = rej;
+  });
+  cluster.on(
+    "message",
+    (worker, m: { type?: string; seq?: number; port?: number; message?: string; error?: string }) => {
+      if (m.type === "memn2n-session") {
+        void serveSessionRequest(store, m as SessionRequest).then((r) => worker.send(r));
+      } else if (m.type === "memn2n-metrics") {
+        void aggregator.clusterMetrics().then(
+          (text) => worker.send({ type: "memn2n-metrics", seq: m.seq, text }),
+          (e: Error) => worker.send({ type: "memn2n-metrics", seq: m.seq, text: `# ${e.message}\n` }),
+        );
+      } else if (m.type === "memn2n-reload-all") {
+        reloadAll((error) => worker.send({ type: "memn2n-reload-all", seq: m.seq, error }));
+      } else if (m.type === "memn2n-reloaded") {
+        const entry = reloads.get(m.seq!);
+        if (!entry) return;
+        if (m.error && !entry.error) entry.error = m.error;
+        if (--entry.pending === 0) {
+          reloads.delete(m.seq!);
+          entry.reply();
+        }
+      } else if (m.type === "memn2n-listening") {
+        if (++listening === n) {
+          console.log(
+            `memn2n serve: listening on http://${hostOf(settings.host)}:${m.port} (${n} workers; models: ${names})`,
+          );
+        }
+      } else if (m.type === "memn2n-failed") {
+        failed = m.message ?? "a worker failed to start";
+      }
+    },
+  );
+  cluster.on("exit", (worker, code) => {
+    const alive = Object.values(cluster.workers ?? {}).filter(Boolean).length;
+    if (shuttingDown || failed) {
+      if (!shuttingDown) {
+        shuttingDown = true;
+        for (const w of Object.values(cluster.workers ?? {})) w?.send({ type: "memn2n-shutdown" });
+      }
+      if (alive === 0) {
+        if (failed) {
+          const code = /^(E[A-Z]+):/.exec(failed)?.[1];
+          rejectAll(listenError(settings, Object.assign(new Error(failed), { code })));
+        } else resolveAll();
+      }
+      return;
+    }
+    process.stderr.write(`memn2n serve: worker ${worker.process.pid} exited (${code}); starting another\n`);
+    fork();
+  });
+  const stop = () => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    for (const w of Object.values(cluster.workers ?? {})) w?.send({ type: "memn2n-shutdown" });
+  };
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+  process.on("SIGHUP", () =>
+    reloadAll((error) => {
+      if (error) process.stderr.write(`memn2n serve: reload failed, the old models serve on: ${error}\n`);
+    }),
+  );
+  for (let i = 0; i < n; i++) fork();
+  await all;
+}

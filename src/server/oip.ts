@@ -1,0 +1,181 @@
+// The Open Inference Protocol (KServe v2 REST) over the same models: server and model metadata, health,
+// and infer with BYTES tensors. bAbI models take `story` [n] and `question` [1]; dialog models take
+// `history` [n] (lines as /v1/.../reply takes them) and `user` [1]. Both answer `answer` (BYTES [1]),
+// `probability` (FP32 [1]) and `attention` (FP32 [hops, n], row-major). Errors are {"error": "..."}.
+
+import type { FastifyInstance } from "fastify";
+import { HttpError } from "./errors.js";
+import type { Registry, Served } from "./registry.js";
+
+interface InferInput {
+  name: string;
+  shape: number[];
+  datatype: string;
+  data: unknown[];
+}
+
+const SIGNATURES = {
+  babi: { inputs: ["story", "question"], many: "story", one: "question" },
+  dialog: { inputs: ["history", "user"], many: "history", one: "user" },
+} as const;
+
+export function inferRoutes(
+  app: FastifyInstance,
+  registry: Registry,
+  limits: { maxLines: number; maxSentenceChars: number; version: string },
+): void {
+  const model = (name: string): Served => {
+    const s = registry.get(name);
+    if (!s) throw new HttpError(404, "model", `no model named ${name}`);
+    return s;
+  };
+  const tags = ["v2 (Open Inference Protocol)"];
+  app.get("/v2", { schema: { tags, summary: "server metadata" } }, async () => ({
+    name: "memn2n",
+    version: limits.version,
+    extensions: [],
+  }));
+  app.get("/v2/health/live", { schema: { tags, summary: "liveness" } }, async () => ({ live: true }));
+  app.get("/v2/health/ready", { schema: { tags, summary: "readiness: every model loaded" } }, async () => ({
+    ready: registry.all().length > 0,
+  }));
+  app.get<{ Params: { name: string } }>(
+    "/v2/models/:name",
+    { schema: { tags, summary: "model metadata" } },
+    async (req) => {
+      const s = model(req.params.name);
+      const sig = SIGNATURES[s.kind];
+      return {
+        name: s.name,
+        versions: ["1"],
+        platform: "memn2n",
+        inputs: [
+          { name: sig.many, datatype: "BYTES", shape: [-1] },
+          { name: sig.one, datatype: "BYTES", shape: [1] },
+        ],
+        outputs: [
+          { name: "answer", datatype: "BYTES", shape: [1] },
+          { name: "probability", datatype: "FP32", shape: [1] },
+          { name: "attention", datatype: "FP32", shape: [s.trained.config.hops, -1] },
+        ],
+      };
+    },
+  );
+  app.get<{ Params: { name: string } }>(
+    "/v2/models/:name/ready",
+    { schema: { tags, summary: "model readiness" } },
+    async (req) => ({ name: model(req.params.name).name, ready: true }),
+  );
+  app.post<{ Params: { name: string }; Body: unknown }>(
+    "/v2/models/:name/infer",
+    {
+      schema: {
+        tags,
+        summary: "inference: BYTES inputs story [n] and question [1] (dialog: history [n], user [1])",
+        body: {
+          type: "object",
+          required: ["inputs"],
+          properties: {
+            id: { type: "string", maxLength: 200 },
+            inputs: {
+              type: "array",
+              maxItems: 10,
+              items: {
+                type: "object",
+                required: ["name", "shape", "datatype", "data"],
+                properties: {
+                  name: { type: "string", maxLength: 100 },
+                  shape: { type: "array", maxItems: 4, items: { type: "integer", minimum: 0 } },
+                  datatype: { type: "string", maxLength: 20 },
+                  data: { type: "array", maxItems: limits.maxLines },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const s = model(req.params.name);
+      const body = req.body as { id?: string; inputs: InferInput[] };
+      const sig = SIGNATURES[s.kind];
+      const byName = new Map(body.inputs.map((i) => [i.name, i]));
+      for (const i of body.inputs) {
+        if (!(sig.inputs as readonly string[]).includes(i.name)) {
+          throw new HttpError(
+            400,
+            `inputs.${i.name}`,
+            `not an input of this model (it takes ${sig.inputs.join(" and ")})`,
+          );
+        }
+      }
+      const strings = (name: string, exactlyOne: boolean): string[] => {
+        const t = byName.get(name);
+        if (!t) {
+          if (!exactlyOne) return [];
+          throw new HttpError(400, `inputs.${name}`, "missing");
+        }
+        if (t.datatype !== "BYTES")
+          throw new HttpError(400, `inputs.${name}.datatype`, `expected BYTES, got ${t.datatype}`);
+        const count = t.shape.reduce((a, b) => a * b, 1);
+        if (t.shape.length !== 1 || count !== t.data.length || (exactlyOne && count !== 1)) {
+          throw new HttpError(
+            400,
+            `inputs.${name}.shape`,
+            `expected [${exactlyOne ? 1 : t.data.length}] for ${t.data.length} values`,
+          );
+        }
+        return t.data.map((x, k) => {
+          if (typeof x !== "string")
+            throw new HttpError(400, `inputs.${name}.data.${k}`, "expected a string");
+          if (x.length > 2 * limits.maxSentenceChars) {
+            throw new HttpError(
+              400,
+              `inputs.${name}.data.${k}`,
+              `longer than ${2 * limits.maxSentenceChars} characters`,
+            );
+          }
+          return x;
+        });
+      };
+      const many = strings(sig.many, false);
+      const [one] = strings(sig.one, true);
+      let answer: string;
+      let probability: number;
+      let attention: number[][];
+      if (s.kind === "babi") {
+        if (one.trim() === "") throw new HttpError(400, "inputs.question", "empty");
+        const a = s.model!.answer(
+          many.map((x) => x.trim()).filter((x) => x !== ""),
+          one,
+        );
+        ({ answer, probability, attention } = a);
+      } else {
+        let r: ReturnType<NonNullable<Served["bot"]>["replyTo"]>;
+        try {
+          r = s.bot!.replyTo(many, one);
+        } catch (e) {
+          const f = e as { field?: string; detail?: string; message: string };
+          throw new HttpError(400, `inputs.${f.field ?? "history"}`, f.detail ?? f.message);
+        }
+        ({ response: answer, probability, attention } = r);
+      }
+      const n = attention[0]?.length ?? 0;
+      return {
+        model_name: s.name,
+        model_version: "1",
+        ...(body.id !== undefined ? { id: body.id } : {}),
+        outputs: [
+          { name: "answer", datatype: "BYTES", shape: [1], data: [answer] },
+          { name: "probability", datatype: "FP32", shape: [1], data: [Math.fround(probability)] },
+          {
+            name: "attention",
+            datatype: "FP32",
+            shape: [attention.length, n],
+            data: attention.flat().map(Math.fround),
+          },
+        ],
+      };
+    },
+  );
+}
