@@ -6,7 +6,12 @@ import { test } from "node:test";
 import { parseCandidates, parseDialogs } from "../src/data/dialog.js";
 import { DataError } from "../src/data/errors.js";
 import { KnowledgeBase, withKbResults } from "../src/data/kb.js";
-import { Placeholders, placeholderCandidates, toPlaceholders } from "../src/data/placeholders.js";
+import {
+  Placeholders,
+  placeholderCandidates,
+  toPlaceholders,
+  withoutUnnamed,
+} from "../src/data/placeholders.js";
 import { SHARED_DATA } from "./helpers.js";
 
 const DIR = join(SHARED_DATA, "dialog-babi");
@@ -121,4 +126,25 @@ test("placeholders: a dialog and the candidates rewritten, one candidate per ran
       assert.ok(out.includes(c), c);
     }
   }
+});
+
+test("placeholders: a copy of a dialog without the restaurants its bot never names", () => {
+  // trn[0]: three restaurants, all proposed; trn[1]: the bot's first proposal is taken... find both kinds.
+  const names = (d: (typeof trn)[number]) =>
+    new Set(d.lines.flatMap((l) => (l.kind === "result" ? [l.tokens[0]] : [])));
+  let shorter = 0;
+  for (const d of trn.slice(0, 100)) {
+    const w = withoutUnnamed(d);
+    if (!w) continue;
+    shorter++;
+    const said = d.lines.flatMap((l) => (l.kind === "turn" ? l.bot : [])).join(" ");
+    assert.ok(names(w).size < names(d).size);
+    for (const n of names(w)) assert.ok(said.includes(n), `${n} is named by the bot`);
+    for (const n of names(d)) if (!names(w).has(n)) assert.ok(!said.includes(n), `${n} is never named`);
+    assert.deepEqual(
+      w.lines.filter((l) => l.kind === "turn"),
+      d.lines.filter((l) => l.kind === "turn"),
+    );
+  }
+  assert.ok(shorter > 20, `${shorter} of 100`);
 });

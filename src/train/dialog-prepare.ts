@@ -14,6 +14,7 @@ import {
   placeholderCandidates,
   placeholderEntities,
   toPlaceholders,
+  withoutUnnamed,
 } from "../data/placeholders.js";
 import { type CandidateTable, candidateTable } from "../model/candidate-head.js";
 import type { Config } from "../model/config.js";
@@ -95,7 +96,8 @@ export function prepareDialog(input: DialogInput, cfg: Config, matchType: boolea
 
 /**
  * The task with its restaurants rewritten into placeholders ranked by rating, in every split and in the
- * candidates; the ranks go as far as the most restaurants one dialog's API results name.
+ * candidates; the ranks go as far as the most restaurants one dialog's API results name. The training set
+ * also gets, for each dialog whose bot leaves restaurants unnamed, a copy without them (withoutUnnamed).
  */
 export function withPlaceholders(input: DialogInput): DialogInput {
   const splits = [input.train, input.dev, ...input.tests];
@@ -105,9 +107,10 @@ export function withPlaceholders(input: DialogInput): DialogInput {
   }
   const ranks = Math.max(1, ...splits.map((s) => mostRestaurants(s.dialogs)));
   const convert = (s: DialogSplit): DialogSplit => ({ ...s, dialogs: s.dialogs.map(toPlaceholders) });
+  const shorter = input.train.dialogs.flatMap((d) => withoutUnnamed(d) ?? []);
   return {
     ...input,
-    train: convert(input.train),
+    train: convert({ ...input.train, dialogs: [...input.train.dialogs, ...shorter] }),
     dev: convert(input.dev),
     tests: input.tests.map(convert),
     candidates: placeholderCandidates(input.candidates, restaurants, ranks),
