@@ -69,10 +69,14 @@ test("memn2n ask on a model trained by memn2n train", () => {
       story,
       "Mary moved to the bathroom.\nJohn went to the hallway.\nMary travelled to the office.\n",
     );
+    const text = runCli(["ask", "--model", model, "--story", story, "Where is Mary?"]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /^answer: office \(p = /);
+    assert.match(text.stdout, /3 +Mary travelled to the office\. .*\*/);
+    // --json: the answer is one JSON line, and nothing else.
     const r = runCli(["ask", "--model", model, "--story", story, "Where is Mary?", "--json"]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^answer: office \(p = /);
-    assert.match(r.stdout, /3 +Mary travelled to the office\. .*\*/);
+    assert.equal(r.stdout.trim().split("\n").length, 1);
     const j = r.json as { answer: string; attention: number[][] };
     assert.equal(j.answer, "office");
     assert.equal(j.attention.length, 3);

@@ -3,7 +3,7 @@
 
 import type { Example, Sentence } from "../data/babi.js";
 import { vectorize } from "../data/batch.js";
-import { DataError } from "../data/errors.js";
+import { DataError, FieldError } from "../data/errors.js";
 import type { Config } from "../model/config.js";
 import {
   type ModelJson,
@@ -74,6 +74,9 @@ export class Model {
   answer(story: string[], question: string, options: AnswerOptions = {}): Answer {
     const M = this.config.memorySize;
     const kept = story.slice(Math.max(0, story.length - M));
+    if (kept.length === 0) {
+      throw new FieldError("story", "no sentences: a bAbI model answers from the story it is given");
+    }
     const sentences: Sentence[] = kept.map((text, i) => ({ id: i + 1, tokens: tokenize(stripId(text)) }));
     const q = tokenize(question);
     const example: Example = {

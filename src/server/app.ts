@@ -244,7 +244,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       const { question, topK } = req.body;
       const story = storyLines(req.body.story, opts.maxSentenceChars);
       if (question.trim() === "") throw error400("question", "empty");
-      const a = s.model!.answer(story, question, { topK });
+      const a = fieldErrors(() => s.model!.answer(story, question, { topK }));
       return {
         answer: a.answer,
         probability: a.probability,
@@ -451,6 +451,11 @@ function sendError(err: FastifyError | HttpError, req: FastifyRequest, reply: Fa
   let status = err.statusCode ?? 500;
   let field = err instanceof HttpError ? err.field : "request";
   let message = err.message;
+  if (err instanceof FieldError) {
+    status = 400;
+    field = err.field;
+    message = err.detail;
+  }
   const e = err as FastifyError;
   if (e.validation && e.validation.length > 0) {
     status = 400;

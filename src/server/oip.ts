@@ -145,10 +145,9 @@ export function inferRoutes(
       let attention: number[][];
       if (s.kind === "babi") {
         if (one.trim() === "") throw new HttpError(400, "inputs.question", "empty");
-        const a = s.model!.answer(
-          many.map((x) => x.trim()).filter((x) => x !== ""),
-          one,
-        );
+        const story = many.map((x) => x.trim()).filter((x) => x !== "");
+        if (story.length === 0) throw new HttpError(400, "inputs.story", "no sentences");
+        const a = s.model!.answer(story, one);
         ({ answer, probability, attention } = a);
       } else {
         let r: ReturnType<NonNullable<Served["bot"]>["replyTo"]>;

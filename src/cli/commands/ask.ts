@@ -2,7 +2,8 @@ import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import type { Command } from "commander";
 import { type Answer, Model } from "../../api/model.js";
-import { DataError } from "../../data/errors.js";
+import { decodeUtf8 } from "../../data/decode.js";
+import { DataError, FieldError } from "../../data/errors.js";
 import { UsageError } from "../errors.js";
 import { loadModelFile } from "../model-io.js";
 import { formatTable } from "../table.js";
@@ -22,7 +23,7 @@ export function registerAsk(program: Command): void {
     .option("--model <file|name>", "a model file from `memn2n train`, or a shipped model's name", "babi")
     .option("--story <file>", "the story: one sentence per line, oldest first")
     .option("--top <k>", "how many ranked answers to show", "3")
-    .option("--json", "print one JSON object as the last line")
+    .option("--json", "each answer as one JSON line instead of text (JSON Lines)")
     .addHelpText(
       "after",
       "\nInteractive: type story sentences one per line; a line ending with ? is a question and gets an answer.\n" +
@@ -32,13 +33,13 @@ export function registerAsk(program: Command): void {
 }
 
 function readStory(path: string): string[] {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, "utf8");
+    bytes = readFileSync(path);
   } catch (e) {
     throw new UsageError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? "unknown error"})`);
   }
-  const lines = text.split("\n");
+  const lines = decodeUtf8(bytes, path).split("\n");
   const story: string[] = [];
   lines.forEach((line, i) => {
     if (line.includes("\t")) {
@@ -48,6 +49,7 @@ function readStory(path: string): string[] {
         "a question line (with a TAB) in a story; give the question as the argument",
       );
     }
+    if (line.includes("\0")) throw new DataError(path, i + 1, "a NUL byte: not a text file");
     if (line.trim() !== "") story.push(line.trim());
   });
   return story;
@@ -60,24 +62,22 @@ async function ask(question: string | undefined, opts: AskOptions): Promise<void
   const story = opts.story ? readStory(opts.story) : [];
   if (question !== undefined) {
     if (question.trim() === "") throw new UsageError("question: empty");
-    const a = model.answer(story, question, { topK });
-    show(a, opts.json === true);
+    show(model.answer(story, question, { topK }), 0, opts.json === true);
     return;
   }
-  await interactive(model, story, topK);
+  await interactive(model, story, topK, opts.json === true);
 }
 
-function show(a: Answer, json: boolean): void {
+/** Prints an answer; the story's sentences keep their numbers (`first` sentences came before the memory). */
+function show(a: Answer, before: number, json: boolean): void {
   if (a.unknownWords.length > 0) {
     process.stderr.write(`warning: words the model never saw, ignored: ${a.unknownWords.join(", ")}\n`);
   }
-  console.log(`answer: ${a.answer} (p = ${a.probability.toFixed(3)})`);
-  if (a.top.length > 1)
-    console.log(`ranked: ${a.top.map((t) => `${t.answer} ${t.probability.toFixed(3)}`).join(", ")}`);
-  if (a.sentences.length > 0) {
-    const hops = a.attention.map((_, h) => `hop ${h + 1}`);
-    const rows = a.sentences.map((s, i) => [i + 1, s, ...a.attention.map((p) => mark(p, i))]);
-    console.log(formatTable(["#", "sentence", ...hops], rows));
+  const first = before + a.dropped;
+  if (a.dropped > 0) {
+    process.stderr.write(
+      `note: the model's memory holds ${a.sentences.length} sentences; the ${a.dropped} before sentence ${first + 1} were dropped\n`,
+    );
   }
   if (json) {
     console.log(
@@ -87,10 +87,19 @@ function show(a: Answer, json: boolean): void {
         top: a.top,
         attention: a.attention,
         sentences: a.sentences,
+        first_sentence: first + 1,
+        dropped: first,
         unknown_words: a.unknownWords,
       }),
     );
+    return;
   }
+  console.log(`answer: ${a.answer} (p = ${a.probability.toFixed(3)})`);
+  if (a.top.length > 1)
+    console.log(`ranked: ${a.top.map((t) => `${t.answer} ${t.probability.toFixed(3)}`).join(", ")}`);
+  const hops = a.attention.map((_, h) => `hop ${h + 1}`);
+  const rows = a.sentences.map((s, i) => [first + i + 1, s, ...a.attention.map((p) => mark(p, i))]);
+  console.log(formatTable(["#", "sentence", ...hops], rows));
 }
 
 /** The weight as a number, starred where it is the hop's largest. */
@@ -99,8 +108,11 @@ function mark(p: number[], i: number): string {
   return `${p[i].toFixed(2)}${p[i] === max ? " *" : "  "}`;
 }
 
-async function interactive(model: Model, initial: string[], topK: number): Promise<void> {
-  const memory = initial.slice();
+async function interactive(model: Model, initial: string[], topK: number, json: boolean): Promise<void> {
+  const M = model.config.memorySize;
+  // Only the memory's worth of sentences is kept; `before` counts the ones that fell out.
+  const memory = initial.slice(-M);
+  let before = initial.length - memory.length;
   const tty = process.stdin.isTTY === true;
   const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: tty });
   if (tty) {
@@ -108,15 +120,32 @@ async function interactive(model: Model, initial: string[], topK: number): Promi
     rl.setPrompt("> ");
     rl.prompt();
   }
+  let lineNo = 0;
   for await (const raw of rl) {
+    lineNo++;
+    // readline replaces bytes that are not UTF-8 with U+FFFD: such input is refused, as the data readers do.
+    if (raw.includes("\uFFFD") || raw.includes("\0"))
+      throw new DataError("stdin", lineNo, "not valid UTF-8 text");
     const line = raw.trim();
     if (line === ":clear") {
+      before += memory.length;
       memory.length = 0;
     } else if (line.endsWith("?")) {
-      show(model.answer(memory, line, { topK }), false);
+      try {
+        show(model.answer(memory, line, { topK }), before, json);
+      } catch (e) {
+        if (!(e instanceof FieldError)) throw e;
+        process.stderr.write(`error: ${e.message} (type story sentences before a question)\n`);
+        process.exitCode = 2;
+      }
     } else if (line !== "") {
       memory.push(line);
-      if (memory.length > model.config.memorySize) memory.shift();
+      if (memory.length > M) {
+        memory.shift();
+        if (before++ === 0) {
+          process.stderr.write(`note: the model's memory holds ${M} sentences: older ones are dropped\n`);
+        }
+      }
     }
     if (tty) rl.prompt();
   }

@@ -5,6 +5,7 @@ import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import type { Command } from "commander";
 import { type BotReply, DialogBot, RESULT_LINE } from "../../api/dialog.js";
+import { DataError } from "../../data/errors.js";
 import { UsageError } from "../errors.js";
 import { loadModelFile } from "../model-io.js";
 import { knowledgeBaseOf } from "./dialog.js";
@@ -60,12 +61,30 @@ async function chat(opts: ChatOptions): Promise<void> {
     rl.setPrompt("you> ");
     rl.prompt();
   }
+  const source = opts.script ?? "stdin";
+  let lineNo = 0;
+  let dropped = 0;
   try {
     for await (const raw of rl) {
+      lineNo++;
+      // readline replaces bytes that are not UTF-8 with U+FFFD: such input is refused, as the data readers do.
+      if (raw.includes("\uFFFD") || raw.includes("\0"))
+        throw new DataError(source, lineNo, "not valid UTF-8 text");
       const line = raw.trim();
       if (line === ":reset") bot.reset();
       else if (RESULT_LINE.test(line)) bot.addResult(line);
-      else show(bot.say(line), line, opts.showAttention === true, top, opts.json === true);
+      else {
+        const reply = bot.say(line);
+        if (reply.dropped > 0 && dropped === 0) {
+          process.stderr.write(
+            `note: the model's memory holds ${reply.memory.length} lines: older lines of the conversation are dropped\n`,
+          );
+        }
+        dropped = reply.dropped;
+        // A script's lines are not on the screen as typed ones are: show what the bot answers.
+        if (opts.script && !opts.json) console.log(`you: ${line === "" ? "<silence>" : line}`);
+        show(reply, line, opts.showAttention === true, top, opts.json === true);
+      }
       if (tty) rl.prompt();
     }
   } catch (e) {

@@ -1,0 +1,119 @@
+// What a hostile first hour with the CLI found (issue 19): each case failed before its fix.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { ROOT, runCli, withTmpDir, withTmpDirAsync } from "./helpers.js";
+
+/** Runs the CLI with stdout read until the first line, then closed, as `| head -1` does. */
+function headOne(
+  args: string[],
+  input?: string,
+): Promise<{ code: number | null; first: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src/cli/run.ts"), ...args], {
+      cwd: ROOT,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let out = "";
+    let stderr = "";
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    child.stdout.on("data", (d) => {
+      out += d;
+      if (out.includes("\n")) child.stdout.destroy();
+    });
+    child.stdin.on("error", () => {});
+    if (input !== undefined) child.stdin.end(input);
+    else child.stdin.end();
+    child.on("exit", (code) => resolve({ code, first: out.split("\n")[0], stderr }));
+  });
+}
+
+test("a closed output pipe ends the command quietly, exit 0", async () => {
+  await withTmpDirAsync(async (dir) => {
+    const story = join(dir, "s.txt");
+    writeFileSync(story, "Mary moved to the bathroom.\n");
+    const ask = await headOne(
+      ["ask", "--model", "babi-task-1", "--story", story],
+      "Where is Mary?\n".repeat(5000),
+    );
+    assert.equal(ask.code, 0, ask.stderr);
+    assert.equal(ask.first, "answer: bathroom (p = 1.000)");
+    assert.doesNotMatch(ask.stderr, /EPIPE|\n\s+at /);
+    const script = join(dir, "long.txt");
+    writeFileSync(script, "hello\n".repeat(3000));
+    const chat = await headOne(["chat", "--script", script]);
+    assert.equal(chat.code, 0, chat.stderr);
+    assert.doesNotMatch(chat.stderr, /EPIPE|\n\s+at /);
+  });
+});
+
+test("ask --json reading stdin: every answer is one JSON line", () => {
+  const r = runCli(["ask", "--model", "babi-task-1", "--json"], {
+    input: "Mary moved to the bathroom.\nWhere is Mary?\nJohn went to the hallway.\nWhere is John?\n",
+  });
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split("\n");
+  assert.deepEqual(
+    lines.map((l) => JSON.parse(l).answer),
+    ["bathroom", "hallway"],
+  );
+});
+
+test("ask: a story longer than the memory says what it dropped and keeps the sentence numbers", () => {
+  withTmpDir((dir) => {
+    const story = join(dir, "long.txt");
+    const lines = Array.from({ length: 500 }, (_, i) =>
+      i === 499 ? "Mary went to the garden." : "John went to the kitchen.",
+    );
+    writeFileSync(story, `${lines.join("\n")}\n`);
+    const r = runCli(["ask", "--model", "babi-task-1", "--story", story, "Where is Mary?"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /note: the model's memory holds 50 sentences; the 450 before sentence 451 were dropped/,
+    );
+    assert.match(r.stdout, /\n451 +John went to the kitchen\./);
+    assert.match(r.stdout, /\n500 +Mary went to the garden\./);
+    assert.doesNotMatch(r.stdout, /\n {0,2}1 +John/);
+  });
+});
+
+test("ask with no story is an error, not an answer; after :clear too", () => {
+  const r = runCli(["ask", "--model", "babi-task-1", "Where is Mary?"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^error: story: no sentences/);
+  const s = runCli(["ask", "--model", "babi-task-1"], {
+    input: "Mary moved to the bathroom.\nWhere is Mary?\n:clear\nWhere is Mary?\n",
+  });
+  assert.equal(s.code, 2);
+  assert.equal(s.stdout.split("\n").filter((l) => l.startsWith("answer:")).length, 1);
+  assert.match(s.stderr, /error: story: no sentences/);
+});
+
+test("binary or non-UTF-8 stories, scripts and stdin are refused at their line", () => {
+  withTmpDir((dir) => {
+    const bin = join(dir, "bin.txt");
+    writeFileSync(bin, Buffer.from([0x68, 0x69, 0x0a, 0xff, 0xfe, 0x00, 0x0a]));
+    const chat = runCli(["chat", "--script", bin]);
+    assert.equal(chat.code, 2);
+    assert.match(chat.stderr, /^error: .*bin\.txt:2: not valid UTF-8 text\n$/);
+    const story = runCli(["ask", "--model", "babi-task-1", "--story", bin, "Where is Mary?"]);
+    assert.equal(story.code, 2);
+    assert.match(story.stderr, /^error: .*bin\.txt:2: not valid UTF-8 text\n$/);
+    const nul = join(dir, "nul.txt");
+    writeFileSync(nul, "Mary went home.\nJohn\0 went out.\n");
+    const n = runCli(["ask", "--model", "babi-task-1", "--story", nul, "Where is Mary?"]);
+    assert.equal(n.code, 2);
+    assert.match(n.stderr, /nul\.txt:2: a NUL byte/);
+  });
+});
+
+test("options that exclude each other are refused", () => {
+  const r = runCli(["train", "--task", "1", "--tasks", "2"]);
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr, "error: --task and --tasks: give one\n");
+});
