@@ -91,10 +91,18 @@ const configs: { spec: Omit<MeasureSpec, "workers">; torchEpochs: number }[] = [
   },
 ];
 
+/** The HTTP service's section (bench/serve.ts writes it) survives a rewrite of the training figures. */
+function keepServeSection(md: string): string {
+  const path = join(HERE, "RESULTS.md");
+  const old = existsSync(path) ? readFileSync(path, "utf8") : "";
+  const serve = /<!-- serve:begin -->[\s\S]*<!-- serve:end -->/.exec(old)?.[0];
+  return serve ? `${md.trimEnd()}\n\n${serve}\n` : md;
+}
+
 if (process.argv.includes("--report-only")) {
   // Rewrites RESULTS.md from the figures already in results.json (no measuring).
   const saved = JSON.parse(readFileSync(join(HERE, "results.json"), "utf8"));
-  writeFileSync(join(HERE, "RESULTS.md"), report(saved));
+  writeFileSync(join(HERE, "RESULTS.md"), keepServeSection(report(saved)));
   process.exit(0);
 }
 
@@ -158,7 +166,7 @@ try {
     joint_10k_examples: rss10k.examples,
   };
   writeFileSync(join(HERE, "results.json"), `${JSON.stringify(results, null, 1)}\n`);
-  const md = report(results);
+  const md = keepServeSection(report(results));
   writeFileSync(join(HERE, "RESULTS.md"), md);
   process.stdout.write(md);
 } finally {

@@ -33,6 +33,8 @@ export interface Workspace {
   encoding: Encoding;
   /** The dialog model's answer layer over candidate responses; null: the answer is a word. */
   head: CandidateHead | null;
+  /** Position weights by J, so that questions of changing length do not recompute them. */
+  peByJ: Map<number, Float64Array>;
 }
 
 export function createWorkspace(
@@ -56,6 +58,7 @@ export function createWorkspace(
     dprev: new Float64Array(p.dim),
     encoding,
     head,
+    peByJ: new Map(),
   };
   ensureWorkspace(ws, p, M, J);
   return ws;
@@ -65,7 +68,14 @@ export function createWorkspace(
 export function ensureWorkspace(ws: Workspace, p: Params, M: number, J: number): void {
   const d = p.dim;
   if (J !== ws.J) {
-    ws.pe = positionWeights(J, d, ws.encoding, p.peLength ?? J);
+    let pe = ws.peByJ.get(J);
+    if (!pe) {
+      pe = positionWeights(J, d, ws.encoding, p.peLength ?? J);
+      // A few lengths cover real traffic; a bound keeps odd ones from piling up.
+      if (ws.peByJ.size >= 64) ws.peByJ.clear();
+      ws.peByJ.set(J, pe);
+    }
+    ws.pe = pe;
   }
   if (M > ws.M) {
     ws.mem = new Float64Array(p.emb.length * M * d);
