@@ -10,6 +10,7 @@ import { train } from "../src/api/train.js";
 import { main } from "../src/cli/main.js";
 import { parseBabi } from "../src/data/babi.js";
 import { decodeUtf8 } from "../src/data/decode.js";
+import { isResultLine, parseDialogs } from "../src/data/dialog.js";
 import { DataError } from "../src/data/errors.js";
 import { modelFromText, modelToSafetensors } from "../src/model/file.js";
 import { Rng } from "../src/util/random.js";
@@ -105,6 +106,28 @@ test("fuzz: readers, model files and the command line", async (t) => {
       assert.ok(f.examples.every((e) => e.answer.length > 0 && e.question.length > 0));
     } catch (e) {
       assert.ok(isOneLineDataError(e, "f.txt"), `unexpected: ${(e as Error).stack}`);
+    }
+    tried++;
+  }
+
+  // 1b. Dialog files: parse (every line a turn or an API result of the data's shape), or a DataError at
+  // file:line; the seeds hold turns, API results and `api_call no result`, mutated as text.
+  const DIALOG_SEED =
+    "1 hello\thello what can i help you with today\n2 <SILENCE>\tapi_call italian paris six cheap\n" +
+    "3 resto_a R_rating 4\n4 resto_a R_phone resto_a_phone\n5 api_call no result\n6 ok\tyou're welcome\n\n" +
+    "1 hi\thello what can i help you with today\n";
+  for (let i = 0; i < 300; i++) {
+    const bytes = mutateText(DIALOG_SEED);
+    try {
+      const ds = parseDialogs(decodeUtf8(bytes, "d.txt"), "d.txt");
+      for (const d of ds) {
+        for (const l of d.lines) {
+          if (l.kind === "result") assert.ok(isResultLine(l.tokens), l.tokens.join(" "));
+          else assert.ok(l.bot.length > 0 && l.user.length > 0);
+        }
+      }
+    } catch (e) {
+      assert.ok(isOneLineDataError(e, "d.txt"), `unexpected: ${(e as Error).stack}`);
     }
     tried++;
   }

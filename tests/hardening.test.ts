@@ -4,6 +4,8 @@ import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { parseBabi } from "../src/data/babi.js";
+import { parseDialogs } from "../src/data/dialog.js";
 import { ROOT, runCli, withTmpDir, withTmpDirAsync } from "./helpers.js";
 
 /** Runs the CLI with stdout read until the first line, then closed, as `| head -1` does. */
@@ -116,4 +118,27 @@ test("options that exclude each other are refused", () => {
   const r = runCli(["train", "--task", "1", "--tasks", "2"]);
   assert.equal(r.code, 2);
   assert.equal(r.stderr, "error: --task and --tasks: give one\n");
+});
+
+test("a dialog line without its TAB, a bAbI line with a fourth field or a NUL byte is refused at its line", () => {
+  assert.throws(
+    () =>
+      parseDialogs("1 hello\thello what can i help you with today\n2 i want a table i'm on it\n", "d.txt"),
+    /^DataError: d\.txt:2: neither a turn .* nor an API result/,
+  );
+  assert.throws(() => parseDialogs("1 hi\tthere\tand more\n", "d.txt"), /d\.txt:1: more than one TAB/);
+  assert.throws(() => parseDialogs("1 hi\0\tthere\n", "d.txt"), /d\.txt:1: a NUL byte/);
+  const ok = parseDialogs(
+    "1 hi\tapi_call x y\n2 api_call no result\n3 resto_a R_rating 3\n4 <SILENCE>\tok\n",
+    "d.txt",
+  );
+  assert.equal(ok[0].lines.filter((l) => l.kind === "result").length, 2);
+  assert.throws(
+    () => parseBabi("1 Mary went home.\n2 Where is Mary?\thome\t1\textra\n", "q.txt"),
+    /q\.txt:2: 4 TAB-separated fields/,
+  );
+  assert.throws(
+    () => parseBabi("1 Mary went\0 home.\n2 Where is Mary?\thome\t1\n", "q.txt"),
+    /q\.txt:1: a NUL byte/,
+  );
 });

@@ -5,7 +5,7 @@
 import type { Sentence } from "../data/babi.js";
 import { vectorize } from "../data/batch.js";
 import { CandidateSet, matchIndex } from "../data/candidates.js";
-import { BOT_WORD, dialogTokens, memoryOf, SILENCE, USER_WORD } from "../data/dialog.js";
+import { BOT_WORD, dialogTokens, isResultLine, memoryOf, SILENCE, USER_WORD } from "../data/dialog.js";
 import { DataError, FieldError } from "../data/errors.js";
 import { KnowledgeBase } from "../data/kb.js";
 import { Placeholders } from "../data/placeholders.js";
@@ -259,7 +259,7 @@ export class DialogBot {
     lines.forEach((line, i) => {
       const tab = line.indexOf("\t");
       if (tab < 0) {
-        if (!RESULT_LINE.test(line)) {
+        if (!isApiResult(line)) {
           throw new FieldError(
             `${field}.${i}`,
             "expected `user<TAB>bot` or an API result `entity R_attribute value`",
@@ -357,4 +357,6 @@ export class DialogBot {
 }
 
 /** An API result line as the data writes it: `entity R_attribute value` (an id before it is allowed). */
-export const RESULT_LINE = /^\s*(\d+\s+)?\S+\s+R_\w+\s+\S+\s*$/;
+export function isApiResult(line: string): boolean {
+  return isResultLine(dialogTokens(stripId(line)));
+}

@@ -52,6 +52,7 @@ export function parseBabi(text: string, file: string): BabiFile {
     }
     const id = Number(m[1]);
     const body = m[2];
+    if (body.includes("\0")) throw new DataError(file, lineNo, "a NUL byte: not a text file");
     if (id === 1) {
       story = [];
       stories++;
@@ -69,7 +70,15 @@ export function parseBabi(text: string, file: string): BabiFile {
       continue;
     }
 
-    const [q, answerField, supportField] = body.split("\t");
+    const fields = body.split("\t");
+    if (fields.length > 3) {
+      throw new DataError(
+        file,
+        lineNo,
+        `${fields.length} TAB-separated fields: a question line has 3 (question, answer, supporting ids)`,
+      );
+    }
+    const [q, answerField, supportField] = fields;
     const question = tokenize(q);
     if (question.length === 0) throw new DataError(file, lineNo, "question has no words");
     const answer = (answerField ?? "").trim();

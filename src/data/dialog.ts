@@ -70,11 +70,23 @@ export function parseDialogs(text: string, file: string): Dialog[] {
     prevId = id;
     const body = m[2];
     const tab = body.indexOf("\t");
+    if (body.includes("\0")) throw new DataError(file, lineNo, "a NUL byte: not a text file");
     if (tab < 0) {
+      // A line without a TAB is an API result, `entity R_attribute value` (task 6 also writes
+      // `api_call no result`); anything else is a turn that lost its TAB, and would silently lose the turn.
       const tokens = dialogTokens(body);
-      if (tokens.length === 0) throw new DataError(file, lineNo, "API result line has no words");
+      if (!isResultLine(tokens)) {
+        throw new DataError(
+          file,
+          lineNo,
+          "neither a turn (`ID user<TAB>bot`) nor an API result (`ID entity R_attribute value`): a TAB missing?",
+        );
+      }
       current!.lines.push({ kind: "result", line: lineNo, tokens });
       continue;
+    }
+    if (body.indexOf("\t", tab + 1) >= 0) {
+      throw new DataError(file, lineNo, "more than one TAB: a turn is `ID user<TAB>bot`");
     }
     // A few turns of task 6 have nothing before the TAB: the user said nothing, as <SILENCE> says elsewhere.
     const said = dialogTokens(body.slice(0, tab));
@@ -87,6 +99,14 @@ export function parseDialogs(text: string, file: string): Dialog[] {
     throw new DataError(file, lines.length, "no turns (ID user<TAB>bot lines) in file");
   }
   return dialogs;
+}
+
+/** The shape of an API result line, as tokens: `entity r_attribute value`, or `api_call no result`. */
+export function isResultLine(tokens: string[]): boolean {
+  if (tokens.length !== 3) return false;
+  return (
+    tokens[1].startsWith("r_") || (tokens[0] === "api_call" && tokens[1] === "no" && tokens[2] === "result")
+  );
 }
 
 /** The candidate responses of a candidate file, as token lists, in file order, each once. */

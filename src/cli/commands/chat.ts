@@ -4,7 +4,7 @@
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import type { Command } from "commander";
-import { type BotReply, DialogBot, RESULT_LINE } from "../../api/dialog.js";
+import { type BotReply, DialogBot, isApiResult } from "../../api/dialog.js";
 import { DataError } from "../../data/errors.js";
 import { UsageError } from "../errors.js";
 import { loadModelFile } from "../model-io.js";
@@ -72,7 +72,7 @@ async function chat(opts: ChatOptions): Promise<void> {
         throw new DataError(source, lineNo, "not valid UTF-8 text");
       const line = raw.trim();
       if (line === ":reset") bot.reset();
-      else if (RESULT_LINE.test(line)) bot.addResult(line);
+      else if (isApiResult(line)) bot.addResult(line);
       else {
         const reply = bot.say(line);
         if (reply.dropped > 0 && dropped === 0) {
