@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { parseBabi } from "../src/data/babi.js";
 import { parseDialogs } from "../src/data/dialog.js";
-import { ROOT, runCli, withTmpDir, withTmpDirAsync } from "./helpers.js";
+import { BABI_EN, ROOT, runCli, withTmpDir, withTmpDirAsync } from "./helpers.js";
 
 /** Runs the CLI with stdout read until the first line, then closed, as `| head -1` does. */
 function headOne(
@@ -141,4 +141,24 @@ test("a dialog line without its TAB, a bAbI line with a fourth field or a NUL by
     () => parseBabi("1 Mary went\0 home.\n2 Where is Mary?\thome\t1\n", "q.txt"),
     /q\.txt:1: a NUL byte/,
   );
+});
+
+test("train says where the model went; an interrupted run's checkpoint is not overwritten without --force", () => {
+  withTmpDir((dir) => {
+    const args = ["train", "--task", "1", "--data", BABI_EN, "--epochs", "1", "--no-linear-start"];
+    const none = runCli(args);
+    assert.equal(none.code, 0, none.stderr);
+    assert.match(none.stderr, /note: no --out given: the model was not kept/);
+    const out = join(dir, "m.safetensors");
+    writeFileSync(`${out}.ckpt`, "{}");
+    const refused = runCli([...args, "--out", out]);
+    assert.equal(refused.code, 2);
+    assert.match(
+      refused.stderr,
+      /^error: .*m\.safetensors\.ckpt: the checkpoint of an interrupted run is there: --resume continues it, --force starts over\n$/,
+    );
+    const forced = runCli([...args, "--out", out, "--force"]);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.match(forced.stdout, /model written to .*m\.safetensors/);
+  });
 });

@@ -28,6 +28,8 @@ export interface CheckpointedRuns {
   key: Checkpoint["key"];
   ckptPath?: string;
   resume: boolean;
+  /** Start over even where the checkpoint of an interrupted run is (it is overwritten). */
+  force?: boolean;
   workers: number;
   /** Least seconds between two writes for the runs under way (finished runs are written at once). */
   saveEvery?: number;
@@ -53,6 +55,11 @@ export async function runCheckpointed(
   o: CheckpointedRuns & { keepWeights: boolean },
 ): Promise<ReportFigures[]> {
   const { cfg, runs, ckptPath } = o;
+  if (!o.resume && !o.force && ckptPath && existsSync(ckptPath)) {
+    throw new UsageError(
+      `${ckptPath}: the checkpoint of an interrupted run is there: --resume continues it, --force starts over`,
+    );
+  }
   const ckpt: Checkpoint = o.resume
     ? loadCheckpoint(ckptPath!, o.key, cfg, runs, o.keepWeights)
     : { key: o.key, done: [], inFlight: [] };

@@ -24,6 +24,7 @@ interface BabiOptions extends Record<string, unknown> {
   quiet?: boolean;
   checkpoint?: string;
   resume?: boolean;
+  force?: boolean;
 }
 
 // A sweep's checkpoint holds every finished run's figures and the weights of the runs under way; writing
@@ -39,7 +40,8 @@ export function registerBabi(program: Command): void {
     .option("--tasks <list>", "tasks, e.g. 1-20", "1-20")
     .option("--out <base>", "write <base>.json, <base>.md and <base>.svg (e.g. results/pe-ls-rn-1k)")
     .option("--checkpoint <file>", "checkpoint of the sweep, written as runs progress (default: <base>.ckpt)")
-    .option("--resume", "continue an interrupted sweep from its checkpoint");
+    .option("--resume", "continue an interrupted sweep from its checkpoint")
+    .option("--force", "start over where the checkpoint of an interrupted sweep is (it is overwritten)");
   addDataOptions(cmd);
   addRunOptions(cmd);
   addConfigOptions(cmd);
@@ -89,6 +91,7 @@ async function babiCommand(opts: BabiOptions): Promise<void> {
     key: { config: cfg, tasks: loaded.map((l) => l.task), set: opts.set },
     ckptPath,
     resume: opts.resume === true,
+    force: opts.force === true,
     workers,
     saveEvery: SAVE_EVERY_SECONDS,
     // One line per finished run (below) rather than a per-epoch display of runs in parallel.

@@ -39,6 +39,7 @@ import { parseWorkers } from "./train.js";
 interface DialogOptions extends Record<string, unknown> {
   checkpoint?: string;
   resume?: boolean;
+  force?: boolean;
   task?: string;
   tasks?: string;
   matchType?: boolean;
@@ -72,6 +73,7 @@ export function registerDialog(program: Command): void {
     .option("--out <file>", "where to write the model (.safetensors, or JSON for any other name)")
     .option("--checkpoint <file>", "checkpoint written after every epoch (default: <out>.ckpt)")
     .option("--resume", "continue an interrupted run from its checkpoint")
+    .option("--force", "start over where the checkpoint of an interrupted run is (it is overwritten)")
     .option("--data <dir>", DATA_HELP);
   addRunOptions(train);
   addConfigOptions(train, dialogDefaults());
@@ -179,6 +181,7 @@ async function trainCommand(opts: DialogOptions): Promise<void> {
     },
     ckptPath,
     resume: opts.resume === true,
+    force: opts.force === true,
     workers: parseWorkers(opts.workers),
     label: `dialog task ${task}`,
     quiet: opts.quiet === true || opts.json === true,
@@ -190,6 +193,9 @@ async function trainCommand(opts: DialogOptions): Promise<void> {
   }
   const scores = best.dialog ?? [];
   printScores(task, matchType, scores, best.run.validError);
+  if (opts.out) console.log(`model written to ${opts.out}`);
+  else
+    process.stderr.write("note: no --out given: the model was not kept (--out model.safetensors keeps it)\n");
   if (opts.json) {
     const tst = scores.find((s) => s.name === "tst");
     console.log(

@@ -20,6 +20,7 @@ interface TrainOptions extends Record<string, unknown> {
   out?: string;
   checkpoint?: string;
   resume?: boolean;
+  force?: boolean;
   workers?: string;
   json?: boolean;
   quiet?: boolean;
@@ -33,7 +34,8 @@ export function registerTrain(program: Command): void {
     .option("--tasks <list>", "several tasks (with --joint), e.g. 1-20")
     .option("--out <file>", "where to write the model (.safetensors, or JSON for any other name)")
     .option("--checkpoint <file>", "checkpoint written after every epoch (default: <out>.ckpt)")
-    .option("--resume", "continue an interrupted run from its checkpoint");
+    .option("--resume", "continue an interrupted run from its checkpoint")
+    .option("--force", "start over where the checkpoint of an interrupted run is (it is overwritten)");
   addDataOptions(cmd);
   addRunOptions(cmd);
   addConfigOptions(cmd);
@@ -64,6 +66,7 @@ async function trainCommand(opts: TrainOptions): Promise<void> {
     key: { config: cfg, tasks, set: opts.set },
     ckptPath,
     resume: opts.resume === true,
+    force: opts.force === true,
     workers,
     label: `task ${tasks.join(",")}`,
     quiet: opts.quiet === true || opts.json === true,
@@ -114,6 +117,8 @@ function printResult(
   }
   console.log(`config: ${JSON.stringify(cfg)}`);
   if (opts.out) console.log(`model written to ${opts.out}`);
+  else
+    process.stderr.write("note: no --out given: the model was not kept (--out model.safetensors keeps it)\n");
   if (opts.json) {
     console.log(
       JSON.stringify({
