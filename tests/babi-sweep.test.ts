@@ -112,3 +112,29 @@ test("a babi sweep killed with SIGKILL resumes from its checkpoint to the same r
     assert.match(other.stderr, /no checkpoint at .*c\.ckpt/);
   });
 });
+
+test("a sweep resumed before any run had finished counts the interrupted process's wall time and says so", async () => {
+  await withTmpDirAsync(async (dir) => {
+    twoTasks(dir, 3000);
+    const args = ["babi", "--tasks", "1", "--data", dir, "--repeats", "2", "--epochs", "40"];
+    args.push("--ls-rule", "fixed", "--ls-epochs", "2", "--workers", "2", "--quiet", "--out", join(dir, "b"));
+    const t0 = Date.now();
+    await killWhen(args, () => {
+      const [done, under] = held(join(dir, "b.ckpt"));
+      return done === 0 && under >= 1;
+    });
+    const before = (Date.now() - t0) / 1000;
+    const [done] = held(join(dir, "b.ckpt"));
+    assert.equal(done, 0);
+    const ckptWall = JSON.parse(readFileSync(join(dir, "b.ckpt"), "utf8")).wallSeconds as number;
+    assert.ok(ckptWall > 0.5 && ckptWall <= before, `${ckptWall} s recorded of ${before} s`);
+    const r = runCli([...args, "--resume"]);
+    assert.equal(r.code, 0, r.stderr);
+    const result = JSON.parse(readFileSync(join(dir, "b.json"), "utf8"));
+    assert.ok(result.wall_seconds >= ckptWall, `${result.wall_seconds} ≥ ${ckptWall}`);
+    assert.match(
+      readFileSync(join(dir, "b.md"), "utf8"),
+      /Resumed from a checkpoint with 0 of 2 runs finished; the wall time counts every process's part/,
+    );
+  });
+});

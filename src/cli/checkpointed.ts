@@ -37,6 +37,8 @@ export interface CheckpointedRuns {
   quiet: boolean;
   /** A run finished; first called for each run the resumed checkpoint had finished (`resumed` true). */
   onDone?: (runIndex: number, report: ReportFigures, resumed: boolean) => void;
+  /** Resuming: the wall seconds the interrupted processes had spent on these runs. */
+  onResume?: (priorWallSeconds: number) => void;
 }
 
 /** The seeds of the config over one data set: the runs of `train` and `dialog train`. */
@@ -63,15 +65,20 @@ export async function runCheckpointed(
   const ckpt: Checkpoint = o.resume
     ? loadCheckpoint(ckptPath!, o.key, cfg, runs, o.keepWeights)
     : { key: o.key, done: [], inFlight: [] };
+  const priorWall = ckpt.wallSeconds ?? 0;
+  const t0 = performance.now() / 1000;
+  if (o.resume) o.onResume?.(priorWall);
   for (const d of ckpt.done) o.onDone?.(d.runIndex, d, true);
   const pending = runs
     .map((r, runIndex) => ({ ...r, runIndex }))
     .filter((r) => !ckpt.done.some((d) => d.runIndex === r.runIndex));
   const progress = createProgress(o.label, o.quiet);
-  let lastSave = 0;
+  // The first epoch is written at once, then at most every saveEvery seconds.
+  let lastSave = Number.NEGATIVE_INFINITY;
   const save = (force: boolean) => {
     const now = performance.now() / 1000;
     if (!ckptPath || (!force && now - lastSave < (o.saveEvery ?? 0))) return;
+    ckpt.wallSeconds = priorWall + (now - t0);
     writeFileAtomic(ckptPath, JSON.stringify(checkpointToJson(ckpt)));
     lastSave = now;
   };

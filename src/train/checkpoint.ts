@@ -30,6 +30,8 @@ export interface Checkpoint {
   done: (FinishedRun & { runIndex: number })[];
   /** Runs under way (several when they train in parallel), as of their last finished epoch. */
   inFlight: InFlightRun[];
+  /** Wall seconds every process that worked on these runs spent, up to this checkpoint's writing. */
+  wallSeconds?: number;
 }
 
 /** Loads weights into `p`, checking every tensor is there with its size. */
@@ -53,6 +55,7 @@ export function checkpointToJson(c: Checkpoint): unknown {
       run: d.run.params ? { ...d.run, params: weightsOf(d.run.params) } : d.run,
     })),
     inFlight: c.inFlight,
+    ...(c.wallSeconds !== undefined ? { wallSeconds: c.wallSeconds } : {}),
   };
 }
 
@@ -77,6 +80,7 @@ const shape = z.object({
       weights: weightsShape,
     }),
   ),
+  wallSeconds: z.number().min(0).optional(),
 });
 
 /**
@@ -101,6 +105,7 @@ export function checkpointFromJson(
       run: RunFigures & { params?: Record<string, number[]> };
     })[];
     inFlight: InFlightRun[];
+    wallSeconds?: number;
   };
   const done = j.done.map((d, i) => {
     if (!d.run.params) {
@@ -115,7 +120,7 @@ export function checkpointFromJson(
   for (const f of j.inFlight) {
     setWeights(makeParams(f.runIndex), f.weights, file, `inFlight.${f.runIndex}.weights`);
   }
-  return { key: j.key, done, inFlight: j.inFlight };
+  return { key: j.key, done, inFlight: j.inFlight, wallSeconds: j.wallSeconds };
 }
 
 /** The first field in which two configs differ, or null. */

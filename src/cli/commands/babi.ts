@@ -78,6 +78,7 @@ async function babiCommand(opts: BabiOptions): Promise<void> {
   const started = performance.now() / 1000;
   let finished = 0;
   let resumed = 0;
+  let priorWall: number | null = null;
   const log = (line: string) => {
     if (!opts.quiet && !opts.json) process.stderr.write(`${line}\n`);
   };
@@ -97,6 +98,9 @@ async function babiCommand(opts: BabiOptions): Promise<void> {
     // One line per finished run (below) rather than a per-epoch display of runs in parallel.
     label: "babi",
     quiet: true,
+    onResume: (seconds) => {
+      priorWall = seconds;
+    },
     onDone: (j, r, fromCheckpoint) => {
       finished++;
       if (fromCheckpoint) resumed++;
@@ -109,7 +113,8 @@ async function babiCommand(opts: BabiOptions): Promise<void> {
       );
     },
   });
-  const wall = performance.now() / 1000 - started;
+  // A resumed sweep counts the interrupted processes' wall time too.
+  const wall = performance.now() / 1000 - started + (priorWall ?? 0);
 
   const paper = paperColumn({ ...cfg, set: opts.set });
   const runs: SweepRun[] = [];
@@ -170,10 +175,10 @@ async function babiCommand(opts: BabiOptions): Promise<void> {
           ? []
           : [`The paper's mean and failed count are its own, over all 20 tasks.`]
         : ["The paper's Table 1 has no column for this configuration."]),
-      ...(resumed > 0
+      ...(priorWall !== null
         ? [
             `Resumed from a checkpoint with ${resumed} of ${jobs.length} runs finished; the wall time counts ` +
-              "the resumed process only.",
+              "every process's part.",
           ]
         : []),
     ],
