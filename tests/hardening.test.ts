@@ -1,7 +1,7 @@
 // What a hostile first hour with the CLI found (issue 19): each case failed before its fix.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { parseBabi } from "../src/data/babi.js";
@@ -161,4 +161,42 @@ test("train says where the model went; an interrupted run's checkpoint is not ov
     assert.equal(forced.code, 0, forced.stderr);
     assert.match(forced.stdout, /model written to .*m\.safetensors/);
   });
+});
+
+test("messages: --version, unknown sets, a file for --data, backwards task lists, bad URLs, float32 overflow", () => {
+  assert.match(runCli(["--version"]).stdout, /^\d+\.\d+\.\d+\n$/);
+  const set = runCli(["data", "stats", "--set", "xx"]);
+  assert.equal(set.code, 2);
+  assert.equal(set.stderr, 'error: --set: unknown set "xx" (the sets are en, en-10k, hn, shuffled)\n');
+  withTmpDir((dir) => {
+    const file = join(dir, "story.txt");
+    writeFileSync(file, "Mary went home.\n");
+    const data = runCli(["data", "stats", "--data", file]);
+    assert.equal(data.code, 2);
+    assert.match(data.stderr, /^error: --data .*story\.txt: a file, not a folder/);
+    const env = runCli(["data", "stats"], { env: { MEMN2N_DATA: join(dir, "nonexistent") } });
+    assert.equal(env.code, 2);
+    assert.match(env.stderr, /^error: MEMN2N_DATA=.*nonexistent: no such folder\n$/);
+    const big = JSON.parse(readFileSync(join(ROOT, "tests", "fixtures", "tiny-model.json"), "utf8"));
+    big.weights.E1[5] = 1e200;
+    writeFileSync(join(dir, "big.json"), JSON.stringify(big));
+    for (const cmd of [
+      ["test", "--data", BABI_EN],
+      ["ask", "Where is Mary?"],
+    ]) {
+      const r = runCli([cmd[0], "--model", join(dir, "big.json"), ...cmd.slice(1)]);
+      assert.equal(r.code, 2, r.stdout);
+      assert.match(r.stderr, /big\.json: weights\.E1: value 5 is not a finite float32\n$/);
+    }
+  });
+  const back = runCli(["train", "--tasks", "5-1", "--joint"]);
+  assert.equal(back.code, 2);
+  assert.match(back.stderr, /tasks: "5-1" runs backwards \(write 1-5\)/);
+  const url = runCli(["download", "--url", "notaurl"]);
+  assert.equal(url.code, 2);
+  assert.equal(url.stderr, "error: --url: not an http(s) URL: notaurl\n");
+  const help = runCli(["dialog", "train", "--help"]).stdout;
+  assert.doesNotMatch(help, /with --joint|joint 1k/);
+  assert.match(help, /--no-attend-empty +turn --attend-empty off/);
+  assert.doesNotMatch(runCli(["train", "--help"]).stdout, /--candidate-words/);
 });

@@ -66,13 +66,20 @@ const OPTIONS: [keyof Config, string, Kind, string][] = [
   ],
 ];
 
+/** Options of the dialog commands only, and of the bAbI ones only. */
+const DIALOG_ONLY: (keyof Config)[] = ["candidateWords"];
+
 /** Every Config field as an option; `defaults` is what the help shows (the dialog commands have their own). */
 export function addConfigOptions(cmd: Command, defaults: Partial<Config> | null = null): Command {
-  for (const [key, flag, kind, desc] of OPTIONS) {
+  const dialog = defaults !== null;
+  for (const [key, flag, kind, text] of OPTIONS) {
+    if (!dialog && DIALOG_ONLY.includes(key)) continue;
     const def = { ...PAPER_DEFAULTS, ...defaults }[key];
+    // The bAbI notes in parentheses ("50 with --joint") say nothing about the dialog defaults.
+    const desc = (dialog ? text.replace(/ \([^)]*\)$/, "") : text).replace(/^dialog: /, "");
     if (kind === "bool") {
       cmd.addOption(new Option(flag, `${desc} (default: ${def ? "on" : "off"})`));
-      cmd.addOption(new Option(flag.replace("--", "--no-"), `without ${desc}`));
+      cmd.addOption(new Option(flag.replace("--", "--no-"), `turn ${flag} off`));
     } else if (Array.isArray(kind)) {
       cmd.addOption(new Option(`${flag} <value>`, `${desc} (default: ${def})`).choices(kind));
     } else {

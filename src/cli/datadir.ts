@@ -43,6 +43,14 @@ function hasTaskFiles(dir: string): boolean {
 
 /** A folder of `qaN_*` files, found from a root that may be that folder, the release, or a data folder. */
 export function findBabiDir(set: string, explicit?: string): string {
+  if (!(BABI_SETS as readonly string[]).includes(set)) {
+    throw new UsageError(`--set: unknown set "${set}" (the sets are ${BABI_SETS.join(", ")})`);
+  }
+  if (explicit && existsSync(explicit) && !isDir(explicit)) {
+    throw new UsageError(`--data ${explicit}: a file, not a folder (give the folder of the qaN_*.txt files)`);
+  }
+  const env = process.env.MEMN2N_DATA;
+  if (!explicit && env && !isDir(env)) throw new UsageError(`MEMN2N_DATA=${env}: no such folder`);
   const roots = dataRoots(explicit);
   const tried: string[] = [];
   for (const root of roots) {

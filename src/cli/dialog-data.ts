@@ -15,6 +15,8 @@ const FILE = /^dialog-babi-task(\d)-[\w-]*?-(trn|dev|tst|tst-OOV)\.txt$/;
 
 /** The dialog folder: --data itself, or `dialog-babi` under MEMN2N_DATA, ../shared/data or the cache. */
 export function findDialogDir(explicit?: string): string {
+  const env = process.env.MEMN2N_DATA;
+  if (!explicit && env && !existsSync(env)) throw new UsageError(`MEMN2N_DATA=${env}: no such folder`);
   const tried: string[] = [];
   for (const root of dataRoots(explicit)) {
     for (const dir of explicit ? [root, join(root, DIALOG_FOLDER)] : [join(root, DIALOG_FOLDER)]) {

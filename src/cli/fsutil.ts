@@ -13,9 +13,10 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
-    throw new UsageError(
-      `${path}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
-    );
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOSPC")
+      throw new UsageError(`${path}: cannot write: the disk is full (nothing was changed)`);
+    throw new UsageError(`${path}: cannot write (${code ?? (e as Error).message})`);
   }
 }
 

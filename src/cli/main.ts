@@ -1,6 +1,9 @@
 // The command line: each command registers itself; this file only wires them up and turns failures into one
 // line on stderr with an exit code.
 
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
 import { registerAsk } from "./commands/ask.js";
 import { registerBabi } from "./commands/babi.js";
@@ -14,10 +17,16 @@ import { registerTest } from "./commands/test.js";
 import { registerTrain } from "./commands/train.js";
 import { reportError } from "./errors.js";
 
+function packageVersion(): string {
+  const path = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "package.json");
+  return (JSON.parse(readFileSync(path, "utf8")) as { version: string }).version;
+}
+
 export function buildProgram(): Command {
   const program = new Command();
   program
     .name("memn2n")
+    .version(packageVersion(), "--version", "print the version")
     .description("End-To-End Memory Networks: train and use them on bAbI and goal-oriented dialog")
     .exitOverride();
   registerData(program);

@@ -58,8 +58,8 @@ export function parseTaskList(spec: string): number[] {
     if (!m) throw new FieldError("tasks", `"${spec}" is not a task list (use forms like 1-20, 1,4,12 or 3)`);
     const a = Number(m[1]);
     const b = m[2] === undefined ? a : Number(m[2]);
-    if (a < 1 || b > 20 || a > b)
-      throw new FieldError("tasks", `"${part.trim()}" is outside the tasks 1 to 20`);
+    if (a > b) throw new FieldError("tasks", `"${part.trim()}" runs backwards (write ${b}-${a})`);
+    if (a < 1 || b > 20) throw new FieldError("tasks", `"${part.trim()}" is outside the tasks 1 to 20`);
     for (let t = a; t <= b; t++) out.add(t);
   }
   return [...out].sort((x, y) => x - y);

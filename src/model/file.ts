@@ -299,6 +299,9 @@ function buildModel(
       );
     }
     t.data.set(w);
+    // A finite double can still overflow float32 (1e200): the answers would be NaN.
+    const bad = t.data.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) throw new DataError(file, null, `${prefix}${t.name}: value ${bad} is not a finite float32`);
   }
   const extra = names.filter((k) => !expected.some((t) => t.name === k));
   if (extra.length > 0) throw new DataError(file, null, `${prefix}${extra[0]}: not a tensor of this model`);

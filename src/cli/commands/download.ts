@@ -29,15 +29,25 @@ export function registerDownload(program: Command): void {
 async function downloadCommand(opts: DownloadOptions): Promise<void> {
   if (opts.sha256 && !/^[0-9a-fA-F]{64}$/.test(opts.sha256))
     throw new UsageError("--sha256: expected 64 hex digits");
+  if (opts.url !== undefined) {
+    let protocol = "";
+    try {
+      protocol = new URL(opts.url).protocol;
+    } catch {}
+    if (protocol !== "http:" && protocol !== "https:")
+      throw new UsageError(`--url: not an http(s) URL: ${opts.url}`);
+  }
   const ds = opts.dialog ? DATASETS.dialog : DATASETS.babi;
   const cache = opts.cache ?? cacheDir();
-  console.log(`downloading ${ds.name} from ${opts.url ?? ds.url}`);
+  // With --json, stdout holds the JSON line only; what goes on meanwhile goes to stderr.
+  const say = (line: string) => (opts.json ? process.stderr.write(`${line}\n`) : console.log(line));
+  say(`downloading ${ds.name} from ${opts.url ?? ds.url}`);
   const r = await download(ds, cache, { url: opts.url, sha256: opts.sha256, progress: progressBar() });
-  console.log(`${r.bytes} bytes, SHA-256 ${r.sha256}`);
-  console.log(
+  say(`${r.bytes} bytes, SHA-256 ${r.sha256}`);
+  say(
     `${r.verified} files checked against checksums/data.sha256${r.unverified.length ? `, ${r.unverified.length} not listed there` : ""}`,
   );
-  console.log(`unpacked into ${r.dir}`);
+  say(`unpacked into ${r.dir}`);
   if (opts.json)
     console.log(
       JSON.stringify({
