@@ -21,7 +21,7 @@ class BarProgress implements Progress {
   constructor(label: string) {
     this.bar = new cliProgress.SingleBar(
       {
-        format: `${label} seed {seed} |{bar}| epoch {value}/{total} {phase} lr {lr} loss {loss} err {err} valid {verr}`,
+        format: `${label} seed {seed} |{bar}| epoch {value}{of} {phase} lr {lr} loss {loss} err {err} valid {verr}`,
         stream: process.stderr,
         hideCursor: true,
       },
@@ -31,9 +31,11 @@ class BarProgress implements Progress {
 
   onEvent(e: TrainEvent): void {
     if (e.type !== "epoch") return;
+    // Until linear start ends, the number of epochs is not known: the bar shows none rather than a guess.
     const payload = {
       seed: e.seed,
-      phase: e.phase === "linear" ? "LS" : "  ",
+      of: e.phase === "linear" ? "" : `/${e.totalEpochs}`,
+      phase: e.phase === "linear" ? "(linear start)" : "",
       lr: e.lr.toPrecision(2),
       loss: e.trainLoss.toFixed(3),
       err: e.trainError.toFixed(3),
@@ -65,8 +67,9 @@ class LineProgress implements Progress {
       return;
     }
     if (e.epoch % 10 !== 0 && e.epoch !== e.totalEpochs && e.epoch !== 1) return;
+    const epoch = e.phase === "linear" ? `${e.epoch} (linear start)` : `${e.epoch}/${e.totalEpochs}`;
     process.stderr.write(
-      `${this.label} seed ${e.seed} epoch ${e.epoch}/${e.totalEpochs} ${e.phase === "linear" ? "LS " : ""}` +
+      `${this.label} seed ${e.seed} epoch ${epoch} ` +
         `lr ${e.lr.toPrecision(2)} train loss ${e.trainLoss.toFixed(3)} error ${e.trainError.toFixed(3)} ` +
         `valid loss ${e.validLoss.toFixed(3)} error ${e.validError.toFixed(3)}\n`,
     );

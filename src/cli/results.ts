@@ -86,9 +86,7 @@ export function markdown(r: SweepResult): string {
     );
     lines.push("");
   }
-  lines.push(
-    `Wall time ${(r.wall_seconds / 60).toFixed(1)} min on ${r.machine}, ${r.workers} worker(s), ${r.date}.`,
-  );
+  lines.push(`Wall time ${duration(r.wall_seconds)} on ${r.machine}, ${r.workers} worker(s), ${r.date}.`);
   lines.push("");
   lines.push(`Config: \`${JSON.stringify(r.config)}\``);
   lines.push("");
@@ -127,4 +125,9 @@ export function chart(r: SweepResult): string {
   }) as unknown as { outerHTML: string; setAttribute(k: string, v: string): void };
   svg.setAttribute("xmlns", "http://www.w3.org/2000/svg");
   return `${svg.outerHTML}\n`;
+}
+
+/** Seconds as a reader wants them: "47 s" for short sweeps, "12.3 min" for long ones. */
+export function duration(seconds: number): string {
+  return seconds < 120 ? `${seconds.toFixed(seconds < 10 ? 1 : 0)} s` : `${(seconds / 60).toFixed(1)} min`;
 }

@@ -10,7 +10,7 @@ import { runCheckpointed } from "../checkpointed.js";
 import { addConfigOptions, addDataOptions, addRunOptions, configFromOptions } from "../config-options.js";
 import { findBabiDir, type LoadedTask, loadTask, MissingTaskFile } from "../datadir.js";
 import { UsageError } from "../errors.js";
-import { type SweepResult, type SweepRun, summarize, writeResults } from "../results.js";
+import { duration, type SweepResult, type SweepRun, summarize, writeResults } from "../results.js";
 import { formatTable, pct } from "../table.js";
 import { parseWorkers } from "./train.js";
 
@@ -106,7 +106,7 @@ async function babiCommand(opts: BabiOptions): Promise<void> {
       if (fromCheckpoint) resumed++;
       const g = groups[jobs[j].group];
       const elapsed = performance.now() / 1000 - started;
-      const from = fromCheckpoint ? "from the checkpoint" : `${elapsed.toFixed(0)} s in all`;
+      const from = fromCheckpoint ? "from the checkpoint" : `${duration(elapsed)} in all`;
       log(
         `[${finished}/${jobs.length}] ${g.task === "joint" ? "joint" : `task ${g.task}`} seed ${jobs[j].seed}: ` +
           `valid err ${pct(r.run.validError)}% test err ${pct(r.testError)}% (${r.seconds.toFixed(1)} s; ${from})`,

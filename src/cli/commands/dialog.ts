@@ -355,7 +355,8 @@ async function runCommand(opts: DialogOptions): Promise<void> {
   const wall = (performance.now() - started) / 1000;
   const command = `memn2n ${process.argv.slice(2).join(" ")}`;
   const md = dialogMarkdown(rows, cfg, command, wall);
-  console.log(md);
+  // The tables, not the whole results file: that goes to --out.
+  console.log(md.split("\n## Runs")[0].trimEnd());
   if (opts.out) {
     writeFileAtomic(
       `${opts.out}.json`,

@@ -99,13 +99,13 @@ function printResult(
     r.run.seed,
     r.run.epochs,
     pct(r.run.trainError),
-    pct(r.run.validError),
+    cfg.validFraction > 0 ? pct(r.run.validError) : "-",
     pct(r.testError),
     r.seconds.toFixed(1),
-    r === best ? "chosen" : "",
+    r === best ? "chosen" : "-",
   ]);
   console.log(
-    formatTable(["seed", "epochs", "train err %", "valid err %", "test err %", "seconds", ""], rows),
+    formatTable(["seed", "epochs", "train err %", "valid err %", "test err %", "seconds", "kept"], rows),
   );
   if (tasks.length > 1) {
     console.log(
