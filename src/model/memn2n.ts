@@ -211,11 +211,24 @@ export function forwardExample(
     if (!linear) softmaxInPlace(ws.p, po, n, p.slots !== undefined && p.slots > n ? p.slots - n : 0);
     // hop update: u' = u (or H u) + o, with o = sum_i p_i c_i (read)
     if (p.H) {
+      // Four running sums: one sum alone waits on each addition before the next (d² of them a hop).
       const H = p.H;
+      const d4 = d - (d % 4);
       for (let x = 0; x < d; x++) {
-        let s = 0;
-        for (let y = 0; y < d; y++) s += H[x * d + y] * u[uo + y];
-        u[un + x] = s;
+        const r = x * d;
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        let y = 0;
+        for (; y < d4; y += 4) {
+          s0 += H[r + y] * u[uo + y];
+          s1 += H[r + y + 1] * u[uo + y + 1];
+          s2 += H[r + y + 2] * u[uo + y + 2];
+          s3 += H[r + y + 3] * u[uo + y + 3];
+        }
+        for (; y < d; y++) s0 += H[r + y] * u[uo + y];
+        u[un + x] = s0 + s1 + (s2 + s3);
       }
     } else {
       for (let k = 0; k < d; k++) u[un + k] = u[uo + k];

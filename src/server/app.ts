@@ -104,6 +104,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     const route = req.routeOptions.url ?? "(no route)";
     opts.metrics.observe(req.method, route, reply.statusCode, reply.elapsedTime / 1000);
     const level = reply.statusCode >= 500 ? "error" : reply.statusCode >= 400 ? "info" : "debug";
+    if (!(req.log as unknown as { isLevelEnabled(l: string): boolean }).isLevelEnabled(level)) return;
     req.log[level](
       { method: req.method, url: req.url, status: reply.statusCode, ms: reply.elapsedTime },
       "request",
