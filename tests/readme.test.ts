@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { ROOT, withTmpDir } from "./helpers.js";
+import { ROOT, runCli, withTmpDir } from "./helpers.js";
 
 test("the README's library example runs and answers", () => {
   const readme = readFileSync(join(ROOT, "README.md"), "utf8");
@@ -26,4 +26,18 @@ test("the README's library example runs and answers", () => {
     assert.equal(lastHop.indexOf(Math.max(...lastHop)), 2);
     assert.equal(lines[2], "hallway");
   });
+});
+
+test("the README's quick start answers from the shipped model, as it says", () => {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const block = /## Quick start[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme);
+  assert.ok(block, "README has a sh block under ## Quick start");
+  const first = block[1].split("\n")[0];
+  const m = /^npm ci && npx memn2n (.*?)\s+# .*: (\w+)$/.exec(first);
+  assert.ok(m, first);
+  const args = m[1].match(/"[^"]*"|\S+/g)!.map((a) => a.replace(/^"|"$/g, ""));
+  const r = runCli(args);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`^answer: ${m[2]} `));
+  assert.equal(block[1].split("\n")[1].split("#")[0].trim(), "npm test");
 });
