@@ -533,3 +533,21 @@ test("serve: the command: a bad model file is one error line and exit 2; SIGTERM
     assert.ok(x.status === 200 || x.status === 503 || x.error !== null, JSON.stringify(x));
   assert.equal(await exited, 0, err);
 });
+
+test("serve: sessions expire after their time to live, and the least recently used go first", async () => {
+  let now = 0;
+  const store = new LocalSessions(2, 1000, () => now);
+  const a = await store.create("m");
+  const b = await store.create("m");
+  now = 500;
+  assert.ok(await store.get(a.id), "a, used at 500");
+  const c = await store.create("m");
+  assert.equal(await store.get(b.id), null, "b, the least recently used, made room for c");
+  now = 1400;
+  assert.ok(await store.get(c.id), "c, unused for 900 ms");
+  assert.ok(await store.get(a.id), "a, unused for 900 ms");
+  now = 2500;
+  assert.equal(await store.get(a.id), null, "a, unused for 1100 ms: expired");
+  store.sweep();
+  assert.equal(store.size, 0, "the sweep drops c too");
+});
