@@ -10,7 +10,7 @@ import { train } from "../src/api/train.js";
 import { main } from "../src/cli/main.js";
 import { parseBabi } from "../src/data/babi.js";
 import { decodeUtf8 } from "../src/data/decode.js";
-import { isResultLine, parseDialogs } from "../src/data/dialog.js";
+import { isResultLine, parseCandidates, parseDialogs } from "../src/data/dialog.js";
 import { DataError } from "../src/data/errors.js";
 import { modelFromText, modelToSafetensors } from "../src/model/file.js";
 import { Rng } from "../src/util/random.js";
@@ -130,6 +130,39 @@ test("fuzz: readers, model files and the command line", async (t) => {
       assert.ok(isOneLineDataError(e, "d.txt"), `unexpected: ${(e as Error).stack}`);
     }
     tried++;
+  }
+
+  // 1c. Size bounds: lines and sentences of random lengths against random limits, in bAbI and dialog files.
+  // Parsed files keep within the limits; anything over is a DataError at file:line naming the option.
+  for (let i = 0; i < 200; i++) {
+    const limits = {
+      maxLineChars: 20 + rng.int(400),
+      maxSentenceWords: 1 + rng.int(40),
+      maxVocab: 1000,
+      maxCandidates: 1 + rng.int(5),
+    };
+    const words = (n: number) => Array.from({ length: n }, (_, k) => `w${k % 7}`).join(" ");
+    const n = rng.int(60);
+    const babi = `1 Mary ${words(n)}.\n2 Where is Mary?\tw1\t1\n`;
+    const dialog = `1 ${words(n)}\thello there\n2 <SILENCE>\t${words(1 + rng.int(60))}\n`;
+    const cands = Array.from({ length: 1 + rng.int(8) }, (_, k) => `1 reply ${k} ${words(rng.int(50))}`).join(
+      "\n",
+    );
+    for (const [file, parse] of [
+      ["b.txt", () => parseBabi(babi, "b.txt", limits)],
+      ["d.txt", () => parseDialogs(dialog, "d.txt", limits)],
+      ["c.txt", () => parseCandidates(cands, "c.txt", limits)],
+    ] as const) {
+      try {
+        parse();
+        const text = file === "b.txt" ? babi : file === "d.txt" ? dialog : cands;
+        assert.ok(text.split("\n").every((l) => l.length <= limits.maxLineChars));
+      } catch (e) {
+        assert.ok(isOneLineDataError(e, file), `unexpected: ${(e as Error).stack}`);
+        assert.match((e as Error).message, /--max-(line-chars|sentence-words|candidates) raises it/);
+      }
+      tried++;
+    }
   }
 
   // 2. Model files: load and answer with finite numbers, or a DataError naming the field.

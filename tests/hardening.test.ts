@@ -200,3 +200,74 @@ test("messages: --version, unknown sets, a file for --data, backwards task lists
   assert.match(help, /--no-attend-empty +turn --attend-empty off/);
   assert.doesNotMatch(runCli(["train", "--help"]).stdout, /--candidate-words/);
 });
+
+test("every size a file decides has a bound, checked before anything is allocated for it", () => {
+  withTmpDir((dir) => {
+    const words = Array.from({ length: 200_000 }, (_, i) => `w${i % 50}`).join(" ");
+    const good = readFileSync(join(BABI_EN, "qa1_single-supporting-fact_train.txt"), "utf8")
+      .split("\n")
+      .slice(0, 30);
+    const write = (lines: string[]) => {
+      writeFileSync(join(dir, "qa1_x_train.txt"), `${lines.join("\n")}\n`);
+      writeFileSync(join(dir, "qa1_x_test.txt"), `${good.join("\n")}\n`);
+    };
+    write([`1 ${words}.`, ...good.slice(1)]);
+    const args = ["train", "--task", "1", "--data", dir, "--epochs", "1", "--no-linear-start"];
+    const line = runCli(args);
+    assert.equal(line.code, 2);
+    assert.match(
+      line.stderr,
+      /^error: .*qa1_x_train\.txt:1: a line of \d+ characters, more than the limit of 10000 \(--max-line-chars raises it\)\n$/,
+    );
+    const sentence = runCli([...args, "--max-line-chars", "2000000"]);
+    assert.equal(sentence.code, 2);
+    assert.match(
+      sentence.stderr,
+      /qa1_x_train\.txt:1: a sentence of 200000 words, more than the limit of 200 \(--max-sentence-words raises it\)/,
+    );
+    // Raised, the shapes say what the run would take, and it is refused with the figure.
+    const memory = runCli([
+      ...args,
+      "--max-line-chars",
+      "2000000",
+      "--max-sentence-words",
+      "300000",
+      "--max-memory-gb",
+      "0.05",
+    ]);
+    assert.equal(memory.code, 2);
+    assert.match(
+      memory.stderr,
+      /^error: memory: the run needs about \d+ MB \(data .* sentences of 200000 words\)\), more than the 52 MB it may take \(--max-memory-gb/,
+    );
+    // The same file with sentences cut trains.
+    const cut = runCli([
+      ...args,
+      "--max-line-chars",
+      "2000000",
+      "--max-sentence-words",
+      "300000",
+      "--sentence-len",
+      "10",
+    ]);
+    assert.equal(cut.code, 0, cut.stderr);
+    write(good);
+    const vocab = runCli([...args, "--max-vocab", "5"]);
+    assert.equal(vocab.code, 2);
+    assert.match(
+      vocab.stderr,
+      /^error: vocabulary: \d+ words, more than the limit of 5 \(--max-vocab raises it\)\n$/,
+    );
+    write([`1 ${words.split(" ").slice(0, 150).join(" ")}.`, ...good.slice(1)]);
+    const outlier = runCli(["data", "stats", "--data", dir, "--tasks", "1"]);
+    assert.equal(outlier.code, 0, outlier.stderr);
+    assert.match(outlier.stderr, /warning: task 1: a sentence of 150 words, against [\d.]+ on average/);
+    writeFileSync(join(dir, "qa1_x_train.txt"), Buffer.alloc(2 * 2 ** 20, 0x41));
+    const big = runCli(["data", "stats", "--data", dir, "--tasks", "1", "--max-file-mb", "1"]);
+    assert.equal(big.code, 2);
+    assert.match(
+      big.stderr,
+      /qa1_x_train\.txt: 2 MB, more than the limit of 1 MB \(--max-file-mb raises it\)/,
+    );
+  });
+});

@@ -8,6 +8,7 @@ import { type BabiFile, parseBabi } from "../data/babi.js";
 import { decodeUtf8 } from "../data/decode.js";
 import { type TaskFiles, taskFiles } from "../data/tasks.js";
 import { UsageError } from "./errors.js";
+import { checkFileSize, currentLimits } from "./limits.js";
 
 export const BABI_SETS = ["en", "en-10k", "hn", "shuffled"] as const;
 export const RELEASE = "tasks_1-20_v1-2";
@@ -73,12 +74,13 @@ export function listTasks(dir: string): Map<number, TaskFiles> {
 
 export function readBabiFile(path: string): BabiFile {
   let bytes: Buffer;
+  checkFileSize(path);
   try {
     bytes = readFileSync(path);
   } catch (e) {
     throw new UsageError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? "unknown error"})`);
   }
-  return parseBabi(decodeUtf8(bytes, path), path);
+  return parseBabi(decodeUtf8(bytes, path), path, currentLimits());
 }
 
 export class MissingTaskFile extends UsageError {

@@ -8,6 +8,7 @@ import { KnowledgeBase } from "../data/kb.js";
 import type { DialogInput, DialogSplit } from "../train/dialog-prepare.js";
 import { dataRoots } from "./datadir.js";
 import { UsageError } from "./errors.js";
+import { checkFileSize, currentLimits } from "./limits.js";
 
 export const DIALOG_FOLDER = "dialog-babi";
 export const DIALOG_TASKS = [1, 2, 3, 4, 5, 6];
@@ -34,6 +35,7 @@ export function findDialogDir(explicit?: string): string {
 
 function readText(path: string): string {
   let bytes: Buffer;
+  checkFileSize(path);
   try {
     bytes = readFileSync(path);
   } catch (e) {
@@ -45,11 +47,11 @@ function readText(path: string): string {
 export const KB_FILE = "dialog-babi-kb-all.txt";
 
 export function readKnowledgeBase(path: string): KnowledgeBase {
-  return KnowledgeBase.parse(readText(path), path);
+  return KnowledgeBase.parse(readText(path), path, currentLimits());
 }
 
 export function readDialogFile(path: string): Dialog[] {
-  return parseDialogs(readText(path), path);
+  return parseDialogs(readText(path), path, currentLimits());
 }
 
 /** The file of one split of a task, or null when the folder has none. */
@@ -82,7 +84,7 @@ export function loadDialogTask(
     dir,
     task === 6 ? "dialog-babi-task6-dstc2-candidates.txt" : "dialog-babi-candidates.txt",
   );
-  const candidates = parseCandidates(readText(candFile), candFile);
+  const candidates = parseCandidates(readText(candFile), candFile, currentLimits());
   if (task === 6) {
     // DSTC2 has no knowledge-base file: its entities are those the API results of the training dialogs name.
     return { task, train, dev, tests, candidates, entities: entitiesOfResults(train.dialogs) };

@@ -4,6 +4,7 @@
 
 import { tokenize } from "../text/tokenize.js";
 import { DataError } from "./errors.js";
+import { checkLine, checkWords, DEFAULT_LIMITS, type Limits } from "./limits.js";
 
 export interface Sentence {
   /** The line's id inside its story. */
@@ -32,7 +33,7 @@ export interface BabiFile {
 
 const LINE = /^(\d+) (.*)$/s;
 
-export function parseBabi(text: string, file: string): BabiFile {
+export function parseBabi(text: string, file: string, limits: Limits = DEFAULT_LIMITS): BabiFile {
   if (text.trim().length === 0) throw new DataError(file, 1, "empty file: no stories in it");
   const lines = text.split("\n");
   if (lines[lines.length - 1] === "") lines.pop();
@@ -45,6 +46,7 @@ export function parseBabi(text: string, file: string): BabiFile {
   for (let i = 0; i < lines.length; i++) {
     const lineNo = i + 1;
     const raw = lines[i].endsWith("\r") ? lines[i].slice(0, -1) : lines[i];
+    checkLine(raw, file, lineNo, limits);
     const m = LINE.exec(raw);
     if (!m) {
       const what = raw.trim() === "" ? "blank line" : "line does not start with a numeric id and a space";
@@ -65,6 +67,7 @@ export function parseBabi(text: string, file: string): BabiFile {
 
     if (!body.includes("\t")) {
       const tokens = tokenize(body);
+      checkWords(tokens.length, file, lineNo, limits);
       if (tokens.length === 0) throw new DataError(file, lineNo, "statement has no words");
       story.push({ id, tokens });
       continue;
@@ -80,6 +83,7 @@ export function parseBabi(text: string, file: string): BabiFile {
     }
     const [q, answerField, supportField] = fields;
     const question = tokenize(q);
+    checkWords(question.length, file, lineNo, limits, "question");
     if (question.length === 0) throw new DataError(file, lineNo, "question has no words");
     const answer = (answerField ?? "").trim();
     if (answer === "") throw new DataError(file, lineNo, "question line without answer");

@@ -13,6 +13,7 @@
 
 import type { Example, Sentence } from "./babi.js";
 import { DataError } from "./errors.js";
+import { checkLine, checkWords, DEFAULT_LIMITS, type Limits } from "./limits.js";
 
 /** Speaker words added to every memory line. */
 export const USER_WORD = "$u";
@@ -42,7 +43,7 @@ export interface Dialog {
 
 const LINE = /^(\d+) (.*)$/s;
 
-export function parseDialogs(text: string, file: string): Dialog[] {
+export function parseDialogs(text: string, file: string, limits: Limits = DEFAULT_LIMITS): Dialog[] {
   if (text.trim().length === 0) throw new DataError(file, 1, "empty file: no dialogs in it");
   const lines = text.split("\n");
   if (lines[lines.length - 1] === "") lines.pop();
@@ -52,6 +53,7 @@ export function parseDialogs(text: string, file: string): Dialog[] {
   for (let i = 0; i < lines.length; i++) {
     const lineNo = i + 1;
     const raw = lines[i].endsWith("\r") ? lines[i].slice(0, -1) : lines[i];
+    checkLine(raw, file, lineNo, limits);
     if (raw.trim() === "") {
       current = null;
       prevId = 0;
@@ -90,8 +92,10 @@ export function parseDialogs(text: string, file: string): Dialog[] {
     }
     // A few turns of task 6 have nothing before the TAB: the user said nothing, as <SILENCE> says elsewhere.
     const said = dialogTokens(body.slice(0, tab));
+    checkWords(said.length, file, lineNo, limits, "user utterance");
     const user = said.length > 0 ? said : [SILENCE];
     const bot = dialogTokens(body.slice(tab + 1));
+    checkWords(bot.length, file, lineNo, limits, "bot utterance");
     if (bot.length === 0) throw new DataError(file, lineNo, "turn without a bot response after the TAB");
     current!.lines.push({ kind: "turn", line: lineNo, user, bot });
   }
@@ -110,21 +114,30 @@ export function isResultLine(tokens: string[]): boolean {
 }
 
 /** The candidate responses of a candidate file, as token lists, in file order, each once. */
-export function parseCandidates(text: string, file: string): string[][] {
+export function parseCandidates(text: string, file: string, limits: Limits = DEFAULT_LIMITS): string[][] {
   const out: string[][] = [];
   const seen = new Set<string>();
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
+    checkLine(lines[i], file, i + 1, limits);
     const raw = lines[i].trim();
     if (raw === "") continue;
     const m = LINE.exec(raw);
     if (!m) throw new DataError(file, i + 1, "candidate line does not start with a numeric id and a space");
     const tokens = dialogTokens(m[2]);
+    checkWords(tokens.length, file, i + 1, limits, "candidate");
     if (tokens.length === 0) throw new DataError(file, i + 1, "candidate has no words");
     const key = tokens.join(" ");
     if (seen.has(key)) continue;
     seen.add(key);
     out.push(tokens);
+    if (out.length > limits.maxCandidates) {
+      throw new DataError(
+        file,
+        i + 1,
+        `more than the limit of ${limits.maxCandidates} candidates (--max-candidates raises it)`,
+      );
+    }
   }
   if (out.length === 0) throw new DataError(file, 1, "no candidates in file");
   return out;

@@ -11,6 +11,7 @@
 
 import { type Dialog, type DialogLine, dialogTokens } from "./dialog.js";
 import { DataError } from "./errors.js";
+import { checkLine, DEFAULT_LIMITS, type Limits } from "./limits.js";
 
 /** What an `api_call` names, in the order of its arguments. */
 export const CALL_FIELDS = ["R_cuisine", "R_location", "R_number", "R_price"];
@@ -37,12 +38,13 @@ export class KnowledgeBase {
   }
 
   /** A knowledge base file: `ID entity R_attribute<TAB>value` lines, every entity with every attribute. */
-  static parse(text: string, file: string): KnowledgeBase {
+  static parse(text: string, file: string, limits: Limits = DEFAULT_LIMITS): KnowledgeBase {
     const attributes: string[] = [];
     const byEntity = new Map<string, Map<string, string>>();
     const firstLine = new Map<string, number>();
     const lines = text.split("\n");
     for (let i = 0; i < lines.length; i++) {
+      checkLine(lines[i], file, i + 1, limits);
       const raw = lines[i].trim();
       if (raw === "") continue;
       const m = /^\d+ (\S+) (R_\w+)\t(.+)$/.exec(raw);

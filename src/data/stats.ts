@@ -14,6 +14,8 @@ export interface TaskStats {
   longestStory: number;
   /** Most words in a statement or question. */
   longestSentence: number;
+  /** Mean words of a statement or question. */
+  meanSentence: number;
   /** Distinct answers over training and test. */
   answerClasses: number;
 }
@@ -21,12 +23,20 @@ export interface TaskStats {
 export function taskStats(task: number, train: BabiFile, test: BabiFile): TaskStats {
   let longestStory = 0;
   let longestSentence = 0;
+  let words = 0;
+  let sentences = 0;
   const answers = new Set<string>();
   for (const f of [train, test]) {
     for (const ex of f.examples) {
       longestStory = Math.max(longestStory, ex.sentences.length);
       longestSentence = Math.max(longestSentence, ex.question.length);
-      for (const s of ex.sentences) longestSentence = Math.max(longestSentence, s.tokens.length);
+      words += ex.question.length;
+      sentences++;
+      for (const s of ex.sentences) {
+        longestSentence = Math.max(longestSentence, s.tokens.length);
+        words += s.tokens.length;
+        sentences++;
+      }
       answers.add(ex.answer);
     }
   }
@@ -39,6 +49,7 @@ export function taskStats(task: number, train: BabiFile, test: BabiFile): TaskSt
     vocab: new Set(wordsOf(train.examples)).size,
     longestStory,
     longestSentence,
+    meanSentence: words / Math.max(1, sentences),
     answerClasses: answers.size,
   };
 }

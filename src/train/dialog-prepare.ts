@@ -9,6 +9,7 @@ import { CandidateSet, matchIndex } from "../data/candidates.js";
 import { type Dialog, type DialogExample, dialogExamples } from "../data/dialog.js";
 import { DataError } from "../data/errors.js";
 import type { KnowledgeBase } from "../data/kb.js";
+import { checkCount } from "../data/limits.js";
 import {
   mostRestaurants,
   placeholderCandidates,
@@ -19,6 +20,7 @@ import {
 import { type CandidateTable, candidateTable } from "../model/candidate-head.js";
 import type { Config } from "../model/config.js";
 import { Vocab } from "../text/vocab.js";
+import { type Bounds, checkRun, NO_BOUNDS } from "./footprint.js";
 
 export interface DialogSplit {
   /** Name in reports: trn, dev, tst, tst-OOV. */
@@ -60,7 +62,12 @@ export interface PreparedDialog {
   tests: DialogTest[];
 }
 
-export function prepareDialog(input: DialogInput, cfg: Config, matchType: boolean): PreparedDialog {
+export function prepareDialog(
+  input: DialogInput,
+  cfg: Config,
+  matchType: boolean,
+  bounds: Bounds = NO_BOUNDS,
+): PreparedDialog {
   const set = new CandidateSet(input.candidates, input.entities);
   const train = dialogExamples(input.train.dialogs);
   const extra = [
@@ -75,6 +82,15 @@ export function prepareDialog(input: DialogInput, cfg: Config, matchType: boolea
   const shape = deriveShape(
     splits.map((s) => s.examples),
     { memorySize: cfg.memorySize, sentenceLen: cfg.sentenceLen },
+  );
+  checkCount("maxCandidates", set.size, bounds.limits);
+  checkRun(
+    splits.map((s) => s.examples),
+    shape,
+    vocab.size,
+    cfg,
+    bounds,
+    input.candidates.reduce((n, c) => n + c.length, 0),
   );
   const batchOf = (s: (typeof splits)[number]) =>
     dialogBatch(s.split, s.examples, vocab, set, shape, matchType);

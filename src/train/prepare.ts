@@ -8,6 +8,7 @@ import { type Batch, deriveShape, type Shape, vectorize } from "../data/batch.js
 import { splitByStory } from "../data/split.js";
 import type { Config } from "../model/config.js";
 import { Vocab } from "../text/vocab.js";
+import { type Bounds, checkRun, NO_BOUNDS } from "./footprint.js";
 
 export interface TaskExamples {
   task: number;
@@ -26,7 +27,7 @@ export interface Prepared {
   tests: { task: number; batch: Batch }[];
 }
 
-export function prepare(tasks: TaskExamples[], cfg: Config): Prepared {
+export function prepare(tasks: TaskExamples[], cfg: Config, bounds: Bounds = NO_BOUNDS): Prepared {
   const train: Example[] = [];
   const valid: Example[] = [];
   for (const t of tasks) {
@@ -40,6 +41,7 @@ export function prepare(tasks: TaskExamples[], cfg: Config): Prepared {
     memorySize: cfg.memorySize,
     sentenceLen: cfg.sentenceLen,
   });
+  checkRun([train, valid, ...tasks.map((t) => t.test)], shape, vocab.size, cfg, bounds);
   return {
     vocab,
     answers,

@@ -4,7 +4,9 @@ import type { Command } from "commander";
 import { type Answer, Model } from "../../api/model.js";
 import { decodeUtf8 } from "../../data/decode.js";
 import { DataError, FieldError } from "../../data/errors.js";
+import { checkLine } from "../../data/limits.js";
 import { UsageError } from "../errors.js";
+import { addLimitOptions, applyLimits, checkFileSize, currentLimits } from "../limits.js";
 import { loadModelFile } from "../model-io.js";
 import { formatTable } from "../table.js";
 
@@ -30,10 +32,12 @@ export function registerAsk(program: Command): void {
         "The memory keeps the model's memory size of most recent sentences. `:clear` empties it.",
     )
     .action((question: string | undefined, opts: AskOptions) => ask(question, opts));
+  addLimitOptions(program.commands[program.commands.length - 1]);
 }
 
 function readStory(path: string): string[] {
   let bytes: Buffer;
+  checkFileSize(path);
   try {
     bytes = readFileSync(path);
   } catch (e) {
@@ -50,12 +54,14 @@ function readStory(path: string): string[] {
       );
     }
     if (line.includes("\0")) throw new DataError(path, i + 1, "a NUL byte: not a text file");
+    checkLine(line, path, i + 1, currentLimits());
     if (line.trim() !== "") story.push(line.trim());
   });
   return story;
 }
 
 async function ask(question: string | undefined, opts: AskOptions): Promise<void> {
+  applyLimits(opts as unknown as Record<string, unknown>);
   const model = new Model(loadModelFile(opts.model));
   const topK = Number(opts.top);
   if (!Number.isInteger(topK) || topK < 1) throw new UsageError("--top: expected a whole number ≥ 1");
@@ -126,6 +132,7 @@ async function interactive(model: Model, initial: string[], topK: number, json: 
     // readline replaces bytes that are not UTF-8 with U+FFFD: such input is refused, as the data readers do.
     if (raw.includes("\uFFFD") || raw.includes("\0"))
       throw new DataError("stdin", lineNo, "not valid UTF-8 text");
+    checkLine(raw, "stdin", lineNo, currentLimits());
     const line = raw.trim();
     if (line === ":clear") {
       before += memory.length;

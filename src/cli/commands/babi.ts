@@ -10,6 +10,7 @@ import { runCheckpointed } from "../checkpointed.js";
 import { addConfigOptions, addDataOptions, addRunOptions, configFromOptions } from "../config-options.js";
 import { findBabiDir, type LoadedTask, loadTask, MissingTaskFile } from "../datadir.js";
 import { UsageError } from "../errors.js";
+import { addLimitOptions, applyLimits } from "../limits.js";
 import { duration, type SweepResult, type SweepRun, summarize, writeResults } from "../results.js";
 import { formatTable, pct } from "../table.js";
 import { parseWorkers } from "./train.js";
@@ -45,6 +46,7 @@ export function registerBabi(program: Command): void {
   addDataOptions(cmd);
   addRunOptions(cmd);
   addConfigOptions(cmd);
+  addLimitOptions(cmd, { training: true });
   cmd.action((opts: BabiOptions) => babiCommand(opts));
 }
 
@@ -55,6 +57,7 @@ async function babiCommand(opts: BabiOptions): Promise<void> {
   const ckptPath = opts.checkpoint ?? (opts.out ? `${opts.out}.ckpt` : undefined);
   if (opts.resume && !ckptPath)
     throw new UsageError("--resume: needs --out or --checkpoint to find the checkpoint");
+  const bounds = applyLimits(opts, workers);
   const dir = findBabiDir(opts.set, opts.data);
   const loaded: LoadedTask[] = [];
   const skipped: { task: number; reason: string }[] = [];
@@ -71,8 +74,8 @@ async function babiCommand(opts: BabiOptions): Promise<void> {
   const examples = (l: LoadedTask) => ({ task: l.task, train: l.train.examples, test: l.test.examples });
   // Single task: one data set per task; joint: one over all of them.
   const groups: { task: number | "joint"; data: Prepared }[] = cfg.joint
-    ? [{ task: "joint", data: prepare(loaded.map(examples), cfg) }]
-    : loaded.map((l) => ({ task: l.task, data: prepare([examples(l)], cfg) }));
+    ? [{ task: "joint", data: prepare(loaded.map(examples), cfg, bounds) }]
+    : loaded.map((l) => ({ task: l.task, data: prepare([examples(l)], cfg, bounds) }));
   const seeds = runSeeds(cfg);
   const jobs = groups.flatMap((g, gi) => seeds.map((seed) => ({ group: gi, seed, data: runDataOf(g.data) })));
   const started = performance.now() / 1000;

@@ -6,7 +6,9 @@ import { createInterface } from "node:readline";
 import type { Command } from "commander";
 import { type BotReply, DialogBot, isApiResult } from "../../api/dialog.js";
 import { DataError } from "../../data/errors.js";
+import { checkLine } from "../../data/limits.js";
 import { UsageError } from "../errors.js";
+import { addLimitOptions, applyLimits, checkFileSize, currentLimits } from "../limits.js";
 import { loadModelFile } from "../model-io.js";
 import { knowledgeBaseOf } from "./dialog.js";
 
@@ -41,11 +43,14 @@ export function registerChat(program: Command): void {
         "it goes into the memory without a reply. `:reset` starts a new conversation, Ctrl-D quits.",
     )
     .action((opts: ChatOptions) => chat(opts));
+  addLimitOptions(program.commands[program.commands.length - 1]);
 }
 
 async function chat(opts: ChatOptions): Promise<void> {
   const top = Number(opts.top);
   if (!Number.isInteger(top) || top < 1) throw new UsageError("--top: expected a whole number ≥ 1");
+  applyLimits(opts as unknown as Record<string, unknown>);
+  if (opts.script) checkFileSize(opts.script);
   const trained = loadModelFile(opts.model, "dialog");
   const kb =
     opts.kb === false ? null : typeof opts.kb === "string" ? knowledgeBaseOf(trained, opts.kb) : undefined;
@@ -70,6 +75,7 @@ async function chat(opts: ChatOptions): Promise<void> {
       // readline replaces bytes that are not UTF-8 with U+FFFD: such input is refused, as the data readers do.
       if (raw.includes("\uFFFD") || raw.includes("\0"))
         throw new DataError(source, lineNo, "not valid UTF-8 text");
+      checkLine(raw, source, lineNo, currentLimits());
       const line = raw.trim();
       if (line === ":reset") bot.reset();
       else if (isApiResult(line)) bot.addResult(line);

@@ -3,6 +3,7 @@ import { type TaskStats, taskStats } from "../../data/stats.js";
 import { ALL_TASKS, parseTaskList } from "../../data/tasks.js";
 import { addDataOptions } from "../config-options.js";
 import { findBabiDir, loadTask, MissingTaskFile } from "../datadir.js";
+import { applyLimits } from "../limits.js";
 import { formatTable } from "../table.js";
 
 interface StatsOptions {
@@ -20,10 +21,14 @@ export function registerData(program: Command): void {
   addDataOptions(stats)
     .option("--tasks <list>", "tasks to read, e.g. 1-20 or 1,4,12", "1-20")
     .option("--json", "print one JSON object as the last line")
+    .option("--max-line-chars <n>", "longest line a data file may have (default: 10000)")
+    .option("--max-sentence-words <n>", "most words a sentence or question may have (default: 200)")
+    .option("--max-file-mb <n>", "largest data file read, in MB (default: 1024)")
     .action((opts: StatsOptions) => dataStats(opts));
 }
 
 function dataStats(opts: StatsOptions): void {
+  applyLimits(opts as unknown as Record<string, unknown>);
   const dir = findBabiDir(opts.set, opts.data);
   const tasks = opts.tasks ? parseTaskList(opts.tasks) : ALL_TASKS;
   const stats: TaskStats[] = [];
@@ -53,5 +58,19 @@ function dataStats(opts: StatsOptions): void {
   console.log(`data: ${dir}`);
   console.log(formatTable(header, rows));
   for (const s of skipped) console.log(`skipped: ${s.reason}`);
+  // Outliers cost memory for every sentence (all are padded to the longest): say so before training.
+  for (const s of stats) {
+    if (s.longestSentence > Math.max(20, 4 * s.meanSentence)) {
+      process.stderr.write(
+        `warning: task ${s.task}: a sentence of ${s.longestSentence} words, against ${s.meanSentence.toFixed(1)} on average; ` +
+          "every sentence is padded to it (--sentence-len N cuts sentences to N words)\n",
+      );
+    }
+    if (s.longestStory > 1000) {
+      process.stderr.write(
+        `warning: task ${s.task}: a story of ${s.longestStory} statements; the memory keeps the last 50 (--memory-size)\n`,
+      );
+    }
+  }
   if (opts.json) console.log(JSON.stringify({ dir, set: opts.set, tasks: stats, skipped }));
 }

@@ -31,6 +31,7 @@ import {
 } from "../dialog-data.js";
 import { UsageError } from "../errors.js";
 import { writeFileAtomic } from "../fsutil.js";
+import { addLimitOptions, applyLimits } from "../limits.js";
 import { loadModelFile, saveModel } from "../model-io.js";
 import { type Job, runJobs } from "../pool.js";
 import { formatTable, pct } from "../table.js";
@@ -76,6 +77,7 @@ export function registerDialog(program: Command): void {
     .option("--force", "start over where the checkpoint of an interrupted run is (it is overwritten)")
     .option("--data <dir>", DATA_HELP);
   addRunOptions(train);
+  addLimitOptions(train, { training: true, dialog: true });
   addConfigOptions(train, dialogDefaults());
   train.action((opts: DialogOptions) => trainCommand(opts));
 
@@ -94,6 +96,9 @@ export function registerDialog(program: Command): void {
     )
     .option("--data <dir>", DATA_HELP)
     .option("--json", "print one JSON object as the last line")
+    .option("--max-line-chars <n>", "longest line a data file may have (default: 10000)")
+    .option("--max-sentence-words <n>", "most words an utterance may have (default: 200)")
+    .option("--max-file-mb <n>", "largest data file read, in MB (default: 1024)")
     .action((opts: DialogOptions) => testCommand(opts));
 
   const run = dialog
@@ -103,6 +108,7 @@ export function registerDialog(program: Command): void {
     .option("--out <base>", "write <base>.json and <base>.md (e.g. results/dialog)")
     .option("--data <dir>", DATA_HELP);
   addRunOptions(run);
+  addLimitOptions(run, { training: true, dialog: true });
   addConfigOptions(run, dialogDefaults());
   run.action((opts: DialogOptions) => runCommand(opts));
 }
@@ -166,10 +172,11 @@ async function trainCommand(opts: DialogOptions): Promise<void> {
   const ckptPath = opts.checkpoint ?? (opts.out ? `${opts.out}.ckpt` : undefined);
   if (opts.resume && !ckptPath)
     throw new UsageError("--resume: needs --out or --checkpoint to find the checkpoint");
+  const bounds = applyLimits(opts, parseWorkers(opts.workers));
   const loaded = loadDialogTask(findDialogDir(opts.data), task);
   const input = opts.placeholders ? withPlaceholders(loaded) : loaded;
   const started = performance.now();
-  const data = prepareDialog(input, cfg, matchType);
+  const data = prepareDialog(input, cfg, matchType, bounds);
   const runs = await runCheckpointed({
     cfg,
     runs: seedRuns(cfg, dialogRunData(data)),
@@ -235,6 +242,7 @@ function printScores(task: number, matchType: boolean, scores: DialogScore[], va
 }
 
 async function testCommand(opts: DialogOptions): Promise<void> {
+  applyLimits(opts);
   const trained = loadModelFile(opts.model, "dialog");
   const spec = trained.dialog!;
   const dir = findDialogDir(opts.data);
@@ -327,6 +335,7 @@ interface DialogResultRow {
 async function runCommand(opts: DialogOptions): Promise<void> {
   const cfg = dialogConfig(opts);
   const tasks = parseDialogTasks(opts.tasks ?? "1-6");
+  const bounds = applyLimits(opts, parseWorkers(opts.workers));
   const dir = findDialogDir(opts.data);
   const started = performance.now();
   const inputs: DialogInput[] = tasks.map((t) => loadDialogTask(dir, t));
@@ -335,7 +344,7 @@ async function runCommand(opts: DialogOptions): Promise<void> {
       label: `task ${input.task}${matchType ? " + match" : ""}`,
       task: input.task,
       matchType,
-      data: prepareDialog(input, cfg, matchType),
+      data: prepareDialog(input, cfg, matchType, bounds),
     })),
   );
   const reports = await trainAll(sets, cfg, opts);

@@ -3,6 +3,7 @@ import { deriveShape, vectorize } from "../../data/batch.js";
 import { parseTaskList } from "../../data/tasks.js";
 import { meanError, taskErrors } from "../../eval/errors.js";
 import { BABI_SETS, findBabiDir, loadTask } from "../datadir.js";
+import { applyLimits } from "../limits.js";
 import { loadModelFile } from "../model-io.js";
 import { formatTable } from "../table.js";
 
@@ -23,6 +24,9 @@ export function registerTest(program: Command): void {
     .option("--data <dir>", "bAbI folder: the release root or a folder of qaN_*test.txt files")
     .option("--set <name>", `which set of the release (${BABI_SETS.join(", ")}; default: the model's)`)
     .option("--json", "print one JSON object as the last line")
+    .option("--max-line-chars <n>", "longest line a data file may have (default: 10000)")
+    .option("--max-sentence-words <n>", "most words a sentence or question may have (default: 200)")
+    .option("--max-file-mb <n>", "largest data file read, in MB (default: 1024)")
     .action((opts: TestOptions) => testCommand(opts));
 }
 
@@ -31,6 +35,7 @@ function testCommand(opts: TestOptions): void {
   const model = loadModelFile(opts.model);
   const set = opts.set ?? model.meta.set ?? "en";
   const tasks = opts.task ? parseTaskList(opts.task) : model.meta.tasks;
+  applyLimits(opts as unknown as Record<string, unknown>);
   const dir = findBabiDir(set, opts.data);
   const tests = tasks.map((task) => {
     const examples = loadTask(dir, task).test.examples;

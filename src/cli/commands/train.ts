@@ -8,6 +8,7 @@ import { runCheckpointed, seedRuns } from "../checkpointed.js";
 import { addConfigOptions, addDataOptions, addRunOptions, configFromOptions } from "../config-options.js";
 import { findBabiDir, loadTask } from "../datadir.js";
 import { UsageError } from "../errors.js";
+import { addLimitOptions, applyLimits } from "../limits.js";
 import { saveModel } from "../model-io.js";
 import { defaultWorkers } from "../pool.js";
 import { formatTable, pct } from "../table.js";
@@ -39,6 +40,7 @@ export function registerTrain(program: Command): void {
   addDataOptions(cmd);
   addRunOptions(cmd);
   addConfigOptions(cmd);
+  addLimitOptions(cmd, { training: true });
   cmd.action((opts: TrainOptions) => trainCommand(opts));
 }
 
@@ -52,11 +54,13 @@ async function trainCommand(opts: TrainOptions): Promise<void> {
   const ckptPath = opts.checkpoint ?? (opts.out ? `${opts.out}.ckpt` : undefined);
   if (opts.resume && !ckptPath)
     throw new UsageError("--resume: needs --out or --checkpoint to find the checkpoint");
+  const bounds = applyLimits(opts, workers);
   const dir = findBabiDir(opts.set, opts.data);
   const loaded = tasks.map((t) => loadTask(dir, t));
   const data = prepare(
     loaded.map((l) => ({ task: l.task, train: l.train.examples, test: l.test.examples })),
     cfg,
+    bounds,
   );
   const started = performance.now() / 1000;
   const runs = await runCheckpointed({
