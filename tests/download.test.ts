@@ -72,6 +72,15 @@ function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: st
 }
 
 const lastLine = (s: string) => s.trimEnd().split("\n").pop() ?? "";
+/** A checksum list naming just the two files the test archives hold (the package's names them all). */
+const twoFiles = (dir: string) => {
+  const path = join(dir, "two.sha256");
+  const lines = readFileSync(join(ROOT, "checksums", "data.sha256"), "utf8")
+    .split("\n")
+    .filter((l) => l.endsWith(`/en/${TRAIN}`) || l.endsWith(`/en/${TEST}`));
+  writeFileSync(path, `${lines.join("\n")}\n`);
+  return path;
+};
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
 test("downloads, checks every listed file and the archive, and unpacks into the cache", async () => {
@@ -85,6 +94,8 @@ test("downloads, checks every listed file and the archive, and unpacks into the 
       `${base}/good.tgz`,
       "--sha256",
       sha(good),
+      "--checksums",
+      twoFiles(cache),
       "--json",
     ]);
     assert.equal(r.code, 0, r.stderr);
@@ -95,7 +106,7 @@ test("downloads, checks every listed file and the archive, and unpacks into the 
     assert.match(r.stderr, /downloaded 100%/);
     const dest = join(cache, "babi", "tasks_1-20_v1-2", "en", TRAIN);
     assert.deepEqual(readFileSync(dest), readFileSync(join(BABI_EN, TRAIN)));
-    assert.deepEqual(readdirSync(cache), ["babi"]);
+    assert.deepEqual(readdirSync(cache).sort(), ["babi", "two.sha256"]);
     // The cache is one of the places the data is looked for.
     const s = await cli(["data", "stats", "--data", cache, "--tasks", "1", "--json"]);
     assert.equal(s.code, 0, s.stderr);
@@ -117,16 +128,29 @@ test("an archive corrupted in transit fails its checksum and leaves nothing behi
 
 test("a file that differs from the shipped checksum list is refused, and the old data is kept", async () => {
   await withTmpDirAsync(async (cache) => {
-    const ok = await cli(["download", "--cache", cache, "--url", `${base}/good.tgz`]);
+    const list = twoFiles(cache);
+    const ok = await cli(["download", "--cache", cache, "--url", `${base}/good.tgz`, "--checksums", list]);
     assert.equal(ok.code, 0, ok.stderr);
-    const r = await cli(["download", "--cache", cache, "--url", `${base}/badfile.tgz`]);
+    const r = await cli(["download", "--cache", cache, "--url", `${base}/badfile.tgz`, "--checksums", list]);
     assert.equal(r.code, 1);
     assert.match(
       lastLine(r.stderr),
       /^error: babi\/tasks_1-20_v1-2\/en\/qa1_single-supporting-fact_train\.txt: checksum mismatch/,
     );
-    assert.deepEqual(readdirSync(cache), ["babi"]);
+    assert.deepEqual(readdirSync(cache).sort(), ["babi", "two.sha256"]);
     assert.ok(existsSync(join(cache, "babi", "tasks_1-20_v1-2", "en", TEST)));
+  });
+});
+
+test("an archive that holds part of the data set is refused: every listed file must be there", async () => {
+  await withTmpDirAsync(async (cache) => {
+    const r = await cli(["download", "--cache", cache, "--url", `${base}/good.tgz`]);
+    assert.equal(r.code, 1);
+    assert.match(
+      lastLine(r.stderr),
+      /good\.tgz: the archive lacks \d+ of the \d+ files the checksum list names \(first: babi\/tasks_1-20_v1-2\/[^)]+\)$/,
+    );
+    assert.deepEqual(readdirSync(cache), []);
   });
 });
 

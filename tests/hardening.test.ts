@@ -118,6 +118,19 @@ test("options that exclude each other are refused", () => {
   const r = runCli(["train", "--task", "1", "--tasks", "2"]);
   assert.equal(r.code, 2);
   assert.equal(r.stderr, "error: --task and --tasks: give one\n");
+  for (const [args, message] of [
+    [["chat", "--kb", "kb.txt", "--no-kb"], "--kb and --no-kb"],
+    [["train", "--task", "1", "--resume", "--force", "--out", "m.json"], "--resume and --force"],
+    [["train", "--task", "1", "--linear-start", "--no-linear-start"], "--linear-start and --no-linear-start"],
+    [
+      ["dialog", "train", "--task", "1", "--no-match-type", "--match-type"],
+      "--match-type and --no-match-type",
+    ],
+  ] as const) {
+    const x = runCli([...args]);
+    assert.equal(x.code, 2);
+    assert.equal(x.stderr, `error: ${message}: give one\n`);
+  }
 });
 
 test("a dialog line without its TAB, a bAbI line with a fourth field or a NUL byte is refused at its line", () => {

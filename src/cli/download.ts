@@ -62,8 +62,16 @@ export interface DownloadResult {
   unverified: string[];
 }
 
-function knownChecksums(): Map<string, string> {
-  const text = readFileSync(join(PACKAGE_ROOT, "checksums", "data.sha256"), "utf8");
+/** The package's list of the data files and their SHA-256. */
+export const CHECKSUMS = join(PACKAGE_ROOT, "checksums", "data.sha256");
+
+function knownChecksums(path: string): Map<string, string> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new DownloadError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? "unknown error"})`);
+  }
   const map = new Map<string, string>();
   for (const line of text.split("\n")) {
     const m = /^([0-9a-f]{64})\s+\*?(.+)$/.exec(line.trim());
@@ -75,7 +83,7 @@ function knownChecksums(): Map<string, string> {
 export async function download(
   ds: Dataset,
   cache: string,
-  opts: { url?: string; sha256?: string; progress?: DownloadProgress },
+  opts: { url?: string; sha256?: string; progress?: DownloadProgress; checksums?: string },
 ): Promise<DownloadResult> {
   const url = opts.url ?? ds.url;
   const work = join(cache, `.download-${process.pid}`);
@@ -96,11 +104,13 @@ export async function download(
     }
     const top = join(unpacked, ds.top);
     if (!existsSync(top)) throw new DownloadError(`${url}: the archive has no ${ds.top}/ folder`);
-    const known = knownChecksums();
+    const known = knownChecksums(opts.checksums ?? CHECKSUMS);
     let verified = 0;
     const unverified: string[] = [];
+    const seen = new Set<string>();
     for (const file of walk(top)) {
       const rel = `${ds.dest}/${relative(top, file).split("\\").join("/")}`;
+      seen.add(rel);
       const want = known.get(rel);
       if (!want) {
         unverified.push(rel);
@@ -110,6 +120,14 @@ export async function download(
       if (got !== want)
         throw new DownloadError(`${rel}: checksum mismatch: expected SHA-256 ${want}, got ${got}`);
       verified++;
+    }
+    // Every file the list names for this data set must be there: an archive with a part is no data set.
+    const listed = [...known.keys()].filter((k) => k.startsWith(`${ds.dest}/`));
+    const missing = listed.filter((k) => !seen.has(k));
+    if (missing.length > 0) {
+      throw new DownloadError(
+        `${url}: the archive lacks ${missing.length} of the ${listed.length} files the checksum list names (first: ${missing[0]})`,
+      );
     }
     if (verified === 0 && !opts.sha256) {
       throw new DownloadError(

@@ -15,7 +15,7 @@ import { registerModels } from "./commands/models.js";
 import { registerServe } from "./commands/serve.js";
 import { registerTest } from "./commands/test.js";
 import { registerTrain } from "./commands/train.js";
-import { reportError } from "./errors.js";
+import { reportError, UsageError } from "./errors.js";
 
 function packageVersion(): string {
   const path = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "package.json");
@@ -47,9 +47,31 @@ function allCommands(cmd: Command): Command[] {
   return cmd.commands.flatMap((c) => [c, ...allCommands(c)]);
 }
 
+/** Options that exclude each other (besides every --X with its --no-X). */
+const EXCLUSIVE = [
+  ["--task", "--tasks"],
+  ["--resume", "--force"],
+  ["--kb", "--no-kb"],
+];
+
+/** Refuses a command line that gives options excluding each other, rather than letting the last one win. */
+export function checkExclusive(argv: string[]): void {
+  const end = argv.indexOf("--");
+  const flags = new Set(
+    (end < 0 ? argv : argv.slice(0, end)).filter((a) => a.startsWith("--")).map((a) => a.split("=")[0]),
+  );
+  for (const f of flags) {
+    if (f.startsWith("--no-") && flags.has(`--${f.slice(5)}`))
+      throw new UsageError(`--${f.slice(5)} and ${f}: give one`);
+  }
+  for (const [a, b] of EXCLUSIVE)
+    if (flags.has(a) && flags.has(b)) throw new UsageError(`${a} and ${b}: give one`);
+}
+
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
+    checkExclusive(argv);
     await program.parseAsync(argv, { from: "user" });
     return 0;
   } catch (err) {

@@ -10,6 +10,7 @@ interface DownloadOptions {
   sha256?: string;
   dialog?: boolean;
   json?: boolean;
+  checksums?: string;
 }
 
 export function registerDownload(program: Command): void {
@@ -22,6 +23,10 @@ export function registerDownload(program: Command): void {
     .option("--dialog", "the Dialog bAbI tasks instead of the QA tasks")
     .option("--url <url>", "download from this address instead of the official one")
     .option("--sha256 <hex>", "also require this SHA-256 of the archive itself")
+    .option(
+      "--checksums <file>",
+      "the files expected and their SHA-256 (default: the package's checksums/data.sha256)",
+    )
     .option("--json", "print one JSON object as the last line")
     .action((opts: DownloadOptions) => downloadCommand(opts));
 }
@@ -42,7 +47,12 @@ async function downloadCommand(opts: DownloadOptions): Promise<void> {
   // With --json, stdout holds the JSON line only; what goes on meanwhile goes to stderr.
   const say = (line: string) => (opts.json ? process.stderr.write(`${line}\n`) : console.log(line));
   say(`downloading ${ds.name} from ${opts.url ?? ds.url}`);
-  const r = await download(ds, cache, { url: opts.url, sha256: opts.sha256, progress: progressBar() });
+  const r = await download(ds, cache, {
+    url: opts.url,
+    sha256: opts.sha256,
+    progress: progressBar(),
+    checksums: opts.checksums,
+  });
   say(`${r.bytes} bytes, SHA-256 ${r.sha256}`);
   say(
     `${r.verified} files checked against checksums/data.sha256${r.unverified.length ? `, ${r.unverified.length} not listed there` : ""}`,
