@@ -138,3 +138,37 @@ test("a sweep resumed before any run had finished counts the interrupted process
     );
   });
 });
+
+test("a run a results file chose is retrained bit for bit from what the file prints", () => {
+  withTmpDir((dir) => {
+    twoTasks(dir, 1500);
+    const options = ["--data", dir, "--epochs", "6", "--ls-rule", "fixed", "--ls-epochs", "2"];
+    const out = join(dir, "sweep");
+    const sweep = runCli([
+      "babi",
+      "--tasks",
+      "20",
+      "--repeats",
+      "3",
+      "--seed",
+      "4",
+      ...options,
+      "--out",
+      out,
+      "--quiet",
+    ]);
+    assert.equal(sweep.code, 0, sweep.stderr);
+    const md = readFileSync(`${out}.md`, "utf8");
+    const m = /`(--task 20 --seed (\d+) --split-seed 4 --repeats 1)`/.exec(md);
+    assert.ok(m, md);
+    const result = JSON.parse(readFileSync(`${out}.json`, "utf8"));
+    const chosen = result.runs.find((r: { seed: number }) => r.seed === Number(m[2]));
+    const again = runCli(["train", ...m[1].split(" "), ...options, "--json"]);
+    assert.equal(again.code, 0, again.stderr);
+    const j = again.json as { train_error: number; valid_error: number; test_error: number; epochs: number };
+    assert.deepEqual(
+      [j.train_error, j.valid_error, j.test_error, j.epochs],
+      [chosen.train_error, chosen.valid_error, chosen.test_error, chosen.epochs],
+    );
+  });
+});

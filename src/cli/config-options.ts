@@ -56,6 +56,7 @@ const OPTIONS: [keyof Config, string, Kind, string][] = [
   ["initStd", "--init-std", "float", "standard deviation of the initial weights"],
   ["validFraction", "--valid-fraction", "float", "fraction of training questions held out (by story)"],
   ["seed", "--seed", "int", "seed of the first run (run r uses seed + r)"],
+  ["splitSeed", "--split-seed", "int", "seed of the validation split (default: --seed)"],
   ["repeats", "--repeats", "int", "runs with different seeds; the best is kept"],
   ["candidateWords", "--candidate-words", "bool", "dialog: the vocabulary also holds the candidates' words"],
   [
@@ -84,8 +85,9 @@ export function addConfigOptions(cmd: Command, defaults: Partial<Config> | null 
       cmd.addOption(new Option(`${flag} <value>`, `${desc} (default: ${def})`).choices(kind));
     } else {
       const parse = kind === "int" ? parseWhole : parseNumber;
+      const shown = def === null ? "" : ` (default: ${def})`;
       cmd.addOption(
-        new Option(`${flag} <${kind === "int" ? "n" : "x"}>`, `${desc} (default: ${def})`).argParser(parse),
+        new Option(`${flag} <${kind === "int" ? "n" : "x"}>`, `${desc}${shown}`).argParser(parse),
       );
     }
   }

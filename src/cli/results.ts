@@ -86,6 +86,17 @@ export function markdown(r: SweepResult): string {
     );
     lines.push("");
   }
+  const split = r.config.splitSeed ?? r.seeds[0];
+  const t0 = r.tasks[0];
+  if (t0) {
+    const which = r.joint ? `--tasks ${r.tasks.map((t) => t.task).join(",")} --joint` : `--task ${t0.task}`;
+    lines.push(
+      `Every run's validation split was drawn with seed ${split}, so the options of the command above with ` +
+        `\`${which} --seed ${t0.seed} --split-seed ${split} --repeats 1\` given to \`memn2n train\` retrain the run ` +
+        `chosen for ${r.joint ? "the joint model" : `task ${t0.task}`} (likewise for the others, with their seeds).`,
+    );
+    lines.push("");
+  }
   lines.push(`Wall time ${duration(r.wall_seconds)} on ${r.machine}, ${r.workers} worker(s), ${r.date}.`);
   lines.push("");
   lines.push(`Config: \`${JSON.stringify(r.config)}\``);

@@ -80,6 +80,11 @@ export interface Config {
   /** Fraction of training questions held out for validation, whole stories at a time. */
   validFraction: number;
   seed: number;
+  /**
+   * Seed of the validation split; null: `seed`. Every run of a sweep or of `--repeats` shares the split of
+   * the first run's seed, so one of them is retrained alone with its own seed and this one.
+   */
+  splitSeed: number | null;
   /** Runs with different seeds; the best by `selectBy` is kept. */
   repeats: number;
   /** Keep the run with the lowest validation error, or (as the paper) the lowest training error. */
@@ -126,6 +131,7 @@ export const PAPER_DEFAULTS: Readonly<Config> = Object.freeze({
   initStd: 0.1,
   validFraction: 0.1,
   seed: 1,
+  splitSeed: null,
   repeats: 1,
   selectBy: "valid",
   candidateWords: false,
@@ -198,6 +204,8 @@ export function validateConfig(cfg: Config): void {
   if (!Number.isInteger(cfg.repeats) || cfg.repeats < 1) throw new ConfigError("repeats", "must be ≥ 1");
   if (!Number.isInteger(cfg.seed) || cfg.seed < 0)
     throw new ConfigError("seed", "must be a whole number ≥ 0");
+  if (cfg.splitSeed !== null && (!Number.isInteger(cfg.splitSeed) || cfg.splitSeed < 0))
+    throw new ConfigError("splitSeed", "must be a whole number ≥ 0");
   for (const k of ["lr", "lsLr", "maxGradNorm", "initStd", "annealFactor"] as const) {
     if (!(Number.isFinite(cfg[k]) && cfg[k] > 0))
       throw new ConfigError(k, `must be a number > 0, got ${cfg[k]}`);

@@ -125,6 +125,7 @@ export function checkpointFromJson(
 
 /** The first field in which two configs differ, or null. */
 export function configDifference(a: Config, b: Record<string, unknown>): string | null {
-  for (const k of Object.keys(a) as (keyof Config)[]) if (a[k] !== b[k]) return k;
+  // A field a checkpoint predates (undefined) is at its default of null.
+  for (const k of Object.keys(a) as (keyof Config)[]) if ((a[k] ?? null) !== (b[k] ?? null)) return k;
   return null;
 }

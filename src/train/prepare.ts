@@ -31,7 +31,7 @@ export function prepare(tasks: TaskExamples[], cfg: Config, bounds: Bounds = NO_
   const train: Example[] = [];
   const valid: Example[] = [];
   for (const t of tasks) {
-    const s = splitByStory(t.train, cfg.validFraction, cfg.seed);
+    const s = splitByStory(t.train, cfg.validFraction, cfg.splitSeed ?? cfg.seed);
     train.push(...s.train);
     valid.push(...s.valid);
   }
