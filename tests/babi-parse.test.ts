@@ -127,7 +127,7 @@ test("the CLI rejects a missing data folder and a bad option with exit 2", () =>
   assert.match(r.stderr, /^error: --data \/nonexistent\/memn2n: no such folder\n$/);
   const r2 = runCli(["data", "stats", "--tasks", "0-30"]);
   assert.equal(r2.code, 2);
-  assert.match(r2.stderr, /^error: tasks: "0-30" is outside the tasks 1 to 20/);
+  assert.match(r2.stderr, /^error: --tasks: "0-30" is outside the tasks 1 to 20/);
   const r3 = runCli(["data", "stats", "--frobnicate"]);
   assert.equal(r3.code, 2);
   assert.match(r3.stderr, /unknown option '--frobnicate'/);

@@ -284,3 +284,29 @@ test("every size a file decides has a bound, checked before anything is allocate
     );
   });
 });
+
+test("tables and progress: the option a message is about, linear start without a made-up total, no validation as '-'", () => {
+  const t = runCli(["train", "--task", "99"]);
+  assert.equal(t.stderr, 'error: --task: "99" is outside the tasks 1 to 20\n');
+  const r = runCli([
+    "train",
+    "--task",
+    "1",
+    "--data",
+    BABI_EN,
+    "--epochs",
+    "2",
+    "--ls-epochs",
+    "3",
+    "--ls-rule",
+    "fixed",
+    "--valid-fraction",
+    "0",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /seed 1 epoch 1 \(linear start\) lr/);
+  assert.match(r.stderr, /seed 1 epoch 5\/5 lr/);
+  assert.doesNotMatch(r.stderr, /epoch 1\/5/);
+  assert.match(r.stdout, /seed +epochs +train err % +valid err % +test err % +seconds +kept\n/);
+  assert.match(r.stdout, /\n +1 +5 +[\d.]+ +- +[\d.]+ +[\d.]+ +chosen\n/);
+});

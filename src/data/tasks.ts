@@ -51,15 +51,15 @@ export function taskFiles(names: string[]): Map<number, TaskFiles> {
 }
 
 /** Parses a task list such as `1-20`, `1,4,12` or `3`. */
-export function parseTaskList(spec: string): number[] {
+export function parseTaskList(spec: string, field = "tasks"): number[] {
   const out = new Set<number>();
   for (const part of spec.split(",")) {
     const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
-    if (!m) throw new FieldError("tasks", `"${spec}" is not a task list (use forms like 1-20, 1,4,12 or 3)`);
+    if (!m) throw new FieldError(field, `"${spec}" is not a task list (use forms like 1-20, 1,4,12 or 3)`);
     const a = Number(m[1]);
     const b = m[2] === undefined ? a : Number(m[2]);
-    if (a > b) throw new FieldError("tasks", `"${part.trim()}" runs backwards (write ${b}-${a})`);
-    if (a < 1 || b > 20) throw new FieldError("tasks", `"${part.trim()}" is outside the tasks 1 to 20`);
+    if (a > b) throw new FieldError(field, `"${part.trim()}" runs backwards (write ${b}-${a})`);
+    if (a < 1 || b > 20) throw new FieldError(field, `"${part.trim()}" is outside the tasks 1 to 20`);
     for (let t = a; t <= b; t++) out.add(t);
   }
   return [...out].sort((x, y) => x - y);

@@ -52,7 +52,7 @@ export function registerBabi(program: Command): void {
 
 async function babiCommand(opts: BabiOptions): Promise<void> {
   const cfg = configFromOptions(opts, opts.set);
-  const taskList = parseTaskList(opts.tasks);
+  const taskList = parseTaskList(opts.tasks, "--tasks");
   const workers = parseWorkers(opts.workers);
   const ckptPath = opts.checkpoint ?? (opts.out ? `${opts.out}.ckpt` : undefined);
   if (opts.resume && !ckptPath)

@@ -30,7 +30,7 @@ export function registerData(program: Command): void {
 function dataStats(opts: StatsOptions): void {
   applyLimits(opts as unknown as Record<string, unknown>);
   const dir = findBabiDir(opts.set, opts.data);
-  const tasks = opts.tasks ? parseTaskList(opts.tasks) : ALL_TASKS;
+  const tasks = opts.tasks ? parseTaskList(opts.tasks, "--tasks") : ALL_TASKS;
   const stats: TaskStats[] = [];
   const skipped: { task: number; reason: string }[] = [];
   for (const task of tasks) {

@@ -34,7 +34,7 @@ function testCommand(opts: TestOptions): void {
   const started = performance.now();
   const model = loadModelFile(opts.model);
   const set = opts.set ?? model.meta.set ?? "en";
-  const tasks = opts.task ? parseTaskList(opts.task) : model.meta.tasks;
+  const tasks = opts.task ? parseTaskList(opts.task, "--task") : model.meta.tasks;
   applyLimits(opts as unknown as Record<string, unknown>);
   const dir = findBabiDir(set, opts.data);
   const tests = tasks.map((task) => {

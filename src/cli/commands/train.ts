@@ -47,7 +47,7 @@ export function registerTrain(program: Command): void {
 async function trainCommand(opts: TrainOptions): Promise<void> {
   const cfg = configFromOptions(opts, opts.set);
   if (!opts.task && !opts.tasks) throw new UsageError("--task: which task to train on? (e.g. --task 1)");
-  const tasks = parseTaskList(opts.tasks ?? opts.task!);
+  const tasks = parseTaskList(opts.tasks ?? opts.task!, opts.tasks ? "--tasks" : "--task");
   if (tasks.length > 1 && !cfg.joint) throw new UsageError("--tasks: several tasks need --joint");
   const workers = parseWorkers(opts.workers);
   const ckptPath = opts.checkpoint ?? (opts.out ? `${opts.out}.ckpt` : undefined);
