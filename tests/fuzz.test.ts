@@ -14,7 +14,7 @@ import { isResultLine, parseCandidates, parseDialogs } from "../src/data/dialog.
 import { DataError } from "../src/data/errors.js";
 import { modelFromText, modelToSafetensors } from "../src/model/file.js";
 import { Rng } from "../src/util/random.js";
-import { BABI_EN, withTmpDirAsync } from "./helpers.js";
+import { BABI_EN, safetensorsHeader, withSafetensorsHeader, withTmpDirAsync } from "./helpers.js";
 
 const rng = new Rng(20261124);
 const SEED_TEXT = readFileSync(join(BABI_EN, "qa1_single-supporting-fact_train.txt"), "utf8")
@@ -184,16 +184,9 @@ test("fuzz: readers, model files and the command line", async (t) => {
   // 2b. safetensors model files: bytes flipped, inserted, cut; the header length, offsets, dtypes, tensors and
   // metadata mutated. Load and answer, or a DataError naming the field.
   const goodSt = modelToSafetensors(modelFromText(good, "good"));
-  const n = Number(new DataView(goodSt.buffer, goodSt.byteOffset).getBigUint64(0, true));
-  const header = JSON.parse(new TextDecoder().decode(goodSt.subarray(8, 8 + n))) as Record<string, unknown>;
-  const reheader = (h: unknown, data: Uint8Array) => {
-    const text = new TextEncoder().encode(JSON.stringify(h));
-    const out = new Uint8Array(8 + text.length + data.length);
-    new DataView(out.buffer).setBigUint64(0, BigInt(text.length), true);
-    out.set(text, 8);
-    out.set(data, 8 + text.length);
-    return out;
-  };
+  const { header, dataStart } = safetensorsHeader(goodSt);
+  const n = dataStart - 8;
+  const reheader = withSafetensorsHeader;
   for (let i = 0; i < 300; i++) {
     let bytes: Uint8Array;
     const kind = rng.int(4);

@@ -90,3 +90,35 @@ export async function killWhen(args: string[], ready: () => boolean): Promise<vo
   child.kill("SIGKILL");
   await exited;
 }
+
+/** A booking, as the user's lines of a chat with the restaurant bot: Italian food in Paris for six, cheap. */
+export const BOOKING = [
+  "hello",
+  "may i have a table in paris for six in a cheap price range",
+  "",
+  "i love italian food",
+  "",
+  "",
+  "no i don't like that",
+  "",
+  "i love that",
+  "may i have the phone number of the restaurant",
+  "thanks",
+  "no thanks",
+];
+
+/** The JSON header of safetensors bytes, and where its data starts. */
+export function safetensorsHeader(bytes: Uint8Array): { header: Record<string, unknown>; dataStart: number } {
+  const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
+  return { header: JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))), dataStart: 8 + n };
+}
+
+/** Safetensors bytes with another header before the given data. */
+export function withSafetensorsHeader(header: unknown, data: Uint8Array): Uint8Array {
+  const text = new TextEncoder().encode(JSON.stringify(header));
+  const out = new Uint8Array(8 + text.length + data.length);
+  new DataView(out.buffer).setBigUint64(0, BigInt(text.length), true);
+  out.set(text, 8);
+  out.set(data, 8 + text.length);
+  return out;
+}

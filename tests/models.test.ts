@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { loadDialogBot } from "../src/api/dialog.js";
 import { parseDialogs } from "../src/data/dialog.js";
-import { ROOT, runCli, SHARED_DATA, withTmpDir } from "./helpers.js";
+import { BOOKING, ROOT, runCli, SHARED_DATA, withTmpDir } from "./helpers.js";
 
 const MODELS = join(ROOT, "models");
 const DIALOG = join(SHARED_DATA, "dialog-babi");
@@ -33,20 +33,7 @@ test("models: `chat` books a table by itself, for restaurants the training dialo
   for (const r of ["resto_paris_cheap_italian_4stars", "resto_paris_cheap_italian_3stars"]) {
     assert.ok(!trn.includes(r), `${r} occurs in the training dialogs`);
   }
-  const script = [
-    "hello",
-    "may i have a table in paris for six in a cheap price range",
-    "",
-    "i love italian food",
-    "",
-    "",
-    "no i don't like that",
-    "",
-    "i love that",
-    "may i have the phone number of the restaurant",
-    "thanks",
-    "no thanks",
-  ];
+  const script = BOOKING;
   withTmpDir((dir) => {
     const file = join(dir, "booking.txt");
     writeFileSync(file, `${script.join("\n")}\n`);

@@ -10,7 +10,7 @@ import { loadModel } from "../src/api/model.js";
 import { DataError } from "../src/data/errors.js";
 import { modelFromText, modelToJson, modelToSafetensors } from "../src/model/file.js";
 import { decodeSafetensors, encodeSafetensors } from "../src/model/safetensors.js";
-import { ROOT, withTmpDir } from "./helpers.js";
+import { ROOT, safetensorsHeader, withSafetensorsHeader, withTmpDir } from "./helpers.js";
 
 const FIXTURES = join(ROOT, "tests", "fixtures");
 const STRUCT_TOOL = join(ROOT, "tools", "fixtures", "safetensors_struct.py");
@@ -84,15 +84,9 @@ test("safetensors: JSON -> safetensors -> JSON is bit for bit, and Python reads 
 test("safetensors: malformed files name the field", () => {
   const good = modelToSafetensors(modelFromText(tinyJson, "tiny"));
   const n = Number(new DataView(good.buffer, good.byteOffset).getBigUint64(0, true));
-  const header = JSON.parse(new TextDecoder().decode(good.subarray(8, 8 + n)));
-  const withHeader = (h: unknown, data = good.subarray(8 + n)) => {
-    const text = new TextEncoder().encode(JSON.stringify(h));
-    const out = new Uint8Array(8 + text.length + data.length);
-    new DataView(out.buffer).setBigUint64(0, BigInt(text.length), true);
-    out.set(text, 8);
-    out.set(data, 8 + text.length);
-    return out;
-  };
+  // biome-ignore lint/suspicious/noExplicitAny: a header to take apart field by field
+  const header = safetensorsHeader(good).header as Record<string, any>;
+  const withHeader = (h: unknown, data = good.subarray(8 + n)) => withSafetensorsHeader(h, data);
   const lengthOf = (len: bigint) => {
     const out = good.slice();
     new DataView(out.buffer).setBigUint64(0, len, true);

@@ -12,24 +12,10 @@ import { loadModel } from "../src/api/model.js";
 import { LocalSessions } from "../src/server/sessions.js";
 import { type Started, startServer } from "../src/server/start.js";
 import { Rng } from "../src/util/random.js";
-import { ROOT, runCli, withTmpDirAsync } from "./helpers.js";
+import { BOOKING, ROOT, runCli, withTmpDirAsync } from "./helpers.js";
 
 const MODELS = join(ROOT, "models");
 const STORY = ["Mary moved to the bathroom.", "John went to the hallway.", "Mary travelled to the office."];
-const BOOKING = [
-  "hello",
-  "may i have a table in paris for six in a cheap price range",
-  "",
-  "i love italian food",
-  "",
-  "",
-  "no i don't like that",
-  "",
-  "i love that",
-  "may i have the phone number of the restaurant",
-  "thanks",
-  "no thanks",
-];
 
 const settings = (over: Record<string, unknown> = {}) => ({
   models: [

@@ -169,6 +169,15 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   } as const;
   const matrix = { type: "array", items: { type: "array", items: { type: "number" } } } as const;
   const strings = { type: "array", items: { type: "string" } } as const;
+  // What an answer and a reply both hold.
+  const common = {
+    probability: { type: "number" },
+    top: ranked,
+    attention: matrix,
+    memory: strings,
+    truncated: { type: "integer" },
+    unknownWords: strings,
+  } as const;
   const errorSchema = {
     type: "object",
     properties: {
@@ -226,15 +235,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
         response: {
           200: {
             type: "object",
-            properties: {
-              answer: { type: "string" },
-              probability: { type: "number" },
-              top: ranked,
-              attention: matrix,
-              memory: strings,
-              truncated: { type: "integer" },
-              unknownWords: strings,
-            },
+            properties: { answer: { type: "string" }, ...common },
           },
           ...errors,
         },
@@ -263,12 +264,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       type: "object",
       properties: {
         response: { type: "string" },
-        probability: { type: "number" },
-        top: ranked,
-        attention: matrix,
-        memory: strings,
-        truncated: { type: "integer" },
-        unknownWords: strings,
+        ...common,
         apiResults: strings,
         history: strings,
         session: { type: "string" },
