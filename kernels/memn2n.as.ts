@@ -47,6 +47,30 @@ let DPREV: usize = 0;
 let lastErrors: i32 = 0;
 let SLOTS: i32 = 0; // > 0: the attention softmax spreads over this many slots, empty ones scoring 0
 let RELU: bool = false; // a ReLU on the controller state after each hop
+let SUPW: f32 = 0; // > 0: weight of the attention's cross-entropy with the supporting facts
+let SUPLAST: bool = false; // hops past the last supporting fact are supervised towards it
+let SUPPORT: usize = 0; // i32[n][MAXS] memory slot of each supporting fact, -1 for none
+let MAXS: i32 = 1;
+
+export function setSupervision(w: f32, last: bool): void {
+  SUPW = w;
+  SUPLAST = last;
+}
+
+export function setSupport(support: usize, maxS: i32): void {
+  SUPPORT = support;
+  MAXS = maxS;
+}
+
+/** The slot hop h of example b is supervised towards, or -1 (src/model/memn2n.ts supportOf). */
+function supportOf(b: i32, h: i32): i32 {
+  const base = SUPPORT + (<usize>(b * MAXS) << 2);
+  let count = 0;
+  while (count < MAXS && load<i32>(base + (<usize>count << 2)) != -1) count++;
+  if (h < count) return load<i32>(base + (<usize>h << 2));
+  if (SUPLAST && count > 0 && h >= count) return load<i32>(base + (<usize>(count - 1) << 2));
+  return -1;
+}
 
 export function setSlots(s: i32): void {
   SLOTS = s;
@@ -247,6 +271,7 @@ export function forward(b: i32, timePtr: usize, timeOff: i32, linear: bool): f64
       }
     }
   }
+  let supervised: f64 = 0;
   for (let h = 0; h < K; h++) {
     const u = uRow(h);
     const un = uRow(h + 1);
@@ -256,6 +281,10 @@ export function forward(b: i32, timePtr: usize, timeOff: i32, linear: bool): f64
     // attend
     for (let i = 0; i < n; i++) store<f32>(p + (<usize>i << 2), dot(u, slot(MV, a, i)));
     if (!linear) softmax(p, n, SLOTS > n ? SLOTS - n : 0);
+    if (!linear && SUPW > 0) {
+      const t = supportOf(b, h);
+      if (t >= 0) supervised -= <f64>SUPW * Math.log(Math.max(<f64>load<f32>(p + (<usize>t << 2)), 1e-30));
+    }
     // hop update and read: u' = u (or H u) + sum_i p_i c_i
     if (LAYERWISE) {
       for (let x = 0; x < DP; x++) store<f32>(un + (<usize>x << 2), dot(H + ((<usize>x * <usize>DP) << 2), u));
@@ -288,7 +317,7 @@ export function forward(b: i32, timePtr: usize, timeOff: i32, linear: bool): f64
     if (v > 2 && pv > load<f64>(PROBS + (<usize>best << 3))) best = v;
   }
   if (best != ans) lastErrors++;
-  return max + Math.log(sum) - zAns;
+  return max + Math.log(sum) - zAns + supervised;
 }
 
 function embedSentence(off: usize, e: i32, out: usize): void {
@@ -368,6 +397,18 @@ export function backward(b: i32, timePtr: usize, timeOff: i32, linear: bool): vo
       for (let i = 0; i < n; i++) {
         const pi = load<f32>(p + (<usize>i << 2));
         store<f32>(DPV + (<usize>i << 2), pi * (load<f32>(DPV + (<usize>i << 2)) - s));
+      }
+      // supervision: d(-w log p_t)/ds_i = w (p_i - [i = t])
+      if (SUPW > 0) {
+        const t = supportOf(b, h);
+        if (t >= 0) {
+          for (let i = 0; i < n; i++) {
+            const q = DPV + (<usize>i << 2);
+            store<f32>(q, load<f32>(q) + SUPW * load<f32>(p + (<usize>i << 2)));
+          }
+          const q = DPV + (<usize>t << 2);
+          store<f32>(q, load<f32>(q) - SUPW);
+        }
       }
     }
     for (let i = 0; i < n; i++) {

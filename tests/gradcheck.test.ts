@@ -47,6 +47,19 @@ for (const [tying, hopMap] of [
   }
 }
 
+for (const last of [false, true]) {
+  for (const slots of [undefined, 7]) {
+    for (const hops of [1, 3]) {
+      const name = `pe-official adjacent TE ${hops} hop(s), supervised attention (rest ${last ? "last" : "free"})${slots ? ", empty slots" : ""}`;
+      test(`gradient check: ${name}`, () =>
+        checkGradients("pe-official", "adjacent", true, false, hops, {
+          slots,
+          supervise: { weight: 0.7, last },
+        }));
+    }
+  }
+}
+
 for (const tying of ["adjacent", "layerwise"] as const) {
   for (const match of [false, true]) {
     for (const hops of [1, 3]) {
@@ -63,9 +76,15 @@ function checkGradients(
   temporal: boolean,
   linear: boolean,
   hops: number,
-  opts: { dialog?: { match: boolean }; slots?: number; relu?: boolean; hopMap?: boolean } = {},
+  opts: {
+    dialog?: { match: boolean };
+    slots?: number;
+    relu?: boolean;
+    hopMap?: boolean;
+    supervise?: { weight: number; last: boolean };
+  } = {},
 ) {
-  const { dialog, slots, relu = false, hopMap = false } = opts;
+  const { dialog, slots, relu = false, hopMap = false, supervise } = opts;
   const rng = new Rng(hops * 31 + encoding.length + (temporal ? 3 : 0) + (linear ? 1 : 0));
   const V = 9;
   const M = 4;
@@ -80,6 +99,22 @@ function checkGradients(
   const rows = [0, 1, 2];
   const head = dialog ? candidateHead(rng, batch, V, dialog.match) : null;
   const ws = createWorkspace(p, encoding, M, J, head);
+  if (supervise) {
+    // Two supporting facts per example, or one, or none; a hop past them is free or on the last.
+    batch.maxSupporting = 2;
+    batch.supporting = new Int32Array(3 * 2).fill(-1);
+    for (let b = 0; b < 3; b++) {
+      const facts = b % 3;
+      for (let k = 0; k < facts; k++) batch.supporting[b * 2 + k] = rng.int(batch.memLen[b]);
+    }
+    const free = runRows(p, ws, batch, [0, 1, 2], 3, linear, null, null).loss;
+    ws.supervise = supervise.weight;
+    ws.superviseLast = supervise.last;
+    assert.ok(
+      runRows(p, ws, batch, [0, 1, 2], 3, linear, null, null).loss > free,
+      "the supervision adds a loss",
+    );
+  }
   const loss = () => runRows(p, ws, batch, rows, 3, linear, null, noisy).loss;
 
   const g = zerosLike(p);

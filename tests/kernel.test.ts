@@ -66,7 +66,10 @@ for (const c of referenceCases()) {
     const p = caseParams(c);
     const before = namedTensors(p).map((t) => Float64Array.from(t.data));
     const batch = caseBatch(c);
-    const k = new WasmKernel(p, cfg.encoding);
+    const k = new WasmKernel(p, cfg.encoding, {
+      weight: cfg.supervise ?? 0,
+      last: cfg.superviseRest === "last",
+    });
     const rows = Int32Array.from({ length: cfg.n }, (_, i) => i);
     const r = k.run(batch, rows, cfg.n, cfg.linear, true, null);
     close([r.loss], [c.loss], "loss");
@@ -78,4 +81,44 @@ for (const c of referenceCases()) {
       close(g, c.grads[t.name], `grad ${t.name}`);
     }
   });
+}
+
+for (const last of [false, true]) {
+  for (const slots of [undefined, 9]) {
+    test(`wasm kernel matches the reference kernel: supervised attention (rest ${last ? "last" : "free"})${slots ? ` over ${slots} slots` : ""}`, () => {
+      const shape = {
+        vocabSize: 13,
+        dim: 10,
+        timeSize: 6,
+        hops: 3,
+        tying: "adjacent" as const,
+        temporal: true,
+        slots,
+      };
+      const a = createParams(shape, "f32");
+      initParams(a, new Rng(7), 0.3);
+      const b = createParams(shape, "f32");
+      initParams(b, new Rng(7), 0.3);
+      const batch = randomBatch(new Rng(9), 13, 6, 5, 12);
+      const rng = new Rng(3);
+      batch.maxSupporting = 2;
+      batch.supporting = new Int32Array(24).fill(-1);
+      for (let e = 0; e < 12; e++)
+        for (let k = 0; k < e % 3; k++) batch.supporting[e * 2 + k] = rng.int(batch.memLen[e]);
+      const supervision = { weight: 0.5, last };
+      const js = new JsKernel(a, "pe-official", null, supervision);
+      const wa = new WasmKernel(b, "pe-official", supervision);
+      const rows = Int32Array.from({ length: 12 }, (_, i) => i);
+      for (let step = 0; step < 2; step++) {
+        const rj = js.run(batch, rows, 12, false, true, null);
+        const rw = wa.run(batch, rows, 12, false, true, null);
+        close([rw.loss], [rj.loss], "loss");
+        js.step(0.05, 2, "per-matrix");
+        wa.step(0.05, 2, "per-matrix");
+      }
+      wa.sync();
+      const ta = namedTensors(a);
+      for (const [i, t] of namedTensors(b).entries()) close(t.data, ta[i].data, t.name);
+    });
+  }
 }

@@ -33,4 +33,11 @@ test("a configuration finds its paper column", () => {
   // the paper's columns are adjacent tying without a nonlinearity: other models have none to stand beside
   assert.equal(paperColumn({ ...base, tying: "layerwise" }), undefined);
   assert.equal(paperColumn({ ...base, nonlin: "relu" }), undefined);
+  // trained with the supporting facts: beside Memory Networks with strong supervision (6.7% mean, 4 failed)
+  const strong = paperColumn({ ...base, superviseAttention: 1 });
+  assert.deepEqual(
+    [strong?.name, strong?.mean, strong?.failed, strong?.errors[2]],
+    ["MemNN (strong supervision)", 6.7, 4, 0],
+  );
+  assert.equal(paperColumn({ ...base, superviseAttention: 1, set: "en-10k" }), undefined);
 });

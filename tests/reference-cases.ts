@@ -27,9 +27,20 @@ export interface ReferenceCase {
     slots?: number;
     /** H between hops under adjacent tying. */
     hopMap?: boolean;
+    /** Weight of the attention's supervision by the supporting facts. */
+    supervise?: number;
+    superviseRest?: "free" | "last";
   };
   tensors: Record<string, { shape: number[]; data: number[] }>;
-  batch: { memory: number[]; memLen: number[]; time: number[]; query: number[]; answer: number[] };
+  batch: {
+    memory: number[];
+    memLen: number[];
+    time: number[];
+    query: number[];
+    answer: number[];
+    /** [n, maxSupporting] memory slots of the supporting facts, -1 for none. */
+    supporting?: number[];
+  };
   probs: number[];
   attention: number[];
   losses: number[];
@@ -80,7 +91,12 @@ export function caseBatch(c: ReferenceCase): Batch {
     memLen: c.batch.memLen,
     time: c.batch.time,
   };
-  return batchFromDense(c.batch.memory, parts, c.batch.query, c.batch.answer);
+  const batch = batchFromDense(c.batch.memory, parts, c.batch.query, c.batch.answer);
+  if (c.batch.supporting) {
+    batch.supporting = Int32Array.from(c.batch.supporting);
+    batch.maxSupporting = c.batch.supporting.length / cfg.n;
+  }
+  return batch;
 }
 
 /** |ours - ref| <= rtol * max(|ref|, max |ref|) element by element: relative, with the tensor's scale as floor. */

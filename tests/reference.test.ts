@@ -22,6 +22,8 @@ for (const c of cases) {
       const p = caseParams(c, dtype);
       const batch = caseBatch(c);
       const ws = createWorkspace(p, cfg.encoding, cfg.M, cfg.J);
+      ws.supervise = cfg.supervise ?? 0;
+      ws.superviseLast = cfg.superviseRest === "last";
       const probs: number[] = [];
       const attention: number[] = [];
       const losses: number[] = [];

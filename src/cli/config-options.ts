@@ -6,7 +6,7 @@ import { type Config, ConfigError, jointDefaults, makeConfig, PAPER_DEFAULTS } f
 import { BABI_SETS } from "./datadir.js";
 import { UsageError } from "./errors.js";
 
-type Kind = "int" | "float" | "bool" | string[];
+type Kind = "int" | "float" | "bool" | "weight" | string[];
 
 const OPTIONS: [keyof Config, string, Kind, string][] = [
   ["hops", "--hops", "int", "memory hops K"],
@@ -44,6 +44,18 @@ const OPTIONS: [keyof Config, string, Kind, string][] = [
   ["tying", "--tying", ["adjacent", "layerwise"], "weight tying"],
   ["nonlin", "--nonlin", ["none", "relu"], "nonlinearity on the controller state after each hop"],
   ["hopMap", "--hop-map", "bool", "u' = H u + o with adjacent tying too (layer-wise always has H)"],
+  [
+    "superviseAttention",
+    "--supervise-attention",
+    "weight",
+    "strong supervision: the attention of hop k learns the k-th supporting fact, with this loss weight (1 when given alone)",
+  ],
+  [
+    "superviseRest",
+    "--supervise-rest",
+    ["free", "last"],
+    "hops past the last supporting fact: free, or on the last one",
+  ],
   ["memorySize", "--memory-size", "int", "most recent sentences kept in memory"],
   ["sentenceLen", "--sentence-len", "int", "most words per sentence (0: as the data needs)"],
   ["epochs", "--epochs", "int", "epochs after linear start (100; 60 joint 1k, 20 joint 10k)"],
@@ -78,6 +90,14 @@ export function addConfigOptions(cmd: Command, defaults: Partial<Config> | null 
     const def = { ...PAPER_DEFAULTS, ...defaults }[key];
     // The bAbI notes in parentheses ("50 with --joint") say nothing about the dialog defaults.
     const desc = (dialog ? text.replace(/ \([^)]*\)$/, "") : text).replace(/^dialog: /, "");
+    if (kind === "weight") {
+      cmd.addOption(
+        new Option(`${flag} [w]`, `${desc} (default: off)`).argParser((v) =>
+          v === undefined ? 1 : parseNumber(v),
+        ),
+      );
+      continue;
+    }
     if (kind === "bool") {
       cmd.addOption(new Option(flag, `${desc} (default: ${def ? "on" : "off"})`));
       cmd.addOption(new Option(flag.replace("--", "--no-"), `turn ${flag} off`));

@@ -72,6 +72,17 @@ export const PAPER_COLUMNS: PaperColumn[] = [
     failed: 11,
   },
   {
+    // Memory Networks (Weston, Chopra, Bordes 2015) trained with the supporting facts: Table 1's "MemNN".
+    name: "MemNN (strong supervision)",
+    set: "en",
+    joint: false,
+    errors: [
+      0.0, 0.0, 0.0, 0.0, 2.0, 0.0, 15.0, 9.0, 0.0, 2.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 35.0, 5.0, 64.0, 0.0,
+    ],
+    mean: 6.7,
+    failed: 4,
+  },
+  {
     name: "MemN2N PE LS RN (10k)",
     set: "en-10k",
     joint: false,
@@ -98,7 +109,14 @@ export function paperColumn(opts: {
   randomNoise: boolean;
   tying: "adjacent" | "layerwise";
   nonlin: "none" | "relu";
+  superviseAttention?: number;
 }): PaperColumn | undefined {
+  // A model trained with the supporting facts stands beside the strongly supervised MemNN (1k only).
+  if (opts.superviseAttention) {
+    return opts.set === "en" && !opts.joint
+      ? PAPER_COLUMNS.find((c) => c.name === "MemNN (strong supervision)")
+      : undefined;
+  }
   if (opts.tying !== "adjacent" || opts.nonlin !== "none") return undefined;
   let name = opts.encoding === "bow" ? "MemN2N BoW" : "MemN2N PE";
   if (opts.linearStart) name += " LS";

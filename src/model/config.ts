@@ -10,6 +10,7 @@ export type ClipMode = "global" | "per-matrix";
 export type SelectBy = "valid" | "train";
 export type KernelName = "wasm" | "js";
 export type Nonlin = "none" | "relu";
+export type SuperviseRest = "free" | "last";
 
 export interface Config {
   /** K, memory hops. */
@@ -61,6 +62,15 @@ export interface Config {
    * `add_proj`); layer-wise tying always has it, as the paper says.
    */
   hopMap: boolean;
+  /**
+   * Strong supervision of the attention, as Memory Networks are trained (Weston et al. 2015): the weight of
+   * an extra loss, the cross-entropy between hop k's attention and the question's k-th supporting fact (in
+   * the data's order), added to the answer's; 0: off (the paper's MemN2N). Applied while the memory
+   * softmaxes are on (not during linear start, which has none).
+   */
+  superviseAttention: number;
+  /** Hops past the last supporting fact: left free, or supervised towards the last one. */
+  superviseRest: SuperviseRest;
   /** Most recent sentences the memory holds (also the number of time rows). */
   memorySize: number;
   /** Most words per sentence; 0: as long as the data needs. */
@@ -132,6 +142,8 @@ export const PAPER_DEFAULTS: Readonly<Config> = Object.freeze({
   validFraction: 0.1,
   seed: 1,
   splitSeed: null,
+  superviseAttention: 0,
+  superviseRest: "free",
   repeats: 1,
   selectBy: "valid",
   candidateWords: false,
@@ -206,6 +218,10 @@ export function validateConfig(cfg: Config): void {
     throw new ConfigError("seed", "must be a whole number ≥ 0");
   if (cfg.splitSeed !== null && (!Number.isInteger(cfg.splitSeed) || cfg.splitSeed < 0))
     throw new ConfigError("splitSeed", "must be a whole number ≥ 0");
+  if (!(Number.isFinite(cfg.superviseAttention) && cfg.superviseAttention >= 0))
+    throw new ConfigError("superviseAttention", `must be a number ≥ 0, got ${cfg.superviseAttention}`);
+  if (cfg.superviseRest !== "free" && cfg.superviseRest !== "last")
+    throw new ConfigError("superviseRest", `must be free or last, got ${cfg.superviseRest}`);
   for (const k of ["lr", "lsLr", "maxGradNorm", "initStd", "annealFactor"] as const) {
     if (!(Number.isFinite(cfg[k]) && cfg[k] > 0))
       throw new ConfigError(k, `must be a number > 0, got ${cfg[k]}`);

@@ -10,6 +10,14 @@ import { type BatchResult, createWorkspace, runRows, type Workspace } from "./me
 import { clipGradients, sgdStep } from "./optim.js";
 import { type Params, zerosLike } from "./params.js";
 
+/** Strong supervision of the attention, as the kernels take it (config superviseAttention, superviseRest). */
+export interface Supervision {
+  weight: number;
+  last: boolean;
+}
+
+export const NO_SUPERVISION: Supervision = { weight: 0, last: false };
+
 export interface Kernel {
   readonly name: KernelName;
   /** Loss and errors over `count` rows of a batch; with `grad`, gradients are added for the next step. */
@@ -38,9 +46,12 @@ export class JsKernel implements Kernel {
     private readonly params: Params,
     encoding: Encoding,
     head: CandidateHead | null = null,
+    supervision: Supervision = NO_SUPERVISION,
   ) {
     this.grads = zerosLike(params);
     this.ws = createWorkspace(params, encoding, 1, 1, head);
+    this.ws.supervise = supervision.weight;
+    this.ws.superviseLast = supervision.last;
   }
 
   run(

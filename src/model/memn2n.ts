@@ -35,6 +35,13 @@ export interface Workspace {
   head: CandidateHead | null;
   /** Position weights by J, so that questions of changing length do not recompute them. */
   peByJ: Map<number, Float64Array>;
+  /**
+   * Strong supervision of the attention (config superviseAttention): the weight of the cross-entropy
+   * between hop k's attention and the k-th supporting fact; 0: off. With `superviseLast`, hops past the
+   * last supporting fact attend to it; otherwise they are left free.
+   */
+  supervise: number;
+  superviseLast: boolean;
 }
 
 export function createWorkspace(
@@ -59,6 +66,8 @@ export function createWorkspace(
     encoding,
     head,
     peByJ: new Map(),
+    supervise: 0,
+    superviseLast: false,
   };
   ensureWorkspace(ws, p, M, J);
   return ws;
@@ -196,6 +205,7 @@ export function forwardExample(
     }
   }
 
+  let supervised = 0;
   for (let h = 0; h < K; h++) {
     const uo = h * d;
     const un = uo + d;
@@ -209,6 +219,11 @@ export function forwardExample(
       ws.p[po + i] = s;
     }
     if (!linear) softmaxInPlace(ws.p, po, n, p.slots !== undefined && p.slots > n ? p.slots - n : 0);
+    // supervision: -w log p_t, t the hop's supporting fact
+    if (!linear && ws.supervise > 0) {
+      const t = supportOf(batch, b, h, ws.superviseLast);
+      if (t >= 0) supervised -= ws.supervise * Math.log(Math.max(ws.p[po + t], 1e-300));
+    }
     // hop update: u' = u (or H u) + o, with o = sum_i p_i c_i (read)
     if (p.H) {
       // Four running sums: one sum alone waits on each addition before the next (d² of them a hop).
@@ -246,7 +261,7 @@ export function forwardExample(
   const W = p.emb[p.answer];
   const V = p.vocabSize;
   const uK = K * d;
-  if (ws.head) return headForward(ws.head, W, d, u, uK, batch.match, b, batch.answer[b]);
+  if (ws.head) return headForward(ws.head, W, d, u, uK, batch.match, b, batch.answer[b]) + supervised;
   const z = ws.probs;
   for (let v = 0; v < V; v++) {
     let s = 0;
@@ -257,7 +272,20 @@ export function forwardExample(
   const ans = batch.answer[b];
   const zAns = z[ans];
   const logZ = softmaxInPlace(z, 0, V);
-  return logZ - zAns;
+  return logZ - zAns + supervised;
+}
+
+/**
+ * The memory slot hop h is supervised towards: the h-th supporting fact of example b (in the data's order),
+ * or past the last one, that one (`last`) or none (-1); -1 also where the fact is not in the memory.
+ */
+export function supportOf(batch: Batch, b: number, h: number, last: boolean): number {
+  const S = batch.maxSupporting;
+  let count = 0;
+  while (count < S && batch.supporting[b * S + count] !== -1) count++;
+  if (h < count) return batch.supporting[b * S + h];
+  if (last && count > 0 && h >= count) return batch.supporting[b * S + count - 1];
+  return -1;
 }
 
 /** Backward pass of the example whose forward pass just ran; adds into `g` (same layout as `p`). */
@@ -341,6 +369,14 @@ export function backwardExample(
       let dot = 0;
       for (let i = 0; i < n; i++) dot += ws.p[po + i] * dp[i];
       for (let i = 0; i < n; i++) dp[i] = ws.p[po + i] * (dp[i] - dot);
+      // supervision: d(-w log p_t)/ds_i = w (p_i - [i = t])
+      if (ws.supervise > 0) {
+        const t = supportOf(batch, b, h, ws.superviseLast);
+        if (t >= 0) {
+          for (let i = 0; i < n; i++) dp[i] += ws.supervise * ws.p[po + i];
+          dp[t] -= ws.supervise;
+        }
+      }
     }
     for (let i = 0; i < n; i++) {
       const a = ao + i * d;

@@ -6,7 +6,7 @@
 import type { Batch } from "../data/batch.js";
 import type { CandidateHead } from "./candidate-head.js";
 import type { ClipMode, Encoding, KernelName } from "./config.js";
-import { JsKernel, type Kernel } from "./kernel.js";
+import { JsKernel, type Kernel, NO_SUPERVISION, type Supervision } from "./kernel.js";
 import type { BatchResult } from "./memn2n.js";
 import { positionWeights } from "./memn2n.js";
 import type { Params } from "./params.js";
@@ -27,6 +27,8 @@ interface Exports {
   setTopology(hops: number, memEmbs: number, nmem: number): void;
   setSlots(s: number): void;
   setRelu(r: number): void;
+  setSupervision(w: number, last: number): void;
+  setSupport(support: number, maxS: number): void;
   setParams(emb: number, time: number, h: number, gemb: number, gtime: number, gh: number): void;
   setBatch(
     sent: number,
@@ -112,6 +114,7 @@ interface BatchRef {
   time: number;
   query: number;
   answer: number;
+  support: number;
   pe: number;
 }
 
@@ -138,6 +141,7 @@ export class WasmKernel implements Kernel {
   constructor(
     private readonly params: Params,
     private readonly encoding: Encoding,
+    supervision: Supervision = NO_SUPERVISION,
   ) {
     this.memory = new WebAssembly.Memory({ initial: 16 });
     this.x = new WebAssembly.Instance(module(), { env: { memory: this.memory, abort: wasmAbort } })
@@ -187,6 +191,7 @@ export class WasmKernel implements Kernel {
     this.x.setTopology(hops, memEmbs, p.memEmbs.length);
     this.x.setSlots(p.slots ?? 0);
     this.x.setRelu(p.relu ? 1 : 0);
+    this.x.setSupervision(supervision.weight, supervision.last ? 1 : 0);
     this.x.setParams(emb, time, h, gemb, gtime, gh);
     this.load();
   }
@@ -253,6 +258,7 @@ export class WasmKernel implements Kernel {
       time: copy(batch.time),
       query: copy(batch.query),
       answer: copy(batch.answer),
+      support: copy(batch.supporting),
       pe,
     };
     this.batches.set(batch, ref);
@@ -315,6 +321,7 @@ export class WasmKernel implements Kernel {
       batch.sentenceLen,
       ref.pe,
     );
+    this.x.setSupport(ref.support, batch.maxSupporting);
     const loss = this.x.runRows(
       this.rowsPtr,
       count,
@@ -348,9 +355,10 @@ export function createKernel(
   params: Params,
   encoding: Encoding,
   head: CandidateHead | null = null,
+  supervision: Supervision = NO_SUPERVISION,
 ): Kernel {
   if (name === "wasm" && !head && params.dtype === "f32" && wasmAvailable()) {
-    return new WasmKernel(params, encoding);
+    return new WasmKernel(params, encoding, supervision);
   }
-  return new JsKernel(params, encoding, head);
+  return new JsKernel(params, encoding, head, supervision);
 }

@@ -83,7 +83,10 @@ export class Trainer {
     this.rng = new Rng(seed);
     this.params = createParams(shapeFor(cfg, vocabSize, train.sentenceLen, train.memorySize));
     initParams(this.params, this.rng, cfg.initStd);
-    this.kernel = createKernel(cfg.kernel, this.params, cfg.encoding, head);
+    this.kernel = createKernel(cfg.kernel, this.params, cfg.encoding, head, {
+      weight: cfg.superviseAttention,
+      last: cfg.superviseRest === "last",
+    });
     this.order = new Int32Array(train.n);
     this.validRows = Int32Array.from({ length: valid.n }, (_, i) => i);
     this.noisyTime = new Int32Array(cfg.batchSize * train.memorySize);

@@ -141,10 +141,29 @@ def make_case(name, cfg, linear, seed):
         for j in range(L):
             query[b, j] = word()
     answer = torch.randint(2, V, (n,), generator=g)
+    # Supporting facts (strong supervision): up to two memory slots per example, -1 for none. Drawn only
+    # for the cases that use them, so the other cases' random draws are as they were.
+    supporting = torch.full((n, 2), -1, dtype=torch.long)
+    if cfg.get("supervise"):
+        for b in range(n):
+            for k in range(b % 3):
+                supporting[b, k] = int(torch.randint(0, int(mem_len[b]), (1,), generator=g))
 
     model = MemN2N(cfg, tensors)
     logits, attention = model(memory, mem_len, time, query, linear)
     losses = torch.nn.functional.cross_entropy(logits, answer, reduction="none")
+    if cfg.get("supervise") and not linear:
+        # hop k learns supporting fact k; past the last one: free, or the last ("last")
+        for b in range(n):
+            facts = [int(x) for x in supporting[b] if x >= 0]
+            for k in range(cfg["hops"]):
+                if k < len(facts):
+                    t = facts[k]
+                elif cfg.get("superviseRest") == "last" and facts:
+                    t = facts[-1]
+                else:
+                    continue
+                losses[b] = losses[b] - cfg["supervise"] * torch.log(attention[b, k, t])
     loss = losses.sum()
     loss.backward()
     grads = {}
@@ -164,6 +183,7 @@ def make_case(name, cfg, linear, seed):
             "time": time.flatten().tolist(),
             "query": query.flatten().tolist(),
             "answer": answer.tolist(),
+            "supporting": supporting.flatten().tolist(),
         },
         "probs": torch.softmax(logits, 1).flatten().tolist(),
         "attention": attention.flatten().tolist(),
@@ -187,11 +207,16 @@ CASES = [
     ("pe-layerwise-te-3hops-relu-slots", dict(encoding="pe", tying="layerwise", temporal=True, hops=3, relu=True, slots=7), False),
     ("pe-adjacent-te-2hops-relu-ls", dict(encoding="pe", tying="adjacent", temporal=True, hops=2, relu=True), True),
     ("pe-adjacent-te-3hops-hopmap-relu", dict(encoding="pe", tying="adjacent", temporal=True, hops=3, relu=True, hopMap=True), False),
+    ("pe-adjacent-te-3hops-supervised-slots", dict(encoding="pe", tying="adjacent", temporal=True, hops=3, slots=7, supervise=0.7), False),
+    ("pe-adjacent-te-3hops-supervised-last", dict(encoding="pe", tying="adjacent", temporal=True, hops=3, supervise=0.5, superviseRest="last"), False),
 ]
 
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
+    only = sys.argv[1:]  # names of cases to write; none: all
     for i, (name, c, linear) in enumerate(CASES):
+        if only and name not in only:
+            continue
         cfg = dict(V=12, d=6, M=5, J=5, n=4, timeSize=5, **c)
         make_case(name, cfg, linear, seed=1000 + i)
     sys.exit(0)
