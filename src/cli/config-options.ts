@@ -91,11 +91,7 @@ export function addConfigOptions(cmd: Command, defaults: Partial<Config> | null 
     // The bAbI notes in parentheses ("50 with --joint") say nothing about the dialog defaults.
     const desc = (dialog ? text.replace(/ \([^)]*\)$/, "") : text).replace(/^dialog: /, "");
     if (kind === "weight") {
-      cmd.addOption(
-        new Option(`${flag} [w]`, `${desc} (default: off)`).argParser((v) =>
-          v === undefined ? 1 : parseNumber(v),
-        ),
-      );
+      cmd.addOption(new Option(`${flag} [w]`, `${desc} (default: off)`).preset("1").argParser(parseNumber));
       continue;
     }
     if (kind === "bool") {
