@@ -1,10 +1,11 @@
 // `memn2n babi` on a small slice: every (task, seed) run, the chosen run per task, and the three result files;
 // and a sweep killed part way resumes from its checkpoint to the same runs.
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { BABI_EN, killWhen, runCli, withTmpDir, withTmpDirAsync } from "./helpers.js";
+import { BABI_EN, killWhen, ROOT, runCli, withTmpDir, withTmpDirAsync } from "./helpers.js";
 
 /** The first `lines` lines of tasks 1 and 20, train and test, written to `dir`. */
 function twoTasks(dir: string, lines: number): void {
@@ -170,5 +171,69 @@ test("a run a results file chose is retrained bit for bit from what the file pri
       [j.train_error, j.valid_error, j.test_error, j.epochs],
       [chosen.train_error, chosen.valid_error, chosen.test_error, chosen.epochs],
     );
+  });
+});
+
+test("a sweep run as three shards in separate processes and merged gives the one-process sweep's results", async () => {
+  await withTmpDirAsync(async (dir) => {
+    twoTasks(dir, 1200);
+    const args = [
+      "babi",
+      "--tasks",
+      "1,20",
+      "--data",
+      dir,
+      "--repeats",
+      "3",
+      "--epochs",
+      "3",
+      "--ls-epochs",
+      "1",
+      "--quiet",
+    ];
+    const whole = runCli([...args, "--out", join(dir, "whole")]);
+    assert.equal(whole.code, 0, whole.stderr);
+    await Promise.all(
+      [1, 2, 3].map(
+        (k) =>
+          new Promise<void>((resolve, reject) => {
+            const child = spawn(
+              process.execPath,
+              [
+                "--import",
+                "tsx",
+                join(ROOT, "src/cli/run.ts"),
+                ...args,
+                "--shard",
+                `${k}/3`,
+                "--out",
+                join(dir, "s"),
+              ],
+              { cwd: ROOT, stdio: "ignore" },
+            );
+            child.on("exit", (code) =>
+              code === 0 ? resolve() : reject(new Error(`shard ${k}: exit ${code}`)),
+            );
+          }),
+      ),
+    );
+    const parts = [1, 2, 3].map((k) => join(dir, `s.part-${k}-of-3.json`));
+    const missing = runCli(["babi", "merge", parts[0], parts[2], "--out", join(dir, "merged")]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /^error: babi merge: shard 2 of 3 missing\n$/);
+    const merged = runCli(["babi", "merge", ...parts, "--out", join(dir, "merged")]);
+    assert.equal(merged.code, 0, merged.stderr);
+    const read = (base: string) => JSON.parse(readFileSync(join(dir, `${base}.json`), "utf8"));
+    const [a, b] = [read("whole"), read("merged")];
+    const runs = (r: { runs: { seconds: number }[] }) => r.runs.map(({ seconds: _, ...x }) => x);
+    assert.deepEqual(runs(b), runs(a));
+    for (const k of ["tasks", "mean_error", "failed", "config", "seeds", "skipped", "paper_mean"])
+      assert.deepEqual(b[k], a[k], k);
+    assert.equal(b.command, a.command.replace("whole", "merged"), "the sweep's command");
+    const md = (base: string) =>
+      readFileSync(join(dir, `${base}.md`), "utf8")
+        .replace(/Wall time.*\n/, "")
+        .replace(/\n- Run as 3 shards.*\n/, "\n");
+    assert.equal(md("merged").replaceAll("merged", "whole"), md("whole"));
   });
 });

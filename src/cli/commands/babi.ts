@@ -4,12 +4,14 @@ import type { Command } from "commander";
 import { bestReport, type ReportFigures, runDataOf } from "../../api/train.js";
 import { parseTaskList, TASK_NAMES } from "../../data/tasks.js";
 import { FAIL_THRESHOLD, paperColumn } from "../../eval/paper.js";
+import { type Config, makeConfig } from "../../model/config.js";
 import { type Prepared, prepare } from "../../train/prepare.js";
 import { runSeeds } from "../../train/runs.js";
 import { runCheckpointed } from "../checkpointed.js";
 import { addConfigOptions, addDataOptions, addRunOptions, configFromOptions } from "../config-options.js";
 import { findBabiDir, type LoadedTask, loadTask, MissingTaskFile } from "../datadir.js";
 import { UsageError } from "../errors.js";
+import { readJsonFile, writeFileAtomic } from "../fsutil.js";
 import { addLimitOptions, applyLimits } from "../limits.js";
 import { duration, type SweepResult, type SweepRun, summarize, writeResults } from "../results.js";
 import { formatTable, pct } from "../table.js";
@@ -26,6 +28,7 @@ interface BabiOptions extends Record<string, unknown> {
   checkpoint?: string;
   resume?: boolean;
   force?: boolean;
+  shard?: string;
 }
 
 // A sweep's checkpoint holds every finished run's figures and the weights of the runs under way; writing
@@ -42,19 +45,80 @@ export function registerBabi(program: Command): void {
     .option("--out <base>", "write <base>.json, <base>.md and <base>.svg (e.g. results/pe-ls-rn-1k)")
     .option("--checkpoint <file>", "checkpoint of the sweep, written as runs progress (default: <base>.ckpt)")
     .option("--resume", "continue an interrupted sweep from its checkpoint")
-    .option("--force", "start over where the checkpoint of an interrupted sweep is (it is overwritten)");
+    .option("--force", "start over where the checkpoint of an interrupted sweep is (it is overwritten)")
+    .option(
+      "--shard <k/n>",
+      "run the k-th of n disjoint slices of the (task, seed) runs and write <base>.part-k-of-n.json (see `babi merge`)",
+    );
   addDataOptions(cmd);
   addRunOptions(cmd);
   addConfigOptions(cmd);
   addLimitOptions(cmd, { training: true });
   cmd.action((opts: BabiOptions) => babiCommand(opts));
+  cmd
+    .command("merge")
+    .description("merge the parts of a sharded sweep into the results files the unsharded sweep writes")
+    .argument("<parts...>", "the <base>.part-k-of-n.json files, all n of them")
+    .option("--out <base>", "write <base>.json, <base>.md and <base>.svg")
+    .option("--json", "print one JSON object as the last line")
+    .action(function (this: Command, parts: string[], o: { out?: string; json?: boolean }) {
+      // `babi` has an --out and a --json of its own, which take the values given after `merge`.
+      const up = this.parent?.opts() as { out?: string; json?: boolean } | undefined;
+      const out = o.out ?? up?.out;
+      if (!out) throw new UsageError("babi merge: --out: where to write the results (e.g. results/NAME)");
+      mergeCommand(parts, { out, json: o.json === true || up?.json === true });
+    });
+}
+
+/** `--shard k/n`: 1 ≤ k ≤ n. */
+export function parseShard(v: string): [number, number] {
+  const m = /^(\d+)\/(\d+)$/.exec(v.trim());
+  const k = m ? Number(m[1]) : 0;
+  const n = m ? Number(m[2]) : 0;
+  if (!m || n < 1 || k < 1 || k > n) throw new UsageError(`--shard: expected k/n with 1 ≤ k ≤ n, got ${v}`);
+  return [k, n];
+}
+
+/** What a shard writes: its runs' figures, by their index in the whole sweep, and what the sweep was. */
+interface SweepPart {
+  format: "memn2n-sweep-part";
+  version: 1;
+  shard: [number, number];
+  command: string;
+  set: string;
+  config: Config;
+  tasks: number[];
+  groups: (number | "joint")[];
+  skipped: { task: number; reason: string }[];
+  jobs: { group: number; seed: number }[];
+  reports: { index: number; report: ReportFigures }[];
+  wall_seconds: number;
+  workers: number;
+}
+
+/** The sweep's command as the unsharded sweep would print it. */
+function commandWithout(argv: string[], shard: boolean): string {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (shard && argv[i] === "--shard") {
+      i++;
+      continue;
+    }
+    if (shard && argv[i].startsWith("--shard=")) continue;
+    out.push(argv[i]);
+  }
+  return `memn2n ${out.join(" ")}`;
 }
 
 async function babiCommand(opts: BabiOptions): Promise<void> {
   const cfg = configFromOptions(opts, opts.set);
   const taskList = parseTaskList(opts.tasks, "--tasks");
   const workers = parseWorkers(opts.workers);
-  const ckptPath = opts.checkpoint ?? (opts.out ? `${opts.out}.ckpt` : undefined);
+  const shard = opts.shard === undefined ? null : parseShard(opts.shard);
+  if (shard && !opts.out) throw new UsageError("--shard: needs --out for the part file it writes");
+  const partBase = shard && opts.out ? `${opts.out}.part-${shard[0]}-of-${shard[1]}` : null;
+  const ckptPath =
+    opts.checkpoint ?? (partBase ? `${partBase}.ckpt` : opts.out ? `${opts.out}.ckpt` : undefined);
   if (opts.resume && !ckptPath)
     throw new UsageError("--resume: needs --out or --checkpoint to find the checkpoint");
   const bounds = applyLimits(opts, workers);
@@ -77,7 +141,12 @@ async function babiCommand(opts: BabiOptions): Promise<void> {
     ? [{ task: "joint", data: prepare(loaded.map(examples), cfg, bounds) }]
     : loaded.map((l) => ({ task: l.task, data: prepare([examples(l)], cfg, bounds) }));
   const seeds = runSeeds(cfg);
-  const jobs = groups.flatMap((g, gi) => seeds.map((seed) => ({ group: gi, seed, data: runDataOf(g.data) })));
+  const allJobs = groups.flatMap((g, gi) =>
+    seeds.map((seed) => ({ group: gi, seed, data: runDataOf(g.data) })),
+  );
+  // A shard takes every n-th run: slices of like sizes whatever the order of tasks.
+  const mineOf = allJobs.map((_, i) => i).filter((i) => !shard || i % shard[1] === shard[0] - 1);
+  const jobs = mineOf.map((i) => allJobs[i]);
   const started = performance.now() / 1000;
   let finished = 0;
   let resumed = 0;
@@ -119,14 +188,80 @@ async function babiCommand(opts: BabiOptions): Promise<void> {
   // A resumed sweep counts the interrupted processes' wall time too.
   const wall = performance.now() / 1000 - started + (priorWall ?? 0);
 
-  const paper = paperColumn({ ...cfg, set: opts.set });
+  const command = commandWithout(process.argv.slice(2), shard !== null);
+  if (shard && partBase) {
+    const part: SweepPart = {
+      format: "memn2n-sweep-part",
+      version: 1,
+      shard,
+      command,
+      set: opts.set,
+      config: cfg,
+      tasks: loaded.map((l) => l.task),
+      groups: groups.map((g) => g.task),
+      skipped,
+      jobs: allJobs.map((j) => ({ group: j.group, seed: j.seed })),
+      reports: reports.map((report, i) => ({ index: mineOf[i], report })),
+      wall_seconds: wall,
+      workers,
+    };
+    writeFileAtomic(`${partBase}.json`, `${JSON.stringify(part)}\n`);
+    if (ckptPath) rmSync(ckptPath, { force: true });
+    console.log(
+      `shard ${shard[0]}/${shard[1]}: ${jobs.length} of ${allJobs.length} runs; wrote ${partBase}.json`,
+    );
+    return;
+  }
+  finishSweep({
+    cfg,
+    set: opts.set,
+    groups: groups.map((g) => g.task),
+    jobs,
+    reports,
+    skipped,
+    wall,
+    workers,
+    command,
+    notes:
+      priorWall !== null
+        ? [
+            `Resumed from a checkpoint with ${resumed} of ${jobs.length} runs finished; the wall time counts ` +
+              "every process's part.",
+          ]
+        : [],
+    out: opts.out,
+    json: opts.json === true,
+    ckptPath,
+  });
+}
+
+interface SweepRuns {
+  cfg: Config;
+  set: string;
+  groups: (number | "joint")[];
+  jobs: { group: number; seed: number }[];
+  reports: ReportFigures[];
+  skipped: { task: number; reason: string }[];
+  wall: number;
+  workers: number;
+  command: string;
+  notes: string[];
+  out?: string;
+  json: boolean;
+  ckptPath?: string;
+}
+
+/** The chosen run per task, the table and the results files, from every run of a sweep. */
+function finishSweep(x: SweepRuns): void {
+  const { cfg, groups, jobs, reports, skipped, wall, workers } = x;
+  const paper = paperColumn({ ...cfg, set: x.set });
   const runs: SweepRun[] = [];
   const chosen: SweepResult["tasks"] = [];
-  groups.forEach((g, gi) => {
-    const mine = jobs.map((j, i) => ({ j, r: reports[i] })).filter((x) => x.j.group === gi);
-    for (const { r } of mine) runs.push(sweepRun(g.task, r));
+  groups.forEach((task, gi) => {
+    const mine = jobs.map((j, i) => ({ j, r: reports[i] })).filter((m) => m.j.group === gi);
+    for (const { r } of mine) runs.push(sweepRun(task, r));
     const best = bestReport(
-      mine.map((x) => x.r),
+      mine.map((m) => m.r),
       cfg,
     );
     for (const t of best.tests) {
@@ -155,9 +290,9 @@ async function babiCommand(opts: BabiOptions): Promise<void> {
       : paper.failed
     : null;
   const result: SweepResult = {
-    name: opts.out ?? "babi",
-    command: `memn2n ${process.argv.slice(2).join(" ")}`,
-    set: opts.set,
+    name: x.out ?? "babi",
+    command: x.command,
+    set: x.set,
     joint: cfg.joint,
     config: cfg,
     paper_column: paper?.name ?? null,
@@ -167,7 +302,7 @@ async function babiCommand(opts: BabiOptions): Promise<void> {
     failed,
     paper_mean: paperMean,
     paper_failed: paperFailed,
-    seeds,
+    seeds: runSeeds(cfg),
     wall_seconds: wall,
     workers,
     machine: `${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores, Node ${process.version}`,
@@ -178,12 +313,7 @@ async function babiCommand(opts: BabiOptions): Promise<void> {
           ? []
           : [`The paper's mean and failed count are its own, over all 20 tasks.`]
         : ["The paper's Table 1 has no column for this configuration."]),
-      ...(priorWall !== null
-        ? [
-            `Resumed from a checkpoint with ${resumed} of ${jobs.length} runs finished; the wall time counts ` +
-              "every process's part.",
-          ]
-        : []),
+      ...x.notes,
     ],
     runs,
   };
@@ -198,16 +328,60 @@ async function babiCommand(opts: BabiOptions): Promise<void> {
   console.log(formatTable(["task", "name", "ours %", "paper %", "seed"], rows));
   console.log(
     `mean error ${pct(mean)}% (paper ${paperMean === null ? "–" : paperMean.toFixed(1)}), failed tasks ` +
-      `(> ${pct(FAIL_THRESHOLD)}%) ${failed} (paper ${paperFailed ?? "–"}), wall time ${(wall / 60).toFixed(1)} min`,
+      `(> ${pct(FAIL_THRESHOLD)}%) ${failed} (paper ${paperFailed ?? "–"}), wall time ${duration(wall)}`,
   );
-  if (opts.out) {
-    console.log(`wrote ${writeResults(opts.out, result).join(", ")}`);
-    if (ckptPath) rmSync(ckptPath, { force: true });
+  if (x.out) {
+    console.log(`wrote ${writeResults(x.out, result).join(", ")}`);
+    if (x.ckptPath) rmSync(x.ckptPath, { force: true });
   }
-  if (opts.json) {
+  if (x.json) {
     const { runs: _, ...summary } = result;
     console.log(JSON.stringify(summary));
   }
+}
+
+/** `memn2n babi merge`: the parts of a sharded sweep, checked to be one sweep's, into its results files. */
+function mergeCommand(files: string[], o: { out: string; json?: boolean }): void {
+  const parts = files.map((f) => {
+    const j = readJsonFile(f) as Partial<SweepPart>;
+    if (j.format !== "memn2n-sweep-part" || j.version !== 1 || !Array.isArray(j.reports) || !j.shard) {
+      throw new UsageError(`${f}: not a part file of a sharded sweep (memn2n babi --shard k/n)`);
+    }
+    return { file: f, part: j as SweepPart };
+  });
+  const first = parts[0].part;
+  const n = first.shard[1];
+  const same = (p: SweepPart) =>
+    p.shard[1] === n &&
+    p.set === first.set &&
+    p.command === first.command &&
+    JSON.stringify(p.config) === JSON.stringify(first.config) &&
+    JSON.stringify(p.jobs) === JSON.stringify(first.jobs);
+  for (const { file, part } of parts) {
+    if (!same(part)) throw new UsageError(`${file}: a part of another sweep than ${parts[0].file}`);
+  }
+  const have = new Set(parts.map((p) => p.part.shard[0]));
+  if (have.size !== parts.length) throw new UsageError("babi merge: a shard was given twice");
+  const missing = Array.from({ length: n }, (_, i) => i + 1).filter((k) => !have.has(k));
+  if (missing.length > 0) throw new UsageError(`babi merge: shard ${missing.join(", ")} of ${n} missing`);
+  const reports: ReportFigures[] = new Array(first.jobs.length);
+  for (const { part } of parts) for (const r of part.reports) reports[r.index] = r.report;
+  if (reports.some((r) => r === undefined))
+    throw new UsageError("babi merge: the parts do not cover every run");
+  finishSweep({
+    cfg: makeConfig(first.config),
+    set: first.set,
+    groups: first.groups,
+    jobs: first.jobs,
+    reports,
+    skipped: first.skipped,
+    wall: parts.reduce((s, p) => s + p.part.wall_seconds, 0),
+    workers: parts.reduce((s, p) => s + p.part.workers, 0),
+    command: first.command.replace(/ --out \S+/, ` --out ${o.out}`),
+    notes: [`Run as ${n} shards (memn2n babi --shard k/${n}), merged; the wall time adds up the shards'.`],
+    out: o.out,
+    json: o.json === true,
+  });
 }
 
 function sweepRun(task: number | "joint", r: ReportFigures): SweepRun {
