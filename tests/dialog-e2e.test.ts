@@ -238,3 +238,25 @@ test("a dialog model is refused by ask and test, a bAbI model by chat, each with
     }
   });
 });
+
+test("dialog run as two shards, merged, gives the one-process run's results", () => {
+  withTmpDir((dir) => {
+    makeSlice(dir);
+    const args = ["dialog", "run", "--tasks", "1", "--data", dir, "--epochs", "2", "--quiet"];
+    const whole = runCli([...args, "--out", join(dir, "whole")]);
+    assert.equal(whole.code, 0, whole.stderr);
+    for (const k of [1, 2]) {
+      const s = runCli([...args, "--shard", `${k}/2`, "--out", join(dir, "s")]);
+      assert.equal(s.code, 0, s.stderr);
+      assert.match(s.stdout, new RegExp(`shard ${k}/2: 1 of 2 runs`));
+    }
+    const parts = [1, 2].map((k) => join(dir, `s.part-${k}-of-2.json`));
+    assert.equal(runCli(["dialog", "merge", parts[1], "--out", join(dir, "m")]).code, 2);
+    const merged = runCli(["dialog", "merge", ...parts, "--out", join(dir, "merged")]);
+    assert.equal(merged.code, 0, merged.stderr);
+    const read = (b: string) => JSON.parse(readFileSync(join(dir, `${b}.json`), "utf8"));
+    const runs = (r: { runs: { seconds: number }[] }) => r.runs.map(({ seconds: _, ...x }) => x);
+    assert.deepEqual(runs(read("merged")), runs(read("whole")));
+    assert.equal(read("merged").command, read("whole").command.replace("whole", "merged"));
+  });
+});

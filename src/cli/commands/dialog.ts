@@ -4,12 +4,12 @@ import { rmSync } from "node:fs";
 import { cpus } from "node:os";
 import type { Command } from "commander";
 import { candidateSetOf, dialogRunData, headOf, scoreLine, trainedDialogModel } from "../../api/dialog.js";
-import { bestReport, type RunReport } from "../../api/train.js";
+import { bestReport, type ReportFigures, type RunReport } from "../../api/train.js";
 import { KnowledgeBase, withKbResults } from "../../data/kb.js";
 import { toPlaceholders } from "../../data/placeholders.js";
 import { type DialogScore, dialogScores } from "../../eval/dialog.js";
 import { dialogPaper } from "../../eval/paper.js";
-import { type Config, dialogDefaults } from "../../model/config.js";
+import { type Config, dialogDefaults, makeConfig } from "../../model/config.js";
 import type { TrainedModel } from "../../model/file.js";
 import {
   type DialogInput,
@@ -30,11 +30,12 @@ import {
   readKnowledgeBase,
 } from "../dialog-data.js";
 import { UsageError } from "../errors.js";
-import { writeFileAtomic } from "../fsutil.js";
+import { readJsonFile, writeFileAtomic } from "../fsutil.js";
 import { addLimitOptions, applyLimits } from "../limits.js";
 import { loadModelFile, saveModel } from "../model-io.js";
 import { type Job, runJobs } from "../pool.js";
 import { formatTable, pct } from "../table.js";
+import { parseShard } from "./babi.js";
 import { parseWorkers } from "./train.js";
 
 interface DialogOptions extends Record<string, unknown> {
@@ -50,6 +51,7 @@ interface DialogOptions extends Record<string, unknown> {
   oov?: boolean;
   kb?: string | boolean;
   placeholders?: boolean;
+  shard?: string;
   workers?: string;
   json?: boolean;
   quiet?: boolean;
@@ -107,10 +109,21 @@ export function registerDialog(program: Command): void {
     .option("--tasks <list>", "dialog tasks, e.g. 1-6", "1-6")
     .option("--out <base>", "write <base>.json and <base>.md (e.g. results/dialog)")
     .option("--data <dir>", DATA_HELP);
+  run.option(
+    "--shard <k/n>",
+    "run the k-th of n disjoint slices of the (task, variant, seed) runs and write <base>.part-k-of-n.json",
+  );
   addRunOptions(run);
   addLimitOptions(run, { training: true, dialog: true });
   addConfigOptions(run, dialogDefaults());
   run.action((opts: DialogOptions) => runCommand(opts));
+
+  dialog
+    .command("merge")
+    .description("merge the parts of a sharded `dialog run` into the results files the unsharded run writes")
+    .argument("<parts...>", "the <base>.part-k-of-n.json files, all n of them")
+    .requiredOption("--out <base>", "write <base>.json and <base>.md")
+    .action((parts: string[], o: { out: string }) => mergeCommand(parts, o.out));
 }
 
 function dialogConfig(opts: DialogOptions): Config {
@@ -143,10 +156,13 @@ async function trainAll(
   sets: { label: string; data: PreparedDialog }[],
   cfg: Config,
   opts: DialogOptions,
-): Promise<RunReport[][]> {
+  mine: (job: number) => boolean = () => true,
+): Promise<(RunReport | undefined)[][]> {
   const seeds = runSeeds(cfg);
-  const jobs: Job[] = [];
-  for (const s of sets) for (const seed of seeds) jobs.push({ cfg, seed, data: dialogRunData(s.data) });
+  const all: Job[] = [];
+  for (const s of sets) for (const seed of seeds) all.push({ cfg, seed, data: dialogRunData(s.data) });
+  const picked = all.map((_, i) => i).filter(mine);
+  const jobs = picked.map((i) => all[i]);
   const quiet = opts.quiet === true || opts.json === true;
   const started = performance.now();
   let finished = 0;
@@ -154,7 +170,7 @@ async function trainAll(
     onDone: (j, r) => {
       finished++;
       if (quiet) return;
-      const s = sets[Math.floor(j / seeds.length)];
+      const s = sets[Math.floor(picked[j] / seeds.length)];
       const scores = (r.dialog ?? []).map((x) => `${x.name} ${pct(x.perResponse)}%`).join(", ");
       process.stderr.write(
         `[${finished}/${jobs.length}] ${s.label} seed ${jobs[j].seed}: dev ${pct(1 - r.run.validError)}%, ` +
@@ -162,7 +178,11 @@ async function trainAll(
       );
     },
   });
-  return sets.map((_, i) => reports.slice(i * seeds.length, (i + 1) * seeds.length));
+  const byJob: (RunReport | undefined)[] = new Array(all.length);
+  picked.forEach((i, j) => {
+    byJob[i] = reports[j];
+  });
+  return sets.map((_, i) => byJob.slice(i * seeds.length, (i + 1) * seeds.length));
 }
 
 async function trainCommand(opts: DialogOptions): Promise<void> {
@@ -347,7 +367,63 @@ async function runCommand(opts: DialogOptions): Promise<void> {
       data: prepareDialog(input, cfg, matchType, bounds),
     })),
   );
-  const reports = await trainAll(sets, cfg, opts);
+  const shard = opts.shard === undefined ? null : parseShard(opts.shard);
+  if (shard && !opts.out) throw new UsageError("--shard: needs --out for the part file it writes");
+  const seedCount = runSeeds(cfg).length;
+  const reports = await trainAll(sets, cfg, opts, (j) => !shard || j % shard[1] === shard[0] - 1);
+  const wall = (performance.now() - started) / 1000;
+  const argv = process.argv.slice(2);
+  const shardAt = argv.indexOf("--shard");
+  const command = `memn2n ${argv.filter((_, i) => shardAt < 0 || (i !== shardAt && i !== shardAt + 1)).join(" ")}`;
+  if (shard && opts.out) {
+    const base = `${opts.out}.part-${shard[0]}-of-${shard[1]}`;
+    const part: DialogPart = {
+      format: "memn2n-dialog-part",
+      version: 1,
+      shard,
+      command,
+      config: cfg,
+      sets: sets.map((s) => ({ task: s.task, matchType: s.matchType })),
+      seeds: seedCount,
+      reports: reports.flatMap((per, si) =>
+        per.flatMap((r, k) =>
+          r ? [{ index: si * seedCount + k, report: { ...r, run: { ...r.run, params: undefined } } }] : [],
+        ),
+      ),
+      wall_seconds: wall,
+    };
+    writeFileAtomic(`${base}.json`, `${JSON.stringify(part)}\n`);
+    console.log(
+      `shard ${shard[0]}/${shard[1]}: ${part.reports.length} of ${sets.length * seedCount} runs; wrote ${base}.json`,
+    );
+    return;
+  }
+  writeDialogResults(sets, reports as ReportFigures[][], cfg, command, wall, opts.out, opts.json === true);
+}
+
+/** What a shard of `dialog run` writes: its runs' figures by their index in the whole run. */
+interface DialogPart {
+  format: "memn2n-dialog-part";
+  version: 1;
+  shard: [number, number];
+  command: string;
+  config: Config;
+  sets: { task: number; matchType: boolean }[];
+  seeds: number;
+  reports: { index: number; report: ReportFigures }[];
+  wall_seconds: number;
+}
+
+function writeDialogResults(
+  sets: { task: number; matchType: boolean }[],
+  reports: ReportFigures[][],
+  cfg: Config,
+  command: string,
+  wall: number,
+  out: string | undefined,
+  json: boolean,
+  notes: string[] = [],
+): void {
   const rows: DialogResultRow[] = sets.map((s, i) => {
     const best = bestReport(reports[i], cfg);
     return {
@@ -361,19 +437,57 @@ async function runCommand(opts: DialogOptions): Promise<void> {
       tests: (best.dialog ?? []).map(scoreLine),
     };
   });
-  const wall = (performance.now() - started) / 1000;
-  const command = `memn2n ${process.argv.slice(2).join(" ")}`;
-  const md = dialogMarkdown(rows, cfg, command, wall);
+  const md = dialogMarkdown(rows, cfg, command, wall) + notes.map((n) => `\n- ${n}\n`).join("");
   // The tables, not the whole results file: that goes to --out.
   console.log(md.split("\n## Runs")[0].trimEnd());
-  if (opts.out) {
+  if (out) {
     writeFileAtomic(
-      `${opts.out}.json`,
+      `${out}.json`,
       `${JSON.stringify({ command, config: cfg, wall_seconds: wall, runs: rows }, null, 2)}\n`,
     );
-    writeFileAtomic(`${opts.out}.md`, md);
+    writeFileAtomic(`${out}.md`, md);
   }
-  if (opts.json) console.log(JSON.stringify({ command, config: cfg, wall_seconds: wall, runs: rows }));
+  if (json) console.log(JSON.stringify({ command, config: cfg, wall_seconds: wall, runs: rows }));
+}
+
+/** `memn2n dialog merge`: the parts of a sharded `dialog run`, checked to be one run's, into its files. */
+function mergeCommand(files: string[], out: string): void {
+  const parts = files.map((f) => {
+    const j = readJsonFile(f) as Partial<DialogPart>;
+    if (j.format !== "memn2n-dialog-part" || j.version !== 1 || !Array.isArray(j.reports) || !j.shard) {
+      throw new UsageError(`${f}: not a part file of a sharded dialog run (memn2n dialog run --shard k/n)`);
+    }
+    return { file: f, part: j as DialogPart };
+  });
+  const first = parts[0].part;
+  const n = first.shard[1];
+  for (const { file, part } of parts) {
+    const same =
+      part.shard[1] === n &&
+      part.command === first.command &&
+      JSON.stringify(part.config) === JSON.stringify(first.config) &&
+      JSON.stringify(part.sets) === JSON.stringify(first.sets);
+    if (!same) throw new UsageError(`${file}: a part of another dialog run than ${parts[0].file}`);
+  }
+  const have = new Set(parts.map((p) => p.part.shard[0]));
+  if (have.size !== parts.length) throw new UsageError("dialog merge: a shard was given twice");
+  const missing = Array.from({ length: n }, (_, i) => i + 1).filter((k) => !have.has(k));
+  if (missing.length > 0) throw new UsageError(`dialog merge: shard ${missing.join(", ")} of ${n} missing`);
+  const flat: ReportFigures[] = new Array(first.sets.length * first.seeds);
+  for (const { part } of parts) for (const r of part.reports) flat[r.index] = r.report;
+  if (flat.some((r) => r === undefined))
+    throw new UsageError("dialog merge: the parts do not cover every run");
+  const per = first.sets.map((_, i) => flat.slice(i * first.seeds, (i + 1) * first.seeds));
+  writeDialogResults(
+    first.sets,
+    per,
+    makeConfig(first.config),
+    first.command.replace(/ --out \S+/, ` --out ${out}`),
+    parts.reduce((s, p) => s + p.part.wall_seconds, 0),
+    out,
+    false,
+    [`Run as ${n} shards (memn2n dialog run --shard k/${n}), merged; the wall time adds up the shards'.`],
+  );
 }
 
 function dialogMarkdown(rows: DialogResultRow[], cfg: Config, command: string, wall: number): string {
