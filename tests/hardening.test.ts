@@ -47,7 +47,8 @@ test("a closed output pipe ends the command quietly, exit 0", async () => {
     assert.doesNotMatch(ask.stderr, /EPIPE|\n\s+at /);
     const script = join(dir, "long.txt");
     writeFileSync(script, "hello\n".repeat(3000));
-    const chat = await headOne(["chat", "--script", script]);
+    // --show-attention: more output per line, so the pipe fills (and breaks) sooner.
+    const chat = await headOne(["chat", "--script", script, "--show-attention"]);
     assert.equal(chat.code, 0, chat.stderr);
     assert.doesNotMatch(chat.stderr, /EPIPE|\n\s+at /);
   });

@@ -128,6 +128,8 @@ async function interactive(model: Model, initial: string[], topK: number, json: 
   }
   let lineNo = 0;
   for await (const raw of rl) {
+    // Back to the event loop once a line: a reader that closed the pipe (`| head`) is heard at once.
+    await new Promise((r) => setImmediate(r));
     lineNo++;
     // readline replaces bytes that are not UTF-8 with U+FFFD: such input is refused, as the data readers do.
     if (raw.includes("\uFFFD") || raw.includes("\0"))
