@@ -140,6 +140,7 @@ test("fuzz: readers, model files and the command line", async (t) => {
       maxSentenceWords: 1 + rng.int(40),
       maxVocab: 1000,
       maxCandidates: 1 + rng.int(5),
+      maxStoryLines: 1 + rng.int(3),
     };
     const words = (n: number) => Array.from({ length: n }, (_, k) => `w${k % 7}`).join(" ");
     const n = rng.int(60);
@@ -159,7 +160,10 @@ test("fuzz: readers, model files and the command line", async (t) => {
         assert.ok(text.split("\n").every((l) => l.length <= limits.maxLineChars));
       } catch (e) {
         assert.ok(isOneLineDataError(e, file), `unexpected: ${(e as Error).stack}`);
-        assert.match((e as Error).message, /--max-(line-chars|sentence-words|candidates) raises it/);
+        assert.match(
+          (e as Error).message,
+          /--max-(line-chars|sentence-words|candidates|story-lines) raises it/,
+        );
       }
       tried++;
     }

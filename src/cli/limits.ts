@@ -28,7 +28,11 @@ export function addLimitOptions(cmd: Command, kind: { training?: boolean; dialog
       "--max-sentence-words <n>",
       `most words a sentence, question or utterance may have (default: ${DEFAULT_LIMITS.maxSentenceWords})`,
     )
-    .option("--max-file-mb <n>", `largest data file read, in MB (default: ${maxFileBytes / MB})`);
+    .option("--max-file-mb <n>", `largest data file read, in MB (default: ${maxFileBytes / MB})`)
+    .option(
+      "--max-story-lines <n>",
+      `most lines a story or dialog may have (default: ${DEFAULT_LIMITS.maxStoryLines})`,
+    );
   if (kind.training) {
     cmd
       .option(
@@ -58,6 +62,7 @@ export function applyLimits(opts: Record<string, unknown>, workers = 1): Bounds 
     maxSentenceWords: whole("--max-sentence-words", opts.maxSentenceWords, DEFAULT_LIMITS.maxSentenceWords),
     maxVocab: whole("--max-vocab", opts.maxVocab, DEFAULT_LIMITS.maxVocab),
     maxCandidates: whole("--max-candidates", opts.maxCandidates, DEFAULT_LIMITS.maxCandidates),
+    maxStoryLines: whole("--max-story-lines", opts.maxStoryLines, DEFAULT_LIMITS.maxStoryLines),
   };
   maxFileBytes = whole("--max-file-mb", opts.maxFileMb, 1024) * MB;
   let maxBytes = 0.8 * totalmem();

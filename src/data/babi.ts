@@ -4,7 +4,7 @@
 
 import { tokenize } from "../text/tokenize.js";
 import { DataError } from "./errors.js";
-import { checkLine, checkWords, DEFAULT_LIMITS, type Limits } from "./limits.js";
+import { checkLine, checkStoryLines, checkWords, DEFAULT_LIMITS, type Limits } from "./limits.js";
 
 export interface Sentence {
   /** The line's id inside its story. */
@@ -68,6 +68,7 @@ export function parseBabi(text: string, file: string, limits: Limits = DEFAULT_L
     if (!body.includes("\t")) {
       const tokens = tokenize(body);
       checkWords(tokens.length, file, lineNo, limits);
+      checkStoryLines(story.length + 1, file, lineNo, limits);
       if (tokens.length === 0) throw new DataError(file, lineNo, "statement has no words");
       story.push({ id, tokens });
       continue;

@@ -13,7 +13,7 @@
 
 import type { Example, Sentence } from "./babi.js";
 import { DataError } from "./errors.js";
-import { checkLine, checkWords, DEFAULT_LIMITS, type Limits } from "./limits.js";
+import { checkLine, checkStoryLines, checkWords, DEFAULT_LIMITS, type Limits } from "./limits.js";
 
 /** Speaker words added to every memory line. */
 export const USER_WORD = "$u";
@@ -84,6 +84,7 @@ export function parseDialogs(text: string, file: string, limits: Limits = DEFAUL
           "neither a turn (`ID user<TAB>bot`) nor an API result (`ID entity R_attribute value`): a TAB missing?",
         );
       }
+      checkStoryLines(current!.lines.length + 1, file, lineNo, limits, "dialog");
       current!.lines.push({ kind: "result", line: lineNo, tokens });
       continue;
     }
@@ -97,6 +98,7 @@ export function parseDialogs(text: string, file: string, limits: Limits = DEFAUL
     const bot = dialogTokens(body.slice(tab + 1));
     checkWords(bot.length, file, lineNo, limits, "bot utterance");
     if (bot.length === 0) throw new DataError(file, lineNo, "turn without a bot response after the TAB");
+    checkStoryLines(current!.lines.length + 1, file, lineNo, limits, "dialog");
     current!.lines.push({ kind: "turn", line: lineNo, user, bot });
   }
   if (!dialogs.some((d) => d.lines.some((l) => l.kind === "turn"))) {

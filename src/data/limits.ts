@@ -14,6 +14,8 @@ export interface Limits {
   maxVocab: number;
   /** Candidate responses of a dialog task. */
   maxCandidates: number;
+  /** Lines of one story (bAbI) or one dialog. */
+  maxStoryLines: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -21,6 +23,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxSentenceWords: 200,
   maxVocab: 200_000,
   maxCandidates: 100_000,
+  maxStoryLines: 100_000,
 };
 
 /** The CLI option that raises each limit. */
@@ -29,7 +32,25 @@ export const LIMIT_FLAGS: Record<keyof Limits, string> = {
   maxSentenceWords: "--max-sentence-words",
   maxVocab: "--max-vocab",
   maxCandidates: "--max-candidates",
+  maxStoryLines: "--max-story-lines",
 };
+
+/** A story or dialog that has grown past its bound (checked at each of its lines). */
+export function checkStoryLines(
+  count: number,
+  file: string,
+  line: number,
+  limits: Limits,
+  what = "story",
+): void {
+  if (count > limits.maxStoryLines) {
+    throw new DataError(
+      file,
+      line,
+      `a ${what} of more than ${limits.maxStoryLines} lines (${LIMIT_FLAGS.maxStoryLines} raises it)`,
+    );
+  }
+}
 
 export function checkLine(raw: string, file: string, line: number, limits: Limits): void {
   if (raw.length > limits.maxLineChars) {

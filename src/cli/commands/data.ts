@@ -3,7 +3,7 @@ import { type TaskStats, taskStats } from "../../data/stats.js";
 import { ALL_TASKS, parseTaskList } from "../../data/tasks.js";
 import { addDataOptions } from "../config-options.js";
 import { findBabiDir, loadTask, MissingTaskFile } from "../datadir.js";
-import { applyLimits } from "../limits.js";
+import { addLimitOptions, applyLimits } from "../limits.js";
 import { formatTable } from "../table.js";
 
 interface StatsOptions {
@@ -20,11 +20,8 @@ export function registerData(program: Command): void {
     .description("per-task counts: questions, stories, vocabulary, longest story and sentence, answers");
   addDataOptions(stats)
     .option("--tasks <list>", "tasks to read, e.g. 1-20 or 1,4,12", "1-20")
-    .option("--json", "print one JSON object as the last line")
-    .option("--max-line-chars <n>", "longest line a data file may have (default: 10000)")
-    .option("--max-sentence-words <n>", "most words a sentence or question may have (default: 200)")
-    .option("--max-file-mb <n>", "largest data file read, in MB (default: 1024)")
-    .action((opts: StatsOptions) => dataStats(opts));
+    .option("--json", "print one JSON object as the last line");
+  addLimitOptions(stats).action((opts: StatsOptions) => dataStats(opts));
 }
 
 function dataStats(opts: StatsOptions): void {

@@ -83,7 +83,7 @@ export function registerDialog(program: Command): void {
   addConfigOptions(train, dialogDefaults());
   train.action((opts: DialogOptions) => trainCommand(opts));
 
-  dialog
+  const test = dialog
     .command("test")
     .description("per-response and per-dialog accuracy of a dialog model on its task's test set")
     .option(
@@ -97,11 +97,8 @@ export function registerDialog(program: Command): void {
       "also replay the test dialogs with the API results looked up in the knowledge base (the model's own, or FILE)",
     )
     .option("--data <dir>", DATA_HELP)
-    .option("--json", "print one JSON object as the last line")
-    .option("--max-line-chars <n>", "longest line a data file may have (default: 10000)")
-    .option("--max-sentence-words <n>", "most words an utterance may have (default: 200)")
-    .option("--max-file-mb <n>", "largest data file read, in MB (default: 1024)")
-    .action((opts: DialogOptions) => testCommand(opts));
+    .option("--json", "print one JSON object as the last line");
+  addLimitOptions(test).action((opts: DialogOptions) => testCommand(opts));
 
   const run = dialog
     .command("run")

@@ -3,7 +3,7 @@ import { deriveShape, vectorize } from "../../data/batch.js";
 import { parseTaskList } from "../../data/tasks.js";
 import { meanError, taskErrors } from "../../eval/errors.js";
 import { BABI_SETS, findBabiDir, loadTask } from "../datadir.js";
-import { applyLimits } from "../limits.js";
+import { addLimitOptions, applyLimits } from "../limits.js";
 import { loadModelFile } from "../model-io.js";
 import { formatTable } from "../table.js";
 
@@ -16,18 +16,15 @@ interface TestOptions {
 }
 
 export function registerTest(program: Command): void {
-  program
+  const cmd = program
     .command("test")
     .description("measure a trained model's error on bAbI test questions")
     .option("--model <file|name>", "a model file from `memn2n train`, or a shipped model's name", "babi")
     .option("--task <list>", "tasks to test (default: those the model was trained on)")
     .option("--data <dir>", "bAbI folder: the release root or a folder of qaN_*test.txt files")
     .option("--set <name>", `which set of the release (${BABI_SETS.join(", ")}; default: the model's)`)
-    .option("--json", "print one JSON object as the last line")
-    .option("--max-line-chars <n>", "longest line a data file may have (default: 10000)")
-    .option("--max-sentence-words <n>", "most words a sentence or question may have (default: 200)")
-    .option("--max-file-mb <n>", "largest data file read, in MB (default: 1024)")
-    .action((opts: TestOptions) => testCommand(opts));
+    .option("--json", "print one JSON object as the last line");
+  addLimitOptions(cmd).action((opts: TestOptions) => testCommand(opts));
 }
 
 function testCommand(opts: TestOptions): void {
