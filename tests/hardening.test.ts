@@ -268,7 +268,10 @@ test("every size a file decides has a bound, checked before anything is allocate
     write(good);
     const story = runCli(["data", "stats", "--data", dir, "--tasks", "1", "--max-story-lines", "3"]);
     assert.equal(story.code, 2);
-    assert.match(story.stderr, /qa1_x_train\.txt:\d+: a story of more than 3 lines \(--max-story-lines raises it\)\n$/);
+    assert.match(
+      story.stderr,
+      /qa1_x_train\.txt:\d+: a story of more than 3 lines \(--max-story-lines raises it\)\n$/,
+    );
     const vocab = runCli([...args, "--max-vocab", "5"]);
     assert.equal(vocab.code, 2);
     assert.match(
