@@ -92,7 +92,9 @@ test("a babi sweep killed with SIGKILL resumes from its checkpoint to the same r
       return done >= 1 && under >= 1;
     });
     const [done, under] = held(`${b}.ckpt`);
-    assert.ok(done >= 1 && under >= 1 && done + under < 6, `the checkpoint holds ${done} + ${under} runs`);
+    // A run may finish between the look and the kill, and take the last run under way with it; runs under
+    // way resume in the next test too (a sweep killed before any run finished).
+    assert.ok(done >= 1 && done + under < 6, `the checkpoint holds ${done} + ${under} runs`);
     assert.ok(!existsSync(`${b}.json`), "no results were written before the kill");
 
     const r = runCli([...args, "--out", b, "--resume"]);
