@@ -8,7 +8,7 @@ import { CandidateSet, matchIndex } from "../data/candidates.js";
 import { BOT_WORD, dialogTokens, isResultLine, memoryOf, SILENCE, USER_WORD } from "../data/dialog.js";
 import { DataError, FieldError } from "../data/errors.js";
 import { KnowledgeBase } from "../data/kb.js";
-import { Placeholders } from "../data/placeholders.js";
+import { Placeholders, placeholderRank } from "../data/placeholders.js";
 import type { DialogScore } from "../eval/dialog.js";
 import { argmaxCandidate, type CandidateHead, createHead } from "../model/candidate-head.js";
 import type { Config } from "../model/config.js";
@@ -219,9 +219,7 @@ export class DialogBot {
     this.set = candidateSetOf(trained);
     this.head = headOf(trained, this.set);
     this.ws = createWorkspace(trained.params, this.cfg.encoding, 1, 1, this.head);
-    this.ranks = Int32Array.from(this.set.candidates, (c) =>
-      Math.max(0, ...c.map((w) => Number(/^resto@(\d+)/.exec(w)?.[1] ?? 0))),
-    );
+    this.ranks = Int32Array.from(this.set.candidates, (c) => Math.max(0, ...c.map(placeholderRank)));
     const spec = trained.dialog!.kb;
     this.kb =
       options.kb !== undefined ? options.kb : spec ? new KnowledgeBase(spec.attributes, spec.rows) : null;
@@ -278,7 +276,7 @@ export class DialogBot {
       conv.history.push({ tokens: [...said, USER_WORD], turn: conv.turn });
       conv.history.push({ tokens: [...bot, BOT_WORD], turn: conv.turn });
       conv.lines.push(`${said.join(" ")}\t${bot.join(" ")}`);
-      conv.pendingCall = this.kb && bot[0] === "api_call" && this.kb.lookup(bot) !== null ? bot : null;
+      conv.pendingCall = this.kb?.answers(bot) ? bot : null;
     });
     return conv;
   }
@@ -340,8 +338,7 @@ export class DialogBot {
     conv.history.push({ tokens: [...raw, USER_WORD], turn: conv.turn });
     conv.history.push({ tokens: [...response, BOT_WORD], turn: conv.turn });
     conv.lines.push(`${raw.join(" ")}\t${response.join(" ")}`);
-    if (this.kb && response[0] === "api_call" && this.kb.lookup(response) !== null)
-      conv.pendingCall = response;
+    if (this.kb?.answers(response)) conv.pendingCall = response;
     return {
       response: response.join(" "),
       probability: probs[best],

@@ -28,6 +28,10 @@ export const RESULT_ORDER = [
 
 export class KnowledgeBase {
   private readonly col: Map<string, number>;
+  /** The columns of CALL_FIELDS, or null when this knowledge base lacks one (it then answers no call). */
+  private readonly callCols: number[] | null;
+  /** The columns of a restaurant's result lines, in the data's order. */
+  private readonly resultCols: [string, number][];
 
   /** rows: [entity, value of attributes[0], value of attributes[1], ...], in the file's order. */
   constructor(
@@ -35,6 +39,17 @@ export class KnowledgeBase {
     readonly rows: string[][],
   ) {
     this.col = new Map(attributes.map((a, i) => [a, i + 1]));
+    const cols = CALL_FIELDS.map((f) => this.col.get(f));
+    this.callCols = cols.every((c) => c !== undefined) ? (cols as number[]) : null;
+    this.resultCols = [
+      ...RESULT_ORDER.filter((a) => this.col.has(a)),
+      ...attributes.filter((a) => !RESULT_ORDER.includes(a)),
+    ].map((a) => [a, this.col.get(a)!]);
+  }
+
+  /** Whether the tokens are an `api_call` this knowledge base answers (without looking anything up). */
+  answers(call: string[]): boolean {
+    return this.callCols !== null && call[0] === "api_call" && call.length === CALL_FIELDS.length + 1;
   }
 
   /** A knowledge base file: `ID entity R_attribute<TAB>value` lines, every entity with every attribute. */
@@ -84,19 +99,14 @@ export class KnowledgeBase {
    * (tokens), or null when the tokens are not such a call.
    */
   lookup(call: string[]): string[] | null {
-    if (call[0] !== "api_call" || call.length !== CALL_FIELDS.length + 1) return null;
-    const cols = CALL_FIELDS.map((f) => this.col.get(f));
-    if (cols.some((c) => c === undefined)) return null;
+    if (!this.answers(call)) return null;
+    const cols = this.callCols!;
     const rating = this.col.get("R_rating");
-    const found = this.rows.filter((row) => cols.every((c, i) => row[c!].toLowerCase() === call[i + 1]));
+    const found = this.rows.filter((row) => cols.every((c, i) => row[c].toLowerCase() === call[i + 1]));
     const ranked = found
       .map((row, i) => ({ row, i, r: rating ? Number(row[rating]) : 0 }))
       .sort((a, b) => b.r - a.r || a.i - b.i);
-    const order = [
-      ...RESULT_ORDER.filter((a) => this.col.has(a)),
-      ...this.attributes.filter((a) => !RESULT_ORDER.includes(a)),
-    ];
-    return ranked.flatMap(({ row }) => order.map((a) => `${row[0]} ${a} ${row[this.col.get(a)!]}`));
+    return ranked.flatMap(({ row }) => this.resultCols.map(([a, c]) => `${row[0]} ${a} ${row[c]}`));
   }
 }
 

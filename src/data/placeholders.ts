@@ -8,6 +8,14 @@
 import type { Dialog, DialogLine } from "./dialog.js";
 
 export const PLACEHOLDER = "resto@";
+/** A placeholder word: its rank, and what follows the restaurant's name (`_phone`, ...). */
+const PLACEHOLDER_WORD = /^resto@(\d+)(_\w+)?$/;
+
+/** The rank a placeholder word names (`resto@3_phone`: 3), or 0 for any other word. */
+export function placeholderRank(word: string): number {
+  const m = PLACEHOLDER_WORD.exec(word);
+  return m ? Number(m[1]) : 0;
+}
 const RATING = "r_rating";
 
 /** A conversation's restaurants and their ranks, from its API result lines (tokens: entity r_attr value). */
@@ -46,7 +54,7 @@ export class Placeholders {
 
   /** A word of the model's reply as the user sees it; null for a placeholder no restaurant holds. */
   fromModel(word: string): string | null {
-    const m = /^resto@(\d+)(_\w+)?$/.exec(word);
+    const m = PLACEHOLDER_WORD.exec(word);
     if (!m) return word;
     const name = this.names[Number(m[1]) - 1];
     return name === undefined ? null : name + (m[2] ?? "");
