@@ -7,6 +7,7 @@ import { DataError, FieldError } from "../../data/errors.js";
 import { checkLine } from "../../data/limits.js";
 import { UsageError } from "../errors.js";
 import { addLimitOptions, applyLimits, checkFileSize, currentLimits } from "../limits.js";
+import { checkedLines } from "../lines.js";
 import { loadModelFile } from "../model-io.js";
 import { formatTable } from "../table.js";
 
@@ -126,15 +127,7 @@ async function interactive(model: Model, initial: string[], topK: number, json: 
     rl.setPrompt("> ");
     rl.prompt();
   }
-  let lineNo = 0;
-  for await (const raw of rl) {
-    // Back to the event loop once a line: a reader that closed the pipe (`| head`) is heard at once.
-    await new Promise((r) => setImmediate(r));
-    lineNo++;
-    // readline replaces bytes that are not UTF-8 with U+FFFD: such input is refused, as the data readers do.
-    if (raw.includes("\uFFFD") || raw.includes("\0"))
-      throw new DataError("stdin", lineNo, "not valid UTF-8 text");
-    checkLine(raw, "stdin", lineNo, currentLimits());
+  for await (const raw of checkedLines(rl, "stdin")) {
     const line = raw.trim();
     if (line === ":clear") {
       before += memory.length;

@@ -5,10 +5,9 @@ import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import type { Command } from "commander";
 import { type BotReply, DialogBot, isApiResult } from "../../api/dialog.js";
-import { DataError } from "../../data/errors.js";
-import { checkLine } from "../../data/limits.js";
 import { UsageError } from "../errors.js";
-import { addLimitOptions, applyLimits, checkFileSize, currentLimits } from "../limits.js";
+import { addLimitOptions, applyLimits, checkFileSize } from "../limits.js";
+import { checkedLines } from "../lines.js";
 import { loadModelFile } from "../model-io.js";
 import { knowledgeBaseOf } from "./dialog.js";
 
@@ -67,17 +66,9 @@ async function chat(opts: ChatOptions): Promise<void> {
     rl.prompt();
   }
   const source = opts.script ?? "stdin";
-  let lineNo = 0;
   let dropped = 0;
   try {
-    for await (const raw of rl) {
-      // Back to the event loop once a line: a reader that closed the pipe (`| head`) is heard at once.
-      await new Promise((r) => setImmediate(r));
-      lineNo++;
-      // readline replaces bytes that are not UTF-8 with U+FFFD: such input is refused, as the data readers do.
-      if (raw.includes("\uFFFD") || raw.includes("\0"))
-        throw new DataError(source, lineNo, "not valid UTF-8 text");
-      checkLine(raw, source, lineNo, currentLimits());
+    for await (const raw of checkedLines(rl, source)) {
       const line = raw.trim();
       if (line === ":reset") bot.reset();
       else if (isApiResult(line)) bot.addResult(line);
