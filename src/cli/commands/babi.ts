@@ -11,9 +11,10 @@ import { runCheckpointed } from "../checkpointed.js";
 import { addConfigOptions, addDataOptions, addRunOptions, configFromOptions } from "../config-options.js";
 import { findBabiDir, type LoadedTask, loadTask, MissingTaskFile } from "../datadir.js";
 import { UsageError } from "../errors.js";
-import { readJsonFile, writeFileAtomic } from "../fsutil.js";
+import { writeFileAtomic } from "../fsutil.js";
 import { addLimitOptions, applyLimits } from "../limits.js";
 import { duration, type SweepResult, type SweepRun, summarize, writeResults } from "../results.js";
+import { commandWithoutShard, mergeParts, type Part, parseShard } from "../shards.js";
 import { formatTable, pct } from "../table.js";
 import { parseWorkers } from "./train.js";
 
@@ -70,44 +71,15 @@ export function registerBabi(program: Command): void {
     });
 }
 
-/** `--shard k/n`: 1 ≤ k ≤ n. */
-export function parseShard(v: string): [number, number] {
-  const m = /^(\d+)\/(\d+)$/.exec(v.trim());
-  const k = m ? Number(m[1]) : 0;
-  const n = m ? Number(m[2]) : 0;
-  if (!m || n < 1 || k < 1 || k > n) throw new UsageError(`--shard: expected k/n with 1 ≤ k ≤ n, got ${v}`);
-  return [k, n];
-}
-
 /** What a shard writes: its runs' figures, by their index in the whole sweep, and what the sweep was. */
-interface SweepPart {
+interface SweepPart extends Part {
   format: "memn2n-sweep-part";
-  version: 1;
-  shard: [number, number];
-  command: string;
   set: string;
-  config: Config;
   tasks: number[];
   groups: (number | "joint")[];
   skipped: { task: number; reason: string }[];
   jobs: { group: number; seed: number }[];
-  reports: { index: number; report: ReportFigures }[];
-  wall_seconds: number;
   workers: number;
-}
-
-/** The sweep's command as the unsharded sweep would print it. */
-function commandWithout(argv: string[], shard: boolean): string {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    if (shard && argv[i] === "--shard") {
-      i++;
-      continue;
-    }
-    if (shard && argv[i].startsWith("--shard=")) continue;
-    out.push(argv[i]);
-  }
-  return `memn2n ${out.join(" ")}`;
 }
 
 async function babiCommand(opts: BabiOptions): Promise<void> {
@@ -188,7 +160,9 @@ async function babiCommand(opts: BabiOptions): Promise<void> {
   // A resumed sweep counts the interrupted processes' wall time too.
   const wall = performance.now() / 1000 - started + (priorWall ?? 0);
 
-  const command = commandWithout(process.argv.slice(2), shard !== null);
+  const command = shard
+    ? commandWithoutShard(process.argv.slice(2))
+    : `memn2n ${process.argv.slice(2).join(" ")}`;
   if (shard && partBase) {
     const part: SweepPart = {
       format: "memn2n-sweep-part",
@@ -342,32 +316,17 @@ function finishSweep(x: SweepRuns): void {
 
 /** `memn2n babi merge`: the parts of a sharded sweep, checked to be one sweep's, into its results files. */
 function mergeCommand(files: string[], o: { out: string; json?: boolean }): void {
-  const parts = files.map((f) => {
-    const j = readJsonFile(f) as Partial<SweepPart>;
-    if (j.format !== "memn2n-sweep-part" || j.version !== 1 || !Array.isArray(j.reports) || !j.shard) {
-      throw new UsageError(`${f}: not a part file of a sharded sweep (memn2n babi --shard k/n)`);
-    }
-    return { file: f, part: j as SweepPart };
-  });
-  const first = parts[0].part;
-  const n = first.shard[1];
-  const same = (p: SweepPart) =>
-    p.shard[1] === n &&
-    p.set === first.set &&
-    p.command === first.command &&
-    JSON.stringify(p.config) === JSON.stringify(first.config) &&
-    JSON.stringify(p.jobs) === JSON.stringify(first.jobs);
-  for (const { file, part } of parts) {
-    if (!same(part)) throw new UsageError(`${file}: a part of another sweep than ${parts[0].file}`);
-  }
-  const have = new Set(parts.map((p) => p.part.shard[0]));
-  if (have.size !== parts.length) throw new UsageError("babi merge: a shard was given twice");
-  const missing = Array.from({ length: n }, (_, i) => i + 1).filter((k) => !have.has(k));
-  if (missing.length > 0) throw new UsageError(`babi merge: shard ${missing.join(", ")} of ${n} missing`);
-  const reports: ReportFigures[] = new Array(first.jobs.length);
-  for (const { part } of parts) for (const r of part.reports) reports[r.index] = r.report;
-  if (reports.some((r) => r === undefined))
-    throw new UsageError("babi merge: the parts do not cover every run");
+  const { first, parts, reports, wall, command, note } = mergeParts<SweepPart>(
+    files,
+    {
+      format: "memn2n-sweep-part",
+      what: "sweep",
+      command: "babi",
+      total: (p) => p.jobs.length,
+      same: (a, b) => a.set === b.set && JSON.stringify(a.jobs) === JSON.stringify(b.jobs),
+    },
+    o.out,
+  );
   finishSweep({
     cfg: makeConfig(first.config),
     set: first.set,
@@ -375,10 +334,10 @@ function mergeCommand(files: string[], o: { out: string; json?: boolean }): void
     jobs: first.jobs,
     reports,
     skipped: first.skipped,
-    wall: parts.reduce((s, p) => s + p.part.wall_seconds, 0),
-    workers: parts.reduce((s, p) => s + p.part.workers, 0),
-    command: first.command.replace(/ --out \S+/, ` --out ${o.out}`),
-    notes: [`Run as ${n} shards (memn2n babi --shard k/${n}), merged; the wall time adds up the shards'.`],
+    wall,
+    workers: parts.reduce((s, p) => s + p.workers, 0),
+    command,
+    notes: [note],
     out: o.out,
     json: o.json === true,
   });

@@ -30,12 +30,12 @@ import {
   readKnowledgeBase,
 } from "../dialog-data.js";
 import { UsageError } from "../errors.js";
-import { readJsonFile, writeFileAtomic } from "../fsutil.js";
+import { writeFileAtomic } from "../fsutil.js";
 import { addLimitOptions, applyLimits } from "../limits.js";
 import { loadModelFile, saveModel } from "../model-io.js";
 import { type Job, runJobs } from "../pool.js";
+import { commandWithoutShard, mergeParts, type Part, parseShard } from "../shards.js";
 import { formatTable, pct } from "../table.js";
-import { parseShard } from "./babi.js";
 import { parseWorkers } from "./train.js";
 
 interface DialogOptions extends Record<string, unknown> {
@@ -369,9 +369,9 @@ async function runCommand(opts: DialogOptions): Promise<void> {
   const seedCount = runSeeds(cfg).length;
   const reports = await trainAll(sets, cfg, opts, (j) => !shard || j % shard[1] === shard[0] - 1);
   const wall = (performance.now() - started) / 1000;
-  const argv = process.argv.slice(2);
-  const shardAt = argv.indexOf("--shard");
-  const command = `memn2n ${argv.filter((_, i) => shardAt < 0 || (i !== shardAt && i !== shardAt + 1)).join(" ")}`;
+  const command = shard
+    ? commandWithoutShard(process.argv.slice(2))
+    : `memn2n ${process.argv.slice(2).join(" ")}`;
   if (shard && opts.out) {
     const base = `${opts.out}.part-${shard[0]}-of-${shard[1]}`;
     const part: DialogPart = {
@@ -399,16 +399,10 @@ async function runCommand(opts: DialogOptions): Promise<void> {
 }
 
 /** What a shard of `dialog run` writes: its runs' figures by their index in the whole run. */
-interface DialogPart {
+interface DialogPart extends Part {
   format: "memn2n-dialog-part";
-  version: 1;
-  shard: [number, number];
-  command: string;
-  config: Config;
   sets: { task: number; matchType: boolean }[];
   seeds: number;
-  reports: { index: number; report: ReportFigures }[];
-  wall_seconds: number;
 }
 
 function writeDialogResults(
@@ -449,42 +443,19 @@ function writeDialogResults(
 
 /** `memn2n dialog merge`: the parts of a sharded `dialog run`, checked to be one run's, into its files. */
 function mergeCommand(files: string[], out: string): void {
-  const parts = files.map((f) => {
-    const j = readJsonFile(f) as Partial<DialogPart>;
-    if (j.format !== "memn2n-dialog-part" || j.version !== 1 || !Array.isArray(j.reports) || !j.shard) {
-      throw new UsageError(`${f}: not a part file of a sharded dialog run (memn2n dialog run --shard k/n)`);
-    }
-    return { file: f, part: j as DialogPart };
-  });
-  const first = parts[0].part;
-  const n = first.shard[1];
-  for (const { file, part } of parts) {
-    const same =
-      part.shard[1] === n &&
-      part.command === first.command &&
-      JSON.stringify(part.config) === JSON.stringify(first.config) &&
-      JSON.stringify(part.sets) === JSON.stringify(first.sets);
-    if (!same) throw new UsageError(`${file}: a part of another dialog run than ${parts[0].file}`);
-  }
-  const have = new Set(parts.map((p) => p.part.shard[0]));
-  if (have.size !== parts.length) throw new UsageError("dialog merge: a shard was given twice");
-  const missing = Array.from({ length: n }, (_, i) => i + 1).filter((k) => !have.has(k));
-  if (missing.length > 0) throw new UsageError(`dialog merge: shard ${missing.join(", ")} of ${n} missing`);
-  const flat: ReportFigures[] = new Array(first.sets.length * first.seeds);
-  for (const { part } of parts) for (const r of part.reports) flat[r.index] = r.report;
-  if (flat.some((r) => r === undefined))
-    throw new UsageError("dialog merge: the parts do not cover every run");
-  const per = first.sets.map((_, i) => flat.slice(i * first.seeds, (i + 1) * first.seeds));
-  writeDialogResults(
-    first.sets,
-    per,
-    makeConfig(first.config),
-    first.command.replace(/ --out \S+/, ` --out ${out}`),
-    parts.reduce((s, p) => s + p.part.wall_seconds, 0),
+  const { first, reports, wall, command, note } = mergeParts<DialogPart>(
+    files,
+    {
+      format: "memn2n-dialog-part",
+      what: "dialog run",
+      command: "dialog run",
+      total: (p) => p.sets.length * p.seeds,
+      same: (a, b) => JSON.stringify(a.sets) === JSON.stringify(b.sets),
+    },
     out,
-    false,
-    [`Run as ${n} shards (memn2n dialog run --shard k/${n}), merged; the wall time adds up the shards'.`],
   );
+  const per = first.sets.map((_, i) => reports.slice(i * first.seeds, (i + 1) * first.seeds));
+  writeDialogResults(first.sets, per, makeConfig(first.config), command, wall, out, false, [note]);
 }
 
 function dialogMarkdown(rows: DialogResultRow[], cfg: Config, command: string, wall: number): string {
