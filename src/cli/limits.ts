@@ -7,6 +7,7 @@ import type { Command } from "commander";
 import { DataError } from "../data/errors.js";
 import { DEFAULT_LIMITS, type Limits } from "../data/limits.js";
 import type { Bounds } from "../train/footprint.js";
+import { wholeOption } from "./config-options.js";
 import { UsageError } from "./errors.js";
 
 const MB = 2 ** 20;
@@ -48,11 +49,7 @@ export function addLimitOptions(cmd: Command, kind: { training?: boolean; dialog
 }
 
 function whole(flag: string, v: unknown, fallback: number): number {
-  if (v === undefined) return fallback;
-  if (typeof v !== "string" || !/^\d+$/.test(v) || Number(v) < 1) {
-    throw new UsageError(`${flag}: expected a whole number ≥ 1, got ${String(v)}`);
-  }
-  return Number(v);
+  return v === undefined ? fallback : wholeOption(flag, String(v), 1);
 }
 
 /** Applies the options to this process's readers and returns the bounds a training run checks. */

@@ -28,15 +28,15 @@ export function shippedModels(): string[] {
     .sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
 }
 
-/** A file path as given, or the file of the shipped model of that name. */
-export function resolveModel(nameOrPath: string): string {
+/** A file path as given, or the file of the shipped model of that name; `field` names it in errors. */
+export function resolveModel(nameOrPath: string, field = "--model"): string {
   if (existsSync(nameOrPath)) return nameOrPath;
   if (/^[\w-]+$/.test(nameOrPath)) {
     const shipped = join(SHIPPED_DIR, `${nameOrPath}.safetensors`);
     if (existsSync(shipped)) return shipped;
     const names = shippedModels();
     throw new UsageError(
-      `--model: ${nameOrPath}: no such file, nor a shipped model of that name` +
+      `${field}: ${nameOrPath}: no such file, nor a shipped model of that name` +
         (names.length > 0 ? ` (shipped: ${names.join(", ")}; \`memn2n models\` lists them)` : ""),
     );
   }

@@ -7,7 +7,7 @@ import type { Command } from "commander";
 import { modelFromText, modelToBytes } from "../../model/file.js";
 import { UsageError } from "../errors.js";
 import { writeFileAtomic } from "../fsutil.js";
-import { readModelBytes, SHIPPED_DIR, shippedModels } from "../model-io.js";
+import { readModelBytes, resolveModel, SHIPPED_DIR, shippedModels } from "../model-io.js";
 import { formatTable, pct } from "../table.js";
 
 /** One line of models/models.json, written by `npm run models`. */
@@ -67,8 +67,7 @@ function listModels(opts: { json?: boolean }): void {
 }
 
 function convert(input: string, out: string): void {
-  const path = existsSync(input) ? input : join(SHIPPED_DIR, `${input}.safetensors`);
-  if (!existsSync(path)) throw new UsageError(`${input}: cannot read (ENOENT)`);
+  const path = resolveModel(input, "in");
   const m = modelFromText(readModelBytes(path), path);
   writeFileAtomic(out, modelToBytes(m, out));
   console.log(`${path} -> ${out} (${statSync(out).size} bytes)`);

@@ -11,9 +11,10 @@ import { AggregatorRegistry } from "prom-client";
 import { Registry } from "../../server/registry.js";
 import { LocalSessions, type SessionRequest, serveSessionRequest } from "../../server/sessions.js";
 import { type ServeSettings, startServer } from "../../server/start.js";
+import { wholeOption } from "../config-options.js";
 import { UsageError } from "../errors.js";
 import { resolveModel, shippedModels } from "../model-io.js";
-import { defaultWorkers } from "../pool.js";
+import { parseWorkers } from "./train.js";
 
 interface ServeOptions {
   model: string[];
@@ -60,12 +61,6 @@ export function registerServe(program: Command): void {
     .action((opts: ServeOptions) => serve(opts));
 }
 
-function whole(flag: string, v: string, min = 0): number {
-  if (!/^\d+$/.test(v) || Number(v) < min)
-    throw new UsageError(`${flag}: expected a whole number ≥ ${min}, got ${v}`);
-  return Number(v);
-}
-
 export function parseSize(v: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?$/i.exec(v.trim());
   if (!m) throw new UsageError(`--body-limit: expected a size such as 1mb or 512kb, got ${v}`);
@@ -109,7 +104,7 @@ function settingsOf(opts: ServeOptions): ServeSettings {
     throw new UsageError(`--log-level: one of ${LOG_LEVELS.join(", ")}, got ${opts.logLevel}`);
   }
   if (opts.token !== undefined && opts.token.length < 1) throw new UsageError("--token: empty");
-  const port = whole("--port", opts.port);
+  const port = wholeOption("--port", opts.port);
   if (port > 65535) throw new UsageError(`--port: at most 65535, got ${port}`);
   const pkg = JSON.parse(
     readFileSync(join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "package.json"), "utf8"),
@@ -121,10 +116,10 @@ function settingsOf(opts: ServeOptions): ServeSettings {
     token: opts.token ?? process.env.MEMN2N_TOKEN,
     cors: opts.cors,
     bodyLimit: parseSize(opts.bodyLimit),
-    maxSentenceChars: whole("--max-sentence-chars", opts.maxSentenceChars, 1),
-    maxSessions: whole("--max-sessions", opts.maxSessions, 1),
+    maxSentenceChars: wholeOption("--max-sentence-chars", opts.maxSentenceChars, 1),
+    maxSessions: wholeOption("--max-sessions", opts.maxSessions, 1),
     sessionTtlMs: parseDuration(opts.sessionTtl),
-    rateLimit: opts.rateLimit === undefined ? undefined : whole("--rate-limit", opts.rateLimit, 1),
+    rateLimit: opts.rateLimit === undefined ? undefined : wholeOption("--rate-limit", opts.rateLimit, 1),
     logLevel: opts.logLevel,
     version: pkg.version,
   };
@@ -132,7 +127,7 @@ function settingsOf(opts: ServeOptions): ServeSettings {
 
 async function serve(opts: ServeOptions): Promise<void> {
   const settings = settingsOf(opts);
-  const workers = opts.workers === undefined ? defaultWorkers() : whole("--workers", opts.workers, 1);
+  const workers = parseWorkers(opts.workers);
   // Every model loads before anything listens: a bad file is one error line and exit 2.
   new Registry(settings.models).load();
   const names = settings.models.map((m) => m.name).join(", ");

@@ -5,7 +5,13 @@ import { parseTaskList } from "../../data/tasks.js";
 import type { Config } from "../../model/config.js";
 import { prepare } from "../../train/prepare.js";
 import { runCheckpointed, seedRuns } from "../checkpointed.js";
-import { addConfigOptions, addDataOptions, addRunOptions, configFromOptions } from "../config-options.js";
+import {
+  addConfigOptions,
+  addDataOptions,
+  addRunOptions,
+  configFromOptions,
+  wholeOption,
+} from "../config-options.js";
 import { findBabiDir, loadTask } from "../datadir.js";
 import { UsageError } from "../errors.js";
 import { addLimitOptions, applyLimits } from "../limits.js";
@@ -84,10 +90,7 @@ async function trainCommand(opts: TrainOptions): Promise<void> {
 }
 
 export function parseWorkers(v: string | undefined): number {
-  if (v === undefined) return defaultWorkers();
-  if (!/^\d+$/.test(v) || Number(v) < 1)
-    throw new UsageError(`--workers: expected a whole number ≥ 1, got ${v}`);
-  return Number(v);
+  return v === undefined ? defaultWorkers() : wholeOption("--workers", v, 1);
 }
 
 function printResult(
