@@ -16,8 +16,8 @@ import Fastify, {
   LogController,
 } from "fastify";
 import type { BotReply } from "../api/dialog.js";
-import { DataError, FieldError } from "../data/errors.js";
-import { HttpError } from "./errors.js";
+import { FieldError } from "../data/errors.js";
+import { fieldErrors, HttpError } from "./errors.js";
 import type { Metrics } from "./metrics.js";
 import { inferRoutes } from "./oip.js";
 import { infoOf, type Registry, type Served } from "./registry.js";
@@ -431,17 +431,6 @@ function storyLines(story: string | string[], maxChars: number): string[] {
   });
   if (lines.length > MAX_LINES) throw error400("story", `more than ${MAX_LINES} sentences`);
   return out;
-}
-
-/** The library's field errors as 400s. */
-function fieldErrors<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof FieldError) throw error400(e.field, e.detail);
-    if (e instanceof DataError) throw error400("model", e.message);
-    throw e;
-  }
 }
 
 function sendError(err: FastifyError | HttpError, req: FastifyRequest, reply: FastifyReply): FastifyReply {

@@ -4,7 +4,7 @@
 // `probability` (FP32 [1]) and `attention` (FP32 [hops, n], row-major). Errors are {"error": "..."}.
 
 import type { FastifyInstance } from "fastify";
-import { HttpError } from "./errors.js";
+import { fieldErrors, HttpError } from "./errors.js";
 import type { Registry, Served } from "./registry.js";
 
 interface InferInput {
@@ -150,13 +150,7 @@ export function inferRoutes(
         const a = s.model!.answer(story, one);
         ({ answer, probability, attention } = a);
       } else {
-        let r: ReturnType<NonNullable<Served["bot"]>["replyTo"]>;
-        try {
-          r = s.bot!.replyTo(many, one);
-        } catch (e) {
-          const f = e as { field?: string; detail?: string; message: string };
-          throw new HttpError(400, `inputs.${f.field ?? "history"}`, f.detail ?? f.message);
-        }
+        const r = fieldErrors(() => s.bot!.replyTo(many, one), "inputs.");
         ({ response: answer, probability, attention } = r);
       }
       const n = attention[0]?.length ?? 0;
