@@ -1,7 +1,15 @@
 // The library's public face. Everything exported here runs in Node and in a browser alike.
-export { type BotReply, DialogBot, loadDialogBot, trainDialogRuns } from "./api/dialog.js";
+export {
+  type BotReply,
+  DialogBot,
+  DialogTrainingRun,
+  type DialogTrainOptions,
+  type DialogTrainResult,
+  loadDialogBot,
+  trainDialogRuns,
+} from "./api/dialog.js";
 export { type Answer, type AnswerOptions, loadModel, Model, type RankedAnswer } from "./api/model.js";
-export { type TrainOptions, type TrainResult, train, trainRuns } from "./api/train.js";
+export { TrainingRun, type TrainOptions, type TrainResult, train, trainRuns } from "./api/train.js";
 export { type BabiFile, type Example, parseBabi, type Sentence, wordsOf } from "./data/babi.js";
 export { type Batch, deriveShape, type Shape, selectRows, vectorize } from "./data/batch.js";
 export { decodeUtf8 } from "./data/decode.js";
@@ -18,6 +26,7 @@ export { type Split, splitByStory } from "./data/split.js";
 export { ALL_TASKS, parseTaskList, TASK_NAMES, taskFiles } from "./data/tasks.js";
 export { type DialogScore, dialogScores } from "./eval/dialog.js";
 export { type TaskError, taskErrors } from "./eval/errors.js";
+export { FAIL_THRESHOLD, PAPER_COLUMNS, type PaperColumn, paperColumn } from "./eval/paper.js";
 export { type Config, dialogDefaults, jointDefaults, makeConfig, PAPER_DEFAULTS } from "./model/config.js";
 export {
   MODEL_FORMAT,
@@ -29,7 +38,8 @@ export {
   modelToSafetensors,
 } from "./model/file.js";
 export { decodeSafetensors, encodeSafetensors } from "./model/safetensors.js";
+export { wasmAvailable } from "./model/wasm-kernel.js";
 export { tokenize } from "./text/tokenize.js";
 export { NULL_ID, UNK_ID, Vocab } from "./text/vocab.js";
-export type { TrainEvent } from "./train/trainer.js";
+export type { EpochStats, TrainEvent } from "./train/trainer.js";
 export { Rng } from "./util/random.js";

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { ROOT } from "./helpers.js";
 
-const CORE = ["text", "data", "model", "train", "eval", "util"];
+const CORE = ["text", "data", "model", "train", "eval", "api", "util"];
 const NODE_IMPORT =
   /(?:from\s+|import\s*\(\s*|require\s*\(\s*)["'](node:[^"']+|fs|path|os|child_process|worker_threads|process|url|http|crypto|stream|zlib)["']/;
 
@@ -40,4 +40,18 @@ test("the checker itself catches a Node import", () => {
   assert.ok(NODE_IMPORT.test('import { readFileSync } from "node:fs";'));
   assert.ok(NODE_IMPORT.test("import fs from 'fs';"));
   assert.ok(!NODE_IMPORT.test('import { Vocab } from "../text/vocab.js";'));
+});
+
+test("the page imports the core through its public face only, and holds no copy of it", () => {
+  const offenders: string[] = [];
+  for (const f of files(join(ROOT, "web", "src"))) {
+    const src = readFileSync(f, "utf8");
+    for (const m of src.matchAll(/from\s+["']([^"']+)["']/g)) {
+      const spec = m[1];
+      if (spec.startsWith("../") && spec !== "../../src/index.js") offenders.push(`${f}: ${spec}`);
+    }
+    // The model's maths lives in src/model; the page has none of its own.
+    if (/\b(softmax|backward|forwardExample)\s*\(/.test(src)) offenders.push(`${f}: model code`);
+  }
+  assert.deepEqual(offenders, []);
 });

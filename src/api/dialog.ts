@@ -5,13 +5,22 @@
 import type { Sentence } from "../data/babi.js";
 import { vectorize } from "../data/batch.js";
 import { CandidateSet, matchIndex } from "../data/candidates.js";
-import { BOT_WORD, dialogTokens, isResultLine, memoryOf, SILENCE, USER_WORD } from "../data/dialog.js";
+import {
+  BOT_WORD,
+  dialogTokens,
+  isResultLine,
+  memoryOf,
+  parseCandidates,
+  parseDialogs,
+  SILENCE,
+  USER_WORD,
+} from "../data/dialog.js";
 import { DataError, FieldError } from "../data/errors.js";
 import { KnowledgeBase } from "../data/kb.js";
 import { Placeholders, placeholderRank } from "../data/placeholders.js";
-import type { DialogScore } from "../eval/dialog.js";
+import { type DialogScore, dialogScores } from "../eval/dialog.js";
 import { argmaxCandidate, type CandidateHead, createHead } from "../model/candidate-head.js";
-import type { Config } from "../model/config.js";
+import { type Config, dialogDefaults, makeConfig } from "../model/config.js";
 import { modelFromText, type TrainedModel } from "../model/file.js";
 import {
   attentionOf,
@@ -24,10 +33,14 @@ import type { Vocab } from "../text/vocab.js";
 import {
   candidateTableOf,
   type DialogInput,
+  type DialogSplit,
+  dialogInputOf,
   type PreparedDialog,
   prepareDialog,
+  withPlaceholders,
 } from "../train/dialog-prepare.js";
 import { runSeeds } from "../train/runs.js";
+import { type EpochStats, finishRun, type TrainEvent, Trainer } from "../train/trainer.js";
 import { type RankedAnswer, stripId } from "./model.js";
 import { bestReport, type RunData, type RunHooks, type RunReport, runOne } from "./train.js";
 
@@ -356,4 +369,114 @@ export class DialogBot {
 /** An API result line as the data writes it: `entity R_attribute value` (an id before it is allowed). */
 export function isApiResult(line: string): boolean {
   return isResultLine(dialogTokens(stripId(line)));
+}
+
+/** A file's name (for messages) and text. */
+export interface NamedText {
+  name: string;
+  text: string;
+}
+
+export interface DialogTrainOptions {
+  task: number;
+  train: NamedText;
+  /** The dev dialogs: the validation set. */
+  dev: NamedText;
+  test?: NamedText;
+  candidates: NamedText;
+  /** The knowledge base (tasks 1-5): the bot answers its own API calls from it. */
+  kb?: NamedText;
+  matchType?: boolean;
+  /** Restaurants as placeholders ranked by rating, as `memn2n dialog train --placeholders`. */
+  placeholders?: boolean;
+  /** Train on the first this many training dialogs only (a quicker, weaker bot). */
+  dialogs?: number;
+  /** Any hyperparameters; the rest are the dialog defaults. */
+  config?: Partial<Config>;
+  onEvent?: (e: TrainEvent) => void;
+}
+
+export interface DialogTrainResult {
+  bot: DialogBot;
+  trained: TrainedModel;
+  devAccuracy: number;
+  tests: DialogScore[];
+  epochs: number;
+}
+
+/**
+ * One dialog training run, an epoch at a time (as TrainingRun for bAbI): from the files' text to a bot,
+ * the same steps as `memn2n dialog train` (read, placeholders, prepare, train, score on the test dialogs).
+ */
+export class DialogTrainingRun {
+  readonly config: Config;
+  readonly data: PreparedDialog;
+  private readonly input: DialogInput;
+  private readonly matchType: boolean;
+  private readonly trainer: Trainer;
+
+  constructor(o: DialogTrainOptions) {
+    this.config = makeConfig({ ...dialogDefaults(), ...o.config });
+    this.matchType = o.matchType === true;
+    const split = (name: string, f: NamedText, keep = Infinity): DialogSplit => ({
+      name,
+      file: f.name,
+      dialogs: parseDialogs(f.text, f.name).slice(0, keep),
+    });
+    if (o.dialogs !== undefined && !(Number.isInteger(o.dialogs) && o.dialogs >= 1)) {
+      throw new FieldError("dialogs", `a whole number of dialogs, at least 1, got ${o.dialogs}`);
+    }
+    const input = dialogInputOf({
+      task: o.task,
+      train: split("trn", o.train, o.dialogs),
+      dev: split("dev", o.dev),
+      tests: o.test ? [split("tst", o.test)] : [],
+      candidates: parseCandidates(o.candidates.text, o.candidates.name),
+      kb: o.kb ? KnowledgeBase.parse(o.kb.text, o.kb.name) : undefined,
+    });
+    this.input = o.placeholders ? withPlaceholders(input) : input;
+    this.data = prepareDialog(this.input, this.config, this.matchType);
+    const head = createHead(this.data.table, this.data.vocab.size);
+    const d = this.data;
+    this.trainer = new Trainer(
+      this.config,
+      d.vocab.size,
+      d.train,
+      d.valid,
+      this.config.seed,
+      o.onEvent,
+      head,
+    );
+  }
+
+  get done(): boolean {
+    return this.trainer.state.done;
+  }
+
+  get totalEpochs(): number {
+    return this.trainer.totalEpochs;
+  }
+
+  /** Training turns per epoch. */
+  get trainQuestions(): number {
+    return this.data.train.n;
+  }
+
+  epoch(): EpochStats {
+    return this.trainer.runEpoch();
+  }
+
+  finish(): DialogTrainResult {
+    const run = finishRun(this.trainer);
+    const tests = dialogScores(run.params, this.config.encoding, this.trainer.head!, this.data.tests);
+    const report: RunReport = { run, tests: [], dialog: tests, testError: 0, seconds: 0 };
+    const trained = trainedDialogModel(this.config, this.data, report, this.input, this.matchType);
+    return {
+      bot: new DialogBot(trained),
+      trained,
+      devAccuracy: 1 - run.validError,
+      tests,
+      epochs: run.epochs,
+    };
+  }
 }

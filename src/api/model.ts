@@ -143,7 +143,9 @@ export class Model {
  * `name` labels errors.
  */
 export function loadModel(content: string | object | Uint8Array, name = "model"): Model {
-  return new Model(modelFromText(content, name));
+  const trained = modelFromText(content, name);
+  if (trained.dialog) throw new DataError(name, null, "dialog: a dialog model (load it with loadDialogBot)");
+  return new Model(trained);
 }
 
 /** bAbI-style story lines may carry their numeric ids ("1 Mary went home."): the id is not a word. */

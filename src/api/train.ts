@@ -10,7 +10,14 @@ import type { TrainedModel } from "../model/file.js";
 import type { DialogTest } from "../train/dialog-prepare.js";
 import { type Prepared, prepare, type TaskExamples } from "../train/prepare.js";
 import { pickBest, runSeeds } from "../train/runs.js";
-import { finishRun, type RunFigures, type RunResult, type TrainEvent, Trainer } from "../train/trainer.js";
+import {
+  type EpochStats,
+  finishRun,
+  type RunFigures,
+  type RunResult,
+  type TrainEvent,
+  Trainer,
+} from "../train/trainer.js";
 import { Model } from "./model.js";
 
 export interface RunReport {
@@ -145,23 +152,20 @@ export interface TrainResult {
   epochs: number;
 }
 
+function taskOf(options: TrainOptions): TaskExamples {
+  const examples = (x: string | Example[], name: string) =>
+    typeof x === "string" ? parseBabi(x, name).examples : x;
+  return {
+    task: options.task ?? 0,
+    train: examples(options.train, "train"),
+    test: options.test ? examples(options.test, "test") : [],
+  };
+}
+
 /** Trains a model from bAbI text with the paper's protocol. */
 export function train(options: TrainOptions): TrainResult {
   const cfg = makeConfig(options.config);
-  const examples = (x: string | Example[], name: string) =>
-    typeof x === "string" ? parseBabi(x, name).examples : x;
-  const task = options.task ?? 0;
-  const report = trainRuns(
-    [
-      {
-        task,
-        train: examples(options.train, "train"),
-        test: options.test ? examples(options.test, "test") : [],
-      },
-    ],
-    cfg,
-    { onEvent: options.onEvent },
-  );
+  const report = trainRuns([taskOf(options)], cfg, { onEvent: options.onEvent });
   const { run } = report.best;
   return {
     model: new Model(report.trained),
@@ -171,4 +175,64 @@ export function train(options: TrainOptions): TrainResult {
     seed: run.seed,
     epochs: run.epochs,
   };
+}
+
+/**
+ * One training run with the config's seed, an epoch at a time: for a page or any caller that shows each
+ * epoch, yields between them and may stop early. `finish()` measures the model as it is (stopped or done),
+ * exactly as `train` with one repeat does.
+ */
+export class TrainingRun {
+  readonly config: Config;
+  readonly data: Prepared;
+  private readonly task: number;
+  private readonly trainer: Trainer;
+
+  constructor(options: TrainOptions) {
+    this.config = makeConfig(options.config);
+    const task = taskOf(options);
+    this.task = task.task;
+    this.data = prepare([task], this.config);
+    const d = this.data;
+    this.trainer = new Trainer(
+      this.config,
+      d.vocab.size,
+      d.train,
+      d.valid,
+      this.config.seed,
+      options.onEvent,
+    );
+  }
+
+  get done(): boolean {
+    return this.trainer.state.done;
+  }
+
+  /** Epochs in all (linear start included; it may end early, so this can shrink). */
+  get totalEpochs(): number {
+    return this.trainer.totalEpochs;
+  }
+
+  /** Training questions per epoch. */
+  get trainQuestions(): number {
+    return this.data.train.n;
+  }
+
+  epoch(): EpochStats {
+    return this.trainer.runEpoch();
+  }
+
+  finish(): TrainResult {
+    const run = finishRun(this.trainer);
+    const tests = taskErrors(run.params, this.config.encoding, this.data.tests);
+    const trained = trainedModel(this.config, this.data, run, [this.task], undefined, tests);
+    return {
+      model: new Model(trained),
+      trainError: run.trainError,
+      validError: run.validError,
+      testError: tests.length > 0 && this.data.tests[0].batch.n > 0 ? meanError(tests) : null,
+      seed: run.seed,
+      epochs: run.epochs,
+    };
+  }
 }

@@ -3,9 +3,9 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { decodeUtf8 } from "../data/decode.js";
-import { type Dialog, entitiesOfResults, parseCandidates, parseDialogs } from "../data/dialog.js";
+import { type Dialog, parseCandidates, parseDialogs } from "../data/dialog.js";
 import { KnowledgeBase } from "../data/kb.js";
-import type { DialogInput, DialogSplit } from "../train/dialog-prepare.js";
+import { type DialogInput, type DialogSplit, dialogInputOf } from "../train/dialog-prepare.js";
 import { dataRoots } from "./datadir.js";
 import { UsageError } from "./errors.js";
 import { checkFileSize, currentLimits } from "./limits.js";
@@ -85,12 +85,9 @@ export function loadDialogTask(
     task === 6 ? "dialog-babi-task6-dstc2-candidates.txt" : "dialog-babi-candidates.txt",
   );
   const candidates = parseCandidates(readText(candFile), candFile, currentLimits());
-  if (task === 6) {
-    // DSTC2 has no knowledge-base file: its entities are those the API results of the training dialogs name.
-    return { task, train, dev, tests, candidates, entities: entitiesOfResults(train.dialogs) };
-  }
-  const kb = readKnowledgeBase(join(dir, KB_FILE));
-  return { task, train, dev, tests, candidates, entities: kb.entityTypes(), kb };
+  // DSTC2 (task 6) has no knowledge-base file.
+  const kb = task === 6 ? undefined : readKnowledgeBase(join(dir, KB_FILE));
+  return dialogInputOf({ task, train, dev, tests, candidates, kb });
 }
 
 export function resolveDialogDir(explicit?: string): string {

@@ -20,6 +20,7 @@ import { FieldError } from "../data/errors.js";
 import { fieldErrors, HttpError } from "./errors.js";
 import type { Metrics } from "./metrics.js";
 import { inferRoutes } from "./oip.js";
+import { isPagePath, type PageSettings, pageRoutes } from "./page.js";
 import { infoOf, type Registry, type Served } from "./registry.js";
 import type { SessionStore } from "./sessions.js";
 
@@ -39,6 +40,8 @@ export interface ServerOptions {
   rateLimit?: number;
   logLevel: string;
   version: string;
+  /** The web page and its data files; absent: neither is served. */
+  page?: PageSettings;
 }
 
 /** The most sentences a story (or lines a history) may have in one request; the memory keeps the last M. */
@@ -93,7 +96,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     const want = Buffer.from(`Bearer ${opts.token}`);
     app.addHook("onRequest", async (req) => {
       const path = req.url.split("?")[0];
-      if (path === "/v1/health" || path.startsWith("/v2/health/")) return;
+      if (path === "/v1/health" || path.startsWith("/v2/health/") || isPagePath(path)) return;
       const got = Buffer.from(req.headers.authorization ?? "");
       if (got.length !== want.length || !timingSafeEqual(got, want)) {
         throw new HttpError(401, "authorization", "expected the header Authorization: Bearer <token>");
@@ -412,6 +415,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
+  pageRoutes(app, opts.page ?? { page: null, data: null });
   inferRoutes(app, opts.registry, {
     maxLines: MAX_LINES,
     maxSentenceChars: opts.maxSentenceChars,

@@ -5,6 +5,7 @@
 import type { FastifyInstance } from "fastify";
 import { buildServer } from "./app.js";
 import { Metrics } from "./metrics.js";
+import type { PageSettings } from "./page.js";
 import { type ModelSpec, Registry } from "./registry.js";
 import type { SessionStore } from "./sessions.js";
 
@@ -21,6 +22,7 @@ export interface ServeSettings {
   rateLimit?: number;
   logLevel: string;
   version: string;
+  page?: PageSettings;
 }
 
 export interface Started {
@@ -69,6 +71,7 @@ export async function startServer(
     rateLimit: s.rateLimit,
     logLevel: s.logLevel,
     version: s.version,
+    page: s.page,
   });
   await app.listen({ host: s.host, port: s.port });
   const address = app.server.address();

@@ -6,7 +6,7 @@
 
 import { type Batch, deriveShape, type Shape, vectorize } from "../data/batch.js";
 import { CandidateSet, matchIndex } from "../data/candidates.js";
-import { type Dialog, type DialogExample, dialogExamples } from "../data/dialog.js";
+import { type Dialog, type DialogExample, dialogExamples, entitiesOfResults } from "../data/dialog.js";
 import { DataError } from "../data/errors.js";
 import type { KnowledgeBase } from "../data/kb.js";
 import { checkCount } from "../data/limits.js";
@@ -60,6 +60,14 @@ export interface PreparedDialog {
   train: Batch;
   valid: Batch;
   tests: DialogTest[];
+}
+
+/**
+ * A task from its parsed parts. The entity types come from the knowledge base, or, where a task has none
+ * (DSTC2, task 6), from the API results of its training dialogs.
+ */
+export function dialogInputOf(parts: Omit<DialogInput, "entities">): DialogInput {
+  return { ...parts, entities: parts.kb ? parts.kb.entityTypes() : entitiesOfResults(parts.train.dialogs) };
 }
 
 export function prepareDialog(

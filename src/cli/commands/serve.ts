@@ -3,15 +3,18 @@
 // the workers' metrics; the workers answer.
 
 import cluster, { type Worker } from "node:cluster";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { AggregatorRegistry } from "prom-client";
+import type { PageSettings } from "../../server/page.js";
 import { Registry } from "../../server/registry.js";
 import { LocalSessions, type SessionRequest, serveSessionRequest } from "../../server/sessions.js";
 import { type ServeSettings, startServer } from "../../server/start.js";
 import { wholeOption } from "../config-options.js";
+import { BABI_SETS, findBabiDir } from "../datadir.js";
+import { findDialogDir } from "../dialog-data.js";
 import { UsageError } from "../errors.js";
 import { resolveModel, shippedModels } from "../model-io.js";
 import { parseWorkers } from "./train.js";
@@ -29,7 +32,12 @@ interface ServeOptions {
   maxSessions: string;
   sessionTtl: string;
   rateLimit?: string;
+  /** A folder to look for data in; false: --no-data. */
+  data?: string | false;
+  page: boolean;
 }
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
@@ -46,7 +54,10 @@ export function registerServe(program: Command): void {
     .option("--host <host>", "address to listen on", "127.0.0.1")
     .option("--port <n>", "port (0: any free one)", "8080")
     .option("--workers <n>", "processes serving the port (default: one per core)")
-    .option("--token <t>", "require Authorization: Bearer <t> on every route but the health checks")
+    .option(
+      "--token <t>",
+      "require Authorization: Bearer <t> on the API (the health checks, the page and its data stay open)",
+    )
     .option("--cors <origin>", "allow this origin (Access-Control-Allow-Origin)")
     .option("--body-limit <size>", "largest request body, e.g. 1mb, 512kb", "1mb")
     .option("--max-sentence-chars <n>", "longest story sentence or user line, in characters", "1000")
@@ -58,6 +69,12 @@ export function registerServe(program: Command): void {
     .option("--session-ttl <time>", "a conversation unused this long is forgotten, e.g. 30m, 1h, 90s", "30m")
     .option("--rate-limit <n>", "requests per minute per client address (default: no limit)")
     .option("--log-level <level>", `log level (${LOG_LEVELS.join(", ")})`, "info")
+    .option(
+      "--data <dir>",
+      "serve the bAbI and Dialog bAbI files found here to the page (default: as train finds them)",
+    )
+    .option("--no-data", "serve no data files")
+    .option("--no-page", "do not serve the web page at /")
     .action((opts: ServeOptions) => serve(opts));
 }
 
@@ -106,9 +123,7 @@ function settingsOf(opts: ServeOptions): ServeSettings {
   if (opts.token !== undefined && opts.token.length < 1) throw new UsageError("--token: empty");
   const port = wholeOption("--port", opts.port);
   if (port > 65535) throw new UsageError(`--port: at most 65535, got ${port}`);
-  const pkg = JSON.parse(
-    readFileSync(join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "package.json"), "utf8"),
-  ) as { version: string };
+  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
   return {
     models: modelSpecs(opts.model),
     host: opts.host,
@@ -122,7 +137,39 @@ function settingsOf(opts: ServeOptions): ServeSettings {
     rateLimit: opts.rateLimit === undefined ? undefined : wholeOption("--rate-limit", opts.rateLimit, 1),
     logLevel: opts.logLevel,
     version: pkg.version,
+    page: pageSettings(opts),
   };
+}
+
+/** The page (the built dist/web) and the data folders it may read; a missing one is simply not served. */
+function pageSettings(opts: ServeOptions): PageSettings {
+  const page = opts.page ? join(ROOT, "dist", "web") : null;
+  if (opts.data === false) return { page, data: null };
+  const found = <T>(f: () => T): T | null => {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof UsageError) return null;
+      throw e;
+    }
+  };
+  const explicit = opts.data;
+  if (explicit !== undefined && !existsSync(explicit))
+    throw new UsageError(`--data ${explicit}: no such folder`);
+  const babi: Record<string, string> = {};
+  for (const set of ["en", "en-10k"]) {
+    const dir = found(() => findBabiDir(set, explicit));
+    // A folder of one set's files is found for every set: list it once, under the set it is.
+    const named = (BABI_SETS as readonly string[]).includes(basename(dir ?? "")) ? basename(dir!) : set;
+    if (dir && named === set && !Object.values(babi).includes(dir)) babi[set] = dir;
+  }
+  const dialog = found(() => findDialogDir(explicit));
+  if (Object.keys(babi).length === 0 && !dialog) {
+    if (explicit !== undefined)
+      throw new UsageError(`--data ${explicit}: no bAbI or Dialog bAbI files in it`);
+    return { page, data: null };
+  }
+  return { page, data: { babi, dialog } };
 }
 
 async function serve(opts: ServeOptions): Promise<void> {
@@ -142,7 +189,7 @@ async function serve(opts: ServeOptions): Promise<void> {
       throw listenError(settings, e);
     }
     console.log(
-      `memn2n serve: listening on http://${hostOf(settings.host)}:${started.port} (1 worker; models: ${names})`,
+      `memn2n serve: listening on http://${hostOf(settings.host)}:${started.port} (1 worker; models: ${names})${pageNote(settings)}`,
     );
     await started.closed;
     clearInterval(sweep);
@@ -150,6 +197,15 @@ async function serve(opts: ServeOptions): Promise<void> {
   }
   await servePrimary(settings, workers, store, names);
   clearInterval(sweep);
+}
+
+function pageNote(s: ServeSettings): string {
+  const page = s.page?.page;
+  if (!page) return "";
+  if (!existsSync(join(page, "index.html"))) return "\n(the web page is not built: run `npm run build:web`)";
+  const data = s.page?.data;
+  const sets = data ? [...Object.keys(data.babi), ...(data.dialog ? ["dialog"] : [])].join(", ") : "none";
+  return `\nthe web page is at / (data files: ${sets})`;
 }
 
 function hostOf(host: string): string {
@@ -224,7 +280,7 @@ async function servePrimary(
       } else if (m.type === "memn2n-listening") {
         if (++listening === n) {
           console.log(
-            `memn2n serve: listening on http://${hostOf(settings.host)}:${m.port} (${n} workers; models: ${names})`,
+            `memn2n serve: listening on http://${hostOf(settings.host)}:${m.port} (${n} workers; models: ${names})${pageNote(settings)}`,
           );
         }
       } else if (m.type === "memn2n-failed") {

@@ -1,0 +1,103 @@
+// `npm run bench:web`: the page in headless chromium (Debian's), served by `memn2n serve` from the built
+// folder on 127.0.0.1. Three figures, each over several tries in fresh browser contexts (no cache):
+// - first load: navigation start to the page being interactive (its Worker up, the data and model lists in);
+// - training bAbI task 1 with the paper's protocol (PE LS RN, the full schedule) to the end, in the Worker;
+// - one answer: from the Ask button to the answer and heatmap on the page, with the shipped task-1 model.
+// Writes bench/web-results.json and the "Web page" section of bench/RESULTS.md.
+import { readFileSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { join } from "node:path";
+import { buildPage, launch, serve } from "../tests/browser.js";
+
+const ROOT = join(import.meta.dirname, "..");
+const TRIES = Number(process.env.BENCH_TRIES ?? 5);
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+buildPage();
+const server = await serve();
+const browser = await launch();
+const version = browser.version();
+const load: number[] = [];
+const trainWall: number[] = [];
+const trainWorker: number[] = [];
+const trainEpochs: number[] = [];
+const testErrors: number[] = [];
+const answers: number[] = [];
+try {
+  for (let i = 0; i < TRIES; i++) {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    await page.goto(`${server.base}/?task=1`);
+    await page.waitForSelector("body[data-ready=true]");
+    load.push(await page.evaluate(() => Number(document.body.dataset.readyMs)));
+    const t0 = Date.now();
+    await page.click("#train");
+    await page.waitForFunction(() => document.querySelector("#result")?.textContent !== "", null, {
+      timeout: 120_000,
+    });
+    trainWall.push((Date.now() - t0) / 1000);
+    const result = (await page.textContent("#result")) ?? "";
+    trainWorker.push(Number(/in (\d+\.\d+) s/.exec(result)?.[1]));
+    trainEpochs.push(Number(await page.getAttribute("#result", "data-epochs")));
+    testErrors.push(Number(await page.getAttribute("#result", "data-test-error")));
+    // Answers with the shipped model, as a user asks them: one click, one answer on the page.
+    await page.selectOption("#shipped", "babi-task-1");
+    await page.click("#load-shipped");
+    await page.waitForFunction(() =>
+      document.querySelector("#model-status")?.textContent?.includes("Model babi-task-1:"),
+    );
+    await page.click("#tab-ask");
+    for (let k = 0; k < 20; k++) {
+      await page.evaluate(() => document.getElementById("answer")!.removeAttribute("data-ms"));
+      await page.click("#ask");
+      await page.waitForSelector("#answer[data-ms]");
+      answers.push(Number(await page.getAttribute("#answer", "data-ms")));
+    }
+    await context.close();
+  }
+} finally {
+  await browser.close();
+  await server.stop();
+}
+
+const figures = {
+  date: new Date().toISOString().slice(0, 10),
+  machine: `${cpus()[0]?.model.trim()}, ${cpus().length} cores`,
+  chromium: version,
+  tries: TRIES,
+  firstLoadMs: { median: median(load), max: Math.max(...load) },
+  trainTask1Seconds: { median: median(trainWall), max: Math.max(...trainWall), worker: median(trainWorker) },
+  trainEpochs: median(trainEpochs),
+  testError: median(testErrors),
+  answerMs: { median: median(answers), max: Math.max(...answers), count: answers.length },
+};
+writeFileSync(join(ROOT, "bench", "web-results.json"), `${JSON.stringify(figures, null, 2)}\n`);
+const section = [
+  "<!-- web:begin -->",
+  "## Web page",
+  "",
+  `Made by \`npm run bench:web\` on ${figures.date}: ${figures.machine}; headless chromium ${version}, the built page`,
+  `served by \`memn2n serve\` on 127.0.0.1; ${TRIES} tries, each in a fresh browser context (nothing cached).`,
+  "",
+  "| what | median | worst | budget |",
+  "|---|---:|---:|---:|",
+  `| first load to interactive (Worker up, data and model lists in) | ${figures.firstLoadMs.median.toFixed(0)} ms | ${figures.firstLoadMs.max.toFixed(0)} ms | 1000 ms |`,
+  `| train bAbI task 1, paper's protocol (PE LS RN, ${figures.trainEpochs} epochs), click to result | ${figures.trainTask1Seconds.median.toFixed(2)} s | ${figures.trainTask1Seconds.max.toFixed(2)} s | 3 s |`,
+  `| one answer (shipped babi-task-1), click to answer and heatmap drawn | ${figures.answerMs.median.toFixed(2)} ms | ${figures.answerMs.max.toFixed(2)} ms | 5 ms |`,
+  "",
+  `Test error of the task-1 runs: ${(figures.testError * 100).toFixed(1)}% (median); the Worker's own training time ${figures.trainTask1Seconds.worker.toFixed(2)} s.`,
+  "<!-- web:end -->",
+].join("\n");
+const resultsPath = join(ROOT, "bench", "RESULTS.md");
+const old = readFileSync(resultsPath, "utf8");
+writeFileSync(
+  resultsPath,
+  old.includes("<!-- web:begin -->")
+    ? old.replace(/<!-- web:begin -->[\s\S]*<!-- web:end -->/, section)
+    : `${old.trimEnd()}\n\n${section}\n`,
+);
+console.log(section);

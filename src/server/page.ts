@@ -1,0 +1,149 @@
+// The web page and the data files it trains on, served read-only. The page's files are read once at start
+// into memory; the data files are listed once at start (only bAbI `qaN_*.txt` and `dialog-babi-*` names).
+// A URL is looked up among those names and never joined onto a path, so nothing else of the disk can be
+// reached. Every response carries the cross-origin isolation headers (COOP, COEP) that SharedArrayBuffer
+// needs.
+
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { extname, join, relative, sep } from "node:path";
+import type { FastifyInstance, FastifyReply } from "fastify";
+import { taskFiles } from "../data/tasks.js";
+import { HttpError } from "./errors.js";
+
+/** Where the page and the data are; null: not served. */
+export interface PageSettings {
+  page: string | null;
+  /** bAbI folders by set name ("en", "en-10k"), and the Dialog bAbI folder. */
+  data: { babi: Record<string, string>; dialog: string | null } | null;
+}
+
+const TYPES: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".json": "application/json; charset=utf-8",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".wasm": "application/wasm",
+  ".safetensors": "application/octet-stream",
+  ".txt": "text/plain; charset=utf-8",
+};
+
+const DIALOG_FILE = /^dialog-babi-[\w-]+\.txt$/;
+
+/** The most a page folder may hold in memory. */
+const MAX_PAGE_BYTES = 64 * 1024 * 1024;
+
+export function isolationHeaders(reply: FastifyReply): FastifyReply {
+  return reply
+    .header("cross-origin-opener-policy", "same-origin")
+    .header("cross-origin-embedder-policy", "require-corp")
+    .header("cross-origin-resource-policy", "same-origin")
+    .header("x-content-type-options", "nosniff");
+}
+
+function walk(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...walk(p));
+    else if (e.isFile()) out.push(p);
+  }
+  return out;
+}
+
+/** The page's files by URL path, read into memory. */
+export function readPage(dir: string): Map<string, { body: Buffer; type: string }> {
+  const files = new Map<string, { body: Buffer; type: string }>();
+  let total = 0;
+  for (const p of walk(dir)) {
+    const type = TYPES[extname(p)];
+    if (!type) continue;
+    total += statSync(p).size;
+    if (total > MAX_PAGE_BYTES) throw new Error(`${dir}: more than ${MAX_PAGE_BYTES} bytes of page files`);
+    files.set(`/${relative(dir, p).split(sep).join("/")}`, { body: readFileSync(p), type });
+  }
+  return files;
+}
+
+/** What data/index.json lists, and each listed file's path on disk by its URL. */
+export function listData(data: NonNullable<PageSettings["data"]>): {
+  index: {
+    babi: Record<string, Record<string, { train: string | null; test: string | null }>>;
+    dialog: string[];
+  };
+  files: Map<string, string>;
+} {
+  const files = new Map<string, string>();
+  const babi: Record<string, Record<string, { train: string | null; test: string | null }>> = {};
+  for (const [set, dir] of Object.entries(data.babi)) {
+    const tasks: Record<string, { train: string | null; test: string | null }> = {};
+    for (const [task, f] of taskFiles(readdirSync(dir))) {
+      tasks[task] = { train: f.train, test: f.test };
+      for (const name of [f.train, f.test]) if (name) files.set(`/data/babi/${set}/${name}`, join(dir, name));
+    }
+    babi[set] = tasks;
+  }
+  const dialog = data.dialog
+    ? readdirSync(data.dialog)
+        .filter((n) => DIALOG_FILE.test(n))
+        .sort()
+    : [];
+  for (const name of dialog) files.set(`/data/dialog/${name}`, join(data.dialog!, name));
+  return { index: { babi, dialog }, files };
+}
+
+export function pageRoutes(app: FastifyInstance, settings: PageSettings): void {
+  const page = settings.page ? readPage(settings.page) : null;
+  const data = settings.data ? listData(settings.data) : null;
+  const hide = { schema: { hide: true } };
+  if (page?.has("/index.html")) {
+    for (const [path, f] of page) {
+      const send = async (_req: unknown, reply: FastifyReply) => {
+        const immutable = path.startsWith("/assets/");
+        return isolationHeaders(reply)
+          .type(f.type)
+          .header("cache-control", immutable ? "public, max-age=31536000, immutable" : "no-cache")
+          .send(f.body);
+      };
+      app.get(path, hide, send);
+      if (path === "/index.html") app.get("/", hide, send);
+    }
+  } else {
+    app.get("/", hide, async () => {
+      throw new HttpError(
+        404,
+        "url",
+        settings.page
+          ? `the page is not built in ${settings.page}: run \`npm run build:web\``
+          : "this server was started without the page (--no-page)",
+      );
+    });
+  }
+  app.get("/data/index.json", hide, async (_req, reply) => {
+    if (!data) throw new HttpError(404, "url", "this server serves no data files (--data DIR to serve some)");
+    return isolationHeaders(reply).header("cache-control", "no-cache").send(data.index);
+  });
+  app.get<{ Params: { "*": string } }>("/data/*", hide, async (req, reply) => {
+    const path = req.url.split("?")[0];
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(path);
+    } catch {
+      throw new HttpError(400, "url", "not a valid URL encoding");
+    }
+    const file = data?.files.get(decoded);
+    if (!file) throw new HttpError(404, "url", `no data file ${decoded} (see /data/index.json)`);
+    const body = await readFile(file);
+    return isolationHeaders(reply)
+      .type("text/plain; charset=utf-8")
+      .header("cache-control", "no-cache")
+      .send(body);
+  });
+}
+
+/** Paths the page uses that stay open under --token: the page's files and the data it trains on. */
+export function isPagePath(path: string): boolean {
+  return path === "/" || path === "/index.html" || /^\/(assets|models|data)\//.test(path);
+}

@@ -1,0 +1,346 @@
+// The web page in a real browser: the built page (dist/web) served by `memn2n serve`, driven by chromium.
+// Trains task 1 and watches the chart grow, asks an edited story and reads the heatmap (the same numbers as
+// the library in Node), loads a shipped model, books a table in the chat to the phone number, reads the
+// errors of a malformed bAbI file and of a broken model file, and reloads a shared URL. Screenshots at
+// 1280 and 390 px go to test-output/.
+import assert from "node:assert/strict";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import type { Browser, Page } from "playwright-core";
+import { loadDialogBot } from "../src/api/dialog.js";
+import { loadModel } from "../src/api/model.js";
+import { parseBabi } from "../src/data/babi.js";
+import { buildPage, launch, type Served, serve } from "./browser.js";
+import { BABI_EN, BOOKING, ROOT } from "./helpers.js";
+
+const OUT = join(ROOT, "test-output");
+const STORY = ["Mary moved to the bathroom.", "John went to the hallway.", "Mary travelled to the office."];
+
+let server: Served;
+let browser: Browser;
+
+before(async () => {
+  buildPage();
+  mkdirSync(OUT, { recursive: true });
+  [server, browser] = await Promise.all([serve(), launch()]);
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function open(query = "", width = 1280): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage({ viewport: { width, height: 900 } });
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(m.text());
+  });
+  await page.goto(`${server.base}/${query}`);
+  await page.waitForSelector("body[data-ready=true]");
+  return { page, errors };
+}
+
+async function loadShipped(page: Page, name: string) {
+  await page.click("#tab-train");
+  await page.selectOption("#shipped", name);
+  await page.click("#load-shipped");
+  await page.waitForFunction(
+    (n) => document.querySelector("#model-status")?.textContent?.includes(`Model ${n}:`),
+    name,
+  );
+}
+
+/** After a resize has settled (the charts follow their boxes a frame later): nothing sticks out sideways. */
+const noOverflow = (page: Page) =>
+  page.evaluate(async () => {
+    for (let i = 0; i < 3; i++) await new Promise((r) => requestAnimationFrame(r));
+    return document.documentElement.scrollWidth <= document.documentElement.clientWidth;
+  });
+
+test("the page trains task 1 in its Worker: the chart grows epoch by epoch and the test error falls below 10%", async () => {
+  const { page, errors } = await open("?task=1&ls=0&epochs=15");
+  assert.equal(
+    await page.evaluate(() => crossOriginIsolated),
+    true,
+    "COOP and COEP make the page cross-origin isolated",
+  );
+  assert.equal(await page.inputValue("#cfg-epochs"), "15");
+  // Every value the chart's host took, in order: one point more per epoch.
+  await page.evaluate(() => {
+    const w = window as unknown as { points: number[] };
+    w.points = [];
+    const host = document.getElementById("chart-error")!;
+    new MutationObserver(() => w.points.push(Number(host.dataset.points))).observe(host, {
+      attributes: true,
+      attributeFilter: ["data-points"],
+    });
+  });
+  await page.click("#train");
+  await page.waitForFunction(() => document.querySelector("#result")?.textContent !== "", null, {
+    timeout: 60_000,
+  });
+  assert.equal(await page.textContent("#train-error"), "");
+  const points = await page.evaluate(() => (window as unknown as { points: number[] }).points);
+  const grown = points.filter((p) => p > 0);
+  assert.deepEqual(
+    grown,
+    Array.from({ length: 15 }, (_, i) => i + 1),
+    "one point per epoch, in order",
+  );
+  const testError = Number(await page.getAttribute("#result", "data-test-error"));
+  assert.ok(testError < 0.1, `test error ${testError}`);
+  assert.match(
+    (await page.textContent("#result"))!,
+    /Done after 15 epochs .* test error \d+\.\d% .*The paper has no column for this config/,
+  );
+  assert.match((await page.textContent("#train-status"))!, /epoch 15\/15: .* examples\/s/);
+  assert.equal(await page.isDisabled("#download"), false);
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download")]);
+  const bytes = readFileSync((await download.path())!);
+  const m = loadModel(new Uint8Array(bytes), "downloaded.safetensors");
+  assert.deepEqual(m.meta.tasks, [1]);
+  await page.screenshot({ path: join(OUT, "train-1280.png"), fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  assert.ok(await noOverflow(page), "nothing wider than 390 px");
+  await page.screenshot({ path: join(OUT, "train-390.png"), fullPage: true });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("Ask: an edited story gets the library's answer, and the heatmap's cells are its attention, hop by hop", async () => {
+  const { page, errors } = await open("?tab=ask");
+  await loadShipped(page, "babi-task-1");
+  await page.click("#tab-ask");
+  await page.fill("#story", `${STORY.join("\n")}\n\n`);
+  await page.fill("#question", "Where is Mary?");
+  await page.press("#question", "Enter");
+  await page.waitForSelector("#answer-text");
+  const want = loadModel(readFileSync(join(ROOT, "models/babi-task-1.safetensors"))).answer(
+    STORY,
+    "Where is Mary?",
+  );
+  assert.equal(want.answer, "office");
+  assert.equal(await page.textContent("#answer-text"), `office (${(want.probability * 100).toFixed(1)}%)`);
+  assert.equal(await page.locator(".top li").count(), 5);
+  const cells = await page.$$eval("#attention tbody tr", (rows) =>
+    rows.map((r) => [...r.querySelectorAll("td")].map((td) => Number((td as HTMLElement).dataset.weight))),
+  );
+  const byRow = STORY.map((_, i) => want.attention.map((hop) => hop[i]));
+  assert.deepEqual(cells, byRow, "rows = sentences, columns = hops, the same numbers as in Node");
+  assert.deepEqual(await page.$$eval("#attention tbody th", (ths) => ths.map((t) => t.textContent)), STORY);
+  // A random test story of task 1: the supporting fact is marked and the verdict shown.
+  await page.click("#random-story");
+  await page.waitForFunction(() => !document.querySelector("#answer-text"));
+  await page.click("#ask");
+  await page.waitForSelector("#verdict");
+  assert.match((await page.textContent("#verdict"))!, /Correct/);
+  assert.equal(await page.locator("#attention tr.support").count(), 1);
+  const ms = Number(await page.getAttribute("#answer", "data-ms"));
+  assert.ok(ms > 0);
+  await page.screenshot({ path: join(OUT, "ask-1280.png"), fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  assert.ok(await noOverflow(page));
+  await page.screenshot({ path: join(OUT, "ask-390.png"), fullPage: true });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("Chat: a whole booking with the shipped restaurant bot, by keyboard, ends with the phone number", async () => {
+  const { page, errors } = await open("?tab=chat");
+  await page.click("#load-bot");
+  await page.waitForFunction(() =>
+    document.querySelector("#bot-status")?.textContent?.includes("candidate responses"),
+  );
+  const bot = loadDialogBot(readFileSync(join(ROOT, "models/restaurant.safetensors")));
+  const want = BOOKING.map((line) => bot.say(line).response);
+  for (const line of BOOKING) {
+    const before = await page.locator("#chat-log li.bot").count();
+    await page.fill("#chat-input", line);
+    await page.press("#chat-input", "Enter");
+    await page.waitForFunction((n) => document.querySelectorAll("#chat-log li.bot").length > n, before);
+  }
+  const got = await page.$$eval("#chat-log li.bot .text", (els) => els.map((e) => e.textContent));
+  assert.deepEqual(got, want, "the same replies as the library's DialogBot");
+  assert.ok(want.some((r) => r.startsWith("api_call")));
+  assert.ok(
+    got.some((r) => /^here it is resto_\S+_phone$/.test(r ?? "")),
+    got.join("\n"),
+  );
+  assert.ok(
+    (await page.locator("#chat-log li.result").count()) > 0,
+    "the knowledge base's results are shown",
+  );
+  assert.match(
+    (await page.locator("#chat-log li.bot .hops").last().textContent())!,
+    /^hop 1: (you|bot): “.*” \d+\.\d%/,
+  );
+  await page.screenshot({ path: join(OUT, "chat-1280.png"), fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  assert.ok(await noOverflow(page));
+  await page.screenshot({ path: join(OUT, "chat-390.png"), fullPage: true });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("bad input: a dropped file that is not bAbI and a model file that does not parse get the CLI's messages", async () => {
+  const { page, errors } = await open();
+  const bad = "1 Mary went home.\n2 Where is Mary?\thome\t7\n";
+  let want = "";
+  try {
+    parseBabi(bad, "bad.txt");
+  } catch (e) {
+    want = (e as Error).message;
+  }
+  assert.match(want, /^bad\.txt:2: /);
+  await page.setInputFiles("#own-files", {
+    name: "bad.txt",
+    mimeType: "text/plain",
+    buffer: Buffer.from(bad),
+  });
+  await page.waitForFunction(() => document.querySelector("#train-error")?.textContent !== "");
+  assert.equal(await page.textContent("#train-error"), `error: ${want}`);
+  // The same through a real drop onto the drop zone.
+  await page.fill("#cfg-epochs", "3");
+  await page.evaluate(() => (document.getElementById("train-error")!.textContent = ""));
+  const dt = await page.evaluateHandle((text) => {
+    const t = new DataTransfer();
+    t.items.add(new File([text], "dropped.txt", { type: "text/plain" }));
+    return t;
+  }, bad);
+  await page.dispatchEvent("#drop", "drop", { dataTransfer: dt });
+  await page.waitForFunction(() => document.querySelector("#train-error")?.textContent !== "");
+  assert.equal(await page.textContent("#train-error"), `error: ${want.replace("bad.txt", "dropped.txt")}`);
+  // A good dropped file trains.
+  const good = readFileSync(join(BABI_EN, "qa1_single-supporting-fact_train.txt"), "utf8")
+    .split("\n")
+    .slice(0, 300)
+    .join("\n");
+  await page.setInputFiles("#own-files", {
+    name: "mine.txt",
+    mimeType: "text/plain",
+    buffer: Buffer.from(good),
+  });
+  await page.waitForFunction(() =>
+    document.querySelector("#data-status")?.textContent?.includes("your file mine.txt"),
+  );
+  await page.click("#train");
+  await page.waitForFunction(
+    () =>
+      document.querySelector("#result")?.textContent !== "" ||
+      document.querySelector("#train-error")?.textContent !== "",
+  );
+  assert.equal(await page.textContent("#train-error"), "");
+  assert.match((await page.textContent("#result"))!, /Done after \d+ epochs .*no test file/);
+  // A model file that does not parse names the field.
+  await page.setInputFiles("#model-file", {
+    name: "broken.json",
+    mimeType: "application/json",
+    buffer: Buffer.from('{"format":"memn2n"}'),
+  });
+  await page.waitForFunction(() => document.querySelector("#train-error")?.textContent !== "");
+  assert.match((await page.textContent("#train-error"))!, /^error: broken\.json: \S+: /);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("the URL holds the task, the config and the seed: a reloaded link shows the same form", async () => {
+  const query = "?tab=train&task=6&set=en&hops=2&dim=30&encoding=bow&te=0&ls=0&rn=1&epochs=7&lr=0.02&seed=9";
+  const { page, errors } = await open(query);
+  const form = () =>
+    page.evaluate(() =>
+      [
+        "task",
+        "cfg-hops",
+        "cfg-dim",
+        "cfg-encoding",
+        "cfg-epochs",
+        "cfg-lr",
+        "cfg-seed",
+        "cfg-temporal",
+        "cfg-linearStart",
+        "cfg-randomNoise",
+      ].map((id) => {
+        const el = document.getElementById(id) as HTMLInputElement;
+        return el.type === "checkbox" ? el.checked : el.value;
+      }),
+    );
+  assert.deepEqual(await form(), ["6", "2", "30", "bow", "7", "0.02", "9", false, false, true]);
+  // The form changes the URL; the link reproduces the form.
+  await page.fill("#cfg-seed", "12");
+  await page.press("#cfg-seed", "Tab");
+  await page.selectOption("#task", "3");
+  const url = page.url();
+  assert.match(url, /task=3/);
+  assert.match(url, /seed=12/);
+  const { page: again } = await open(new URL(url).search);
+  assert.deepEqual(
+    await again.evaluate(() => (document.getElementById("cfg-seed") as HTMLInputElement).value),
+    "12",
+  );
+  assert.equal(await again.inputValue("#task"), "3");
+  // The tabs by keyboard.
+  await again.focus("#tab-train");
+  await again.keyboard.press("ArrowRight");
+  assert.equal(await again.isVisible("#panel-ask"), true);
+  assert.match(again.url(), /tab=ask/);
+  assert.deepEqual(errors, []);
+  await page.close();
+  await again.close();
+});
+
+test("the server serves only the data files it listed, read-only", async () => {
+  const index = (await (await fetch(`${server.base}/data/index.json`)).json()) as {
+    babi: Record<string, unknown>;
+    dialog: string[];
+  };
+  assert.ok(index.babi.en);
+  assert.ok(index.dialog.includes("dialog-babi-kb-all.txt"));
+  const ok = await fetch(`${server.base}/data/babi/en/qa1_single-supporting-fact_train.txt`);
+  assert.equal(ok.status, 200);
+  assert.equal(ok.headers.get("cross-origin-embedder-policy"), "require-corp");
+  for (const path of [
+    "/data/babi/en/..%2F..%2FREADME.md",
+    "/data/../package.json",
+    "/data/babi/en/%2e%2e/SHA256SUMS",
+    "/data/dialog/README.txt",
+    "/index.html/../../package.json",
+  ]) {
+    const r = await fetch(`${server.base}${path}`);
+    assert.equal(r.status, 404, path);
+    assert.doesNotMatch(await r.text(), /"name": "memn2n"/);
+  }
+  const post = await fetch(`${server.base}/data/babi/en/qa1_single-supporting-fact_train.txt`, {
+    method: "POST",
+  });
+  assert.equal(post.status, 404);
+});
+
+test("Chat: a bot trained in the page from the Dialog bAbI files (task 1, a slice) talks back", async () => {
+  const { page, errors } = await open("?tab=chat");
+  await page.click("#bot-train-box summary");
+  await page.selectOption("#bot-task", "1");
+  await page.fill("#bot-dialogs", "60");
+  await page.fill("#bot-epochs", "8");
+  await page.uncheck("#bot-placeholders");
+  await page.click("#bot-train");
+  await page.waitForFunction(
+    () =>
+      /^(Done|Stopped)/.test(document.querySelector("#bot-train-status")?.textContent ?? "") ||
+      document.querySelector("#chat-error")?.textContent !== "",
+    null,
+    { timeout: 120_000 },
+  );
+  assert.equal(await page.textContent("#chat-error"), "");
+  const status = (await page.textContent("#bot-train-status"))!;
+  const m = /^Done after 8 epochs .* dev accuracy per response (\d+\.\d)%/.exec(status);
+  assert.ok(m, status);
+  assert.ok(Number(m[1]) > 60, status);
+  await page.fill("#chat-input", "good morning");
+  await page.press("#chat-input", "Enter");
+  await page.waitForSelector("#chat-log li.bot");
+  assert.equal(await page.textContent("#chat-log li.bot .text"), "hello what can i help you with today");
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -1,0 +1,143 @@
+// The Ask panel: a story to edit (or a random test story of the task), a question, the model's answer with
+// its probability and the top 5, and every hop's attention over the story; Correct / Wrong when the
+// question and story are the data's own.
+
+import { attentionTable } from "./attention.js";
+import { $, type Page, percent } from "./page.js";
+import type { DataQuestion } from "./protocol.js";
+import { babiFile } from "./sources.js";
+
+const EXAMPLE_STORY = [
+  "Mary moved to the bathroom.",
+  "John went to the hallway.",
+  "Daniel went back to the hallway.",
+  "Sandra moved to the garden.",
+  "John moved to the office.",
+  "Mary went to the office.",
+];
+
+export function setupAsk(page: Page): void {
+  const { client } = page;
+  const story = $<HTMLTextAreaElement>("story");
+  const question = $<HTMLInputElement>("question");
+  const answerBox = $("answer");
+  const attentionBox = $("attention");
+  const errorBox = $("ask-error");
+  const modelLine = $("ask-model");
+  const randomBtn = $<HTMLButtonElement>("random-story");
+  story.value = EXAMPLE_STORY.join("\n");
+  question.value = "Where is Mary?";
+
+  /** The data question on show, while the story and question are left as the data has them. */
+  let fromData: DataQuestion | null = null;
+  const questions = new Map<string, DataQuestion[]>();
+  const storyLines = () =>
+    story.value
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => l !== "");
+
+  const testSet = async (): Promise<{ key: string; text: string; name: string } | null> => {
+    if (page.own.test) return { key: `own:${page.own.test.name}`, ...page.own.test };
+    const files = page.taskFiles();
+    if (!files?.test) return null;
+    const key = `${page.state.set}:${files.test}`;
+    if (questions.has(key)) return { key, text: "", name: files.test };
+    return { key, text: await babiFile(page.state.set, files.test), name: files.test };
+  };
+  const showModel = () => {
+    const m = page.model;
+    modelLine.textContent = m
+      ? `Answering with ${m.name} (${m.tasks.length === 1 && m.tasks[0] > 0 ? `task ${m.tasks[0]}` : `${m.tasks.length} tasks`}).`
+      : "No model yet: train one, or load a shipped model in the Train tab.";
+    randomBtn.disabled = !(page.own.test || page.taskFiles()?.test);
+  };
+  page.onModel(showModel);
+  document.addEventListener("memn2n:data-changed", showModel);
+
+  randomBtn.addEventListener("click", async () => {
+    errorBox.textContent = "";
+    try {
+      const set = await testSet();
+      if (!set) throw new Error(`task ${page.state.task}: no test file on this host`);
+      if (!questions.has(set.key)) {
+        const r = await client.request({ type: "parse", text: set.text, name: set.name }, "parsed");
+        questions.set(set.key, r.questions);
+      }
+      const list = questions.get(set.key)!;
+      const q = list[Math.floor(Math.random() * list.length)];
+      fromData = q;
+      story.value = q.story.join("\n");
+      question.value = q.question;
+      answerBox.textContent = "";
+      attentionBox.textContent = "";
+    } catch (err) {
+      errorBox.textContent = `error: ${(err as Error).message}`;
+    }
+  });
+
+  $<HTMLFormElement>("ask-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    errorBox.textContent = "";
+    const lines = storyLines();
+    const data =
+      fromData && sameLines(fromData.story, lines) && fromData.question === question.value.trim()
+        ? fromData
+        : null;
+    try {
+      const t0 = performance.now();
+      const { answer } = await client.request(
+        { type: "answer", story: lines, question: question.value },
+        "answer",
+      );
+      answerBox.replaceChildren();
+      const main = document.createElement("p");
+      main.className = "answer-main";
+      main.id = "answer-text";
+      main.textContent = `${answer.answer} (${percent(answer.probability)})`;
+      if (data) {
+        const v = document.createElement("span");
+        const ok = answer.answer === data.answer;
+        v.className = ok ? "verdict-correct" : "verdict-wrong";
+        v.id = "verdict";
+        v.textContent = ok ? "  Correct" : `  Wrong: the data says ${data.answer}`;
+        main.append(v);
+      }
+      const top = document.createElement("ol");
+      top.className = "top";
+      top.setAttribute("aria-label", "The five most probable answers");
+      for (const t of answer.top) {
+        const li = document.createElement("li");
+        li.textContent = `${t.answer}: ${percent(t.probability)}`;
+        top.append(li);
+      }
+      answerBox.append(main, top);
+      if (answer.unknownWords.length > 0) {
+        const p = document.createElement("p");
+        p.className = "status";
+        p.textContent = `Words the model never saw (ignored): ${answer.unknownWords.join(", ")}`;
+        answerBox.append(p);
+      }
+      if (answer.dropped > 0) {
+        const p = document.createElement("p");
+        p.className = "status";
+        p.textContent = `The memory holds the last ${answer.sentences.length} sentences; ${answer.dropped} earlier ones did not fit.`;
+        answerBox.append(p);
+      }
+      const supporting = new Set(
+        (data?.supporting ?? []).map((i) => i - answer.dropped).filter((i) => i >= 0),
+      );
+      attentionBox.replaceChildren(
+        attentionTable({ sentences: answer.sentences, attention: answer.attention, supporting }),
+      );
+      answerBox.dataset.ms = (performance.now() - t0).toFixed(2);
+    } catch (err) {
+      errorBox.textContent = `error: ${(err as Error).message}`;
+    }
+  });
+  showModel();
+}
+
+function sameLines(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x.trim() === b[i]);
+}

@@ -1,0 +1,65 @@
+// What the panels share: the Worker, the URL state, the data this host serves, and the loaded model.
+
+import type { ModelInfo } from "./protocol.js";
+import type { DataIndex, ShippedModel } from "./sources.js";
+import { formatState, type PageState } from "./url-state.js";
+import type { WorkerClient } from "./worker-client.js";
+
+export interface OwnFiles {
+  train: { name: string; text: string } | null;
+  test: { name: string; text: string } | null;
+}
+
+export class Page {
+  model: ModelInfo | null = null;
+  own: OwnFiles = { train: null, test: null };
+  private readonly modelListeners: ((m: ModelInfo) => void)[] = [];
+
+  constructor(
+    readonly client: WorkerClient,
+    public state: PageState,
+    readonly data: DataIndex | null,
+    readonly shipped: ShippedModel[],
+    readonly simd: boolean,
+  ) {}
+
+  saveState(): void {
+    history.replaceState(null, "", formatState(this.state) + location.hash);
+  }
+
+  setModel(m: ModelInfo): void {
+    this.model = m;
+    for (const fn of this.modelListeners) fn(m);
+  }
+
+  onModel(fn: (m: ModelInfo) => void): void {
+    this.modelListeners.push(fn);
+  }
+
+  /** The bAbI files of a task in the chosen set, if this host serves them. */
+  taskFiles(
+    task = this.state.task,
+    set = this.state.set,
+  ): { train: string | null; test: string | null } | null {
+    return this.data?.babi[set]?.[String(task)] ?? null;
+  }
+}
+
+export function $<T extends HTMLElement = HTMLElement>(id: string): T {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`the page has no #${id}`);
+  return el as T;
+}
+
+export function percent(x: number): string {
+  return `${(x * 100).toFixed(1)}%`;
+}
+
+/** Hands bytes to the browser as a download. */
+export function saveBytes(bytes: ArrayBuffer, name: string): void {
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(new Blob([bytes], { type: "application/octet-stream" }));
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+}

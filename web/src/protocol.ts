@@ -1,0 +1,107 @@
+// The messages between the page and its Worker. The Worker holds the models and does every computation
+// (training, answering, the bot), through the library's face in src/, so the page never freezes and gives
+// the same answers as the CLI and the server.
+
+import type { Answer, BotReply, Config, EpochStats } from "../../src/index.js";
+
+export type ConfigFields = Partial<Config>;
+
+export interface NamedText {
+  name: string;
+  text: string;
+}
+
+/** What the page shows of a loaded bAbI model. */
+export interface ModelInfo {
+  name: string;
+  tasks: number[];
+  config: Config;
+  vocab: number;
+  answers: number;
+  testErrors: Record<string, number> | null;
+}
+
+export interface BotInfo {
+  name: string;
+  candidates: number;
+  kb: boolean;
+}
+
+/** A question of a bAbI test file, for the Ask panel. */
+export interface DataQuestion {
+  story: string[];
+  /** Ids of the supporting sentences, as positions in `story` (0-based). */
+  supporting: number[];
+  question: string;
+  answer: string;
+}
+
+export type Request =
+  | {
+      type: "train";
+      train: string;
+      trainName: string;
+      test: string | null;
+      testName: string;
+      task: number;
+      config: ConfigFields;
+    }
+  | { type: "stop" }
+  | { type: "load-model"; bytes: ArrayBuffer; name: string }
+  | { type: "save-model" }
+  | { type: "answer"; story: string[]; question: string }
+  | { type: "parse"; text: string; name: string }
+  | { type: "load-bot"; bytes: ArrayBuffer; name: string }
+  | {
+      type: "train-bot";
+      task: number;
+      files: { train: NamedText; dev: NamedText; candidates: NamedText; kb: NamedText | null };
+      dialogs: number;
+      matchType: boolean;
+      placeholders: boolean;
+      config: ConfigFields;
+    }
+  | { type: "save-bot" }
+  | { type: "say"; line: string }
+  | { type: "reset-chat" };
+
+/** Which panel's training run an event belongs to. */
+export type Job = "babi" | "dialog";
+
+export type Reply =
+  | { type: "ready"; simd: boolean }
+  | { type: "started"; job: Job; totalEpochs: number; trainQuestions: number; vocab: number }
+  | {
+      type: "epoch";
+      job: Job;
+      stats: EpochStats;
+      totalEpochs: number;
+      examplesPerSecond: number;
+      seconds: number;
+    }
+  | {
+      type: "trained";
+      stopped: boolean;
+      trainError: number;
+      validError: number;
+      testError: number | null;
+      epochs: number;
+      seconds: number;
+      model: ModelInfo;
+    }
+  | { type: "model"; model: ModelInfo }
+  | { type: "model-bytes"; bytes: ArrayBuffer; name: string }
+  | { type: "answer"; answer: Answer }
+  | { type: "parsed"; name: string; questions: DataQuestion[]; stories: number }
+  | { type: "bot"; bot: BotInfo }
+  | {
+      type: "bot-trained";
+      stopped: boolean;
+      devAccuracy: number;
+      epochs: number;
+      seconds: number;
+      bot: BotInfo;
+    }
+  | { type: "reply"; reply: BotReply; user: string }
+  | { type: "chat-reset" }
+  | { type: "error"; during: Request["type"] | "init"; message: string };

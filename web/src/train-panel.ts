@@ -1,0 +1,296 @@
+// The Train panel: data (a bAbI task this host serves, or dropped files), the config form with the paper's
+// defaults, live training with its charts, and the models to load, download or pick from the shipped ones.
+
+import { FAIL_THRESHOLD, PAPER_DEFAULTS, paperColumn, TASK_NAMES } from "../../src/index.js";
+import { EpochChart } from "./chart.js";
+import { $, type Page, percent, saveBytes } from "./page.js";
+import type { ModelInfo } from "./protocol.js";
+import { babiFile, modelBytes } from "./sources.js";
+import { FORM_FIELDS, type FormConfig } from "./url-state.js";
+
+export function setupTrain(page: Page): void {
+  const { client } = page;
+  const form = $<HTMLFormElement>("train-form");
+  const taskSel = $<HTMLSelectElement>("task");
+  const setSel = $<HTMLSelectElement>("set");
+  const trainBtn = $<HTMLButtonElement>("train");
+  const stopBtn = $<HTMLButtonElement>("stop");
+  const progress = $<HTMLProgressElement>("progress");
+  const status = $("train-status");
+  const result = $("result");
+  const errorBox = $("train-error");
+  const dataStatus = $("data-status");
+  const modelStatus = $("model-status");
+  const download = $<HTMLButtonElement>("download");
+  const loss = new EpochChart($("chart-loss"), [
+    { label: "training", color: "#1f5fbf" },
+    { label: "validation", color: "#d0661a" },
+  ]);
+  const error = new EpochChart(
+    $("chart-error"),
+    [
+      { label: "training", color: "#1f5fbf" },
+      { label: "validation", color: "#d0661a" },
+    ],
+    true,
+  );
+
+  for (const [n, name] of Object.entries(TASK_NAMES)) {
+    taskSel.add(new Option(`${n}: ${name.replaceAll("-", " ")}`, n));
+  }
+  const input = (f: keyof FormConfig) => $<HTMLInputElement | HTMLSelectElement>(`cfg-${f}`);
+  const showState = () => {
+    taskSel.value = String(page.state.task);
+    setSel.value = page.state.set;
+    for (const f of FORM_FIELDS) {
+      const el = input(f);
+      const v = page.state.config[f];
+      if (el instanceof HTMLInputElement && el.type === "checkbox") el.checked = v as boolean;
+      else el.value = String(v);
+    }
+    showData();
+  };
+  const readForm = () => {
+    page.state.task = Number(taskSel.value);
+    page.state.set = setSel.value === "en-10k" ? "en-10k" : "en";
+    const c = page.state.config as unknown as Record<string, unknown>;
+    for (const f of FORM_FIELDS) {
+      const el = input(f);
+      if (el instanceof HTMLInputElement && el.type === "checkbox") c[f] = el.checked;
+      else if (typeof PAPER_DEFAULTS[f] === "number")
+        c[f] = el.value.trim() === "" ? Number.NaN : Number(el.value);
+      else c[f] = el.value;
+    }
+    page.saveState();
+  };
+  const showData = () => {
+    document.dispatchEvent(new Event("memn2n:data-changed"));
+    const own = page.own.train;
+    if (own) {
+      dataStatus.textContent = `Training on your file ${own.name}${page.own.test ? `, tested on ${page.own.test.name}` : " (no test file)"}.`;
+      const back = document.createElement("button");
+      back.type = "button";
+      back.textContent = "Use the bAbI task instead";
+      back.addEventListener("click", () => {
+        page.own = { train: null, test: null };
+        showData();
+      });
+      dataStatus.append(" ", back);
+      return;
+    }
+    const files = page.taskFiles();
+    if (!page.data) {
+      dataStatus.textContent =
+        "This host serves no bAbI files (run `memn2n serve` with the data): drop your own, or load a shipped model.";
+    } else if (!files?.train || !files.test) {
+      dataStatus.textContent = `Task ${page.state.task} has no ${files?.train ? "test" : "training"} file in the ${page.state.set} set here.`;
+    } else {
+      dataStatus.textContent = `bAbI ${page.state.set === "en" ? "1k" : "10k"}: ${files.train}, tested on ${files.test}.`;
+    }
+  };
+  form.addEventListener("change", () => {
+    readForm();
+    showData();
+  });
+  $("reset-config").addEventListener("click", () => {
+    for (const f of FORM_FIELDS)
+      (page.state.config as unknown as Record<string, unknown>)[f] = PAPER_DEFAULTS[f];
+    page.saveState();
+    showState();
+  });
+
+  // Dropped or chosen files: each is checked by the same reader as the CLI's before it is used.
+  const drop = $("drop");
+  const ownInput = $<HTMLInputElement>("own-files");
+  const takeFiles = async (files: File[]) => {
+    errorBox.textContent = "";
+    const own = { ...page.own };
+    for (const f of files) {
+      const text = await f.text();
+      try {
+        const parsed = await client.request({ type: "parse", text, name: f.name }, "parsed");
+        const entry = { name: f.name, text };
+        if (/test/i.test(f.name) && files.length > 1) own.test = entry;
+        else if (/test/i.test(f.name) && own.train) own.test = entry;
+        else own.train = entry;
+        status.textContent = `${f.name}: ${parsed.stories} stories, ${parsed.questions.length} questions`;
+      } catch (e) {
+        errorBox.textContent = `error: ${(e as Error).message}`;
+        return;
+      }
+    }
+    page.own = own;
+    showData();
+  };
+  ownInput.addEventListener("change", () => {
+    void takeFiles([...(ownInput.files ?? [])]);
+    ownInput.value = "";
+  });
+  drop.addEventListener("dragover", (e) => {
+    e.preventDefault();
+    drop.classList.add("over");
+  });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (e) => {
+    e.preventDefault();
+    drop.classList.remove("over");
+    void takeFiles([...(e.dataTransfer?.files ?? [])]);
+  });
+
+  let running = false;
+  const setRunning = (on: boolean) => {
+    running = on;
+    trainBtn.disabled = on;
+    stopBtn.disabled = !on;
+  };
+  client.on("started", (r) => {
+    if (r.job !== "babi") return;
+    progress.max = r.totalEpochs;
+    progress.value = 0;
+    status.textContent = `${r.trainQuestions} training questions, ${r.vocab} words`;
+  });
+  client.on("epoch", (r) => {
+    if (r.job !== "babi") return;
+    const s = r.stats;
+    progress.max = r.totalEpochs;
+    progress.value = s.epoch;
+    loss.push(s.epoch, [s.trainLoss, s.validLoss]);
+    error.push(s.epoch, [s.trainError, s.validError]);
+    status.textContent =
+      `epoch ${s.epoch}/${r.totalEpochs}${s.phase === "linear" ? " (linear start)" : ""}: ` +
+      `validation error ${percent(s.validError)}, ${Math.round(r.examplesPerSecond).toLocaleString("en")} examples/s, ` +
+      `${r.seconds.toFixed(1)} s`;
+  });
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    if (running) return;
+    readForm();
+    errorBox.textContent = "";
+    result.textContent = "";
+    setRunning(true);
+    try {
+      const data = await trainingData(page);
+      loss.clear();
+      error.clear();
+      const done = await client.request(
+        { type: "train", ...data, config: { ...page.state.config } },
+        "trained",
+      );
+      progress.value = progress.max;
+      const paper = paperFigure(page, done.model);
+      const test = done.testError === null ? "no test file" : `test error ${percent(done.testError)}`;
+      const verdict =
+        done.testError === null ? "" : done.testError > FAIL_THRESHOLD ? " (failed: above 5%)" : " (passed)";
+      result.dataset.testError = String(done.testError);
+      result.dataset.epochs = String(done.epochs);
+      result.textContent =
+        `${done.stopped ? "Stopped" : "Done"} after ${done.epochs} epochs in ${done.seconds.toFixed(1)} s: ` +
+        `${test}${verdict}; validation error ${percent(done.validError)}.${paper}`;
+      page.setModel(done.model);
+    } catch (err) {
+      errorBox.textContent = `error: ${(err as Error).message}`;
+    } finally {
+      setRunning(false);
+    }
+  });
+  stopBtn.addEventListener("click", () => client.post({ type: "stop" }));
+
+  // Models: shipped, a file, and the trained one's download.
+  const shippedSel = $<HTMLSelectElement>("shipped");
+  for (const m of page.shipped.filter((m) => m.name.startsWith("babi"))) {
+    const err = m.figures["test error"];
+    shippedSel.add(
+      new Option(`${m.name} (${m.kind}${err === undefined ? "" : `, test error ${percent(err)}`})`, m.name),
+    );
+  }
+  if (shippedSel.options.length === 0) {
+    shippedSel.add(new Option("(none on this host)", ""));
+    $<HTMLButtonElement>("load-shipped").disabled = true;
+  } else {
+    shippedSel.value = shippedSel.querySelector(`option[value="babi-task-${page.state.task}"]`)
+      ? `babi-task-${page.state.task}`
+      : shippedSel.options[0].value;
+  }
+  $("load-shipped").addEventListener("click", async () => {
+    errorBox.textContent = "";
+    modelStatus.textContent = `loading ${shippedSel.value}...`;
+    try {
+      const bytes = await modelBytes(shippedSel.value);
+      const r = await client.request({ type: "load-model", bytes, name: shippedSel.value }, "model", [bytes]);
+      page.setModel(r.model);
+    } catch (err) {
+      modelStatus.textContent = "";
+      errorBox.textContent = `error: ${(err as Error).message}`;
+    }
+  });
+  const modelFile = $<HTMLInputElement>("model-file");
+  modelFile.addEventListener("change", async () => {
+    const f = modelFile.files?.[0];
+    modelFile.value = "";
+    if (!f) return;
+    errorBox.textContent = "";
+    try {
+      const bytes = await f.arrayBuffer();
+      const r = await client.request({ type: "load-model", bytes, name: f.name }, "model", [bytes]);
+      page.setModel(r.model);
+    } catch (err) {
+      errorBox.textContent = `error: ${(err as Error).message}`;
+    }
+  });
+  download.addEventListener("click", async () => {
+    const r = await client.request({ type: "save-model" }, "model-bytes");
+    saveBytes(r.bytes, r.name);
+  });
+  page.onModel((m) => {
+    download.disabled = false;
+    const tasks =
+      m.tasks.length === 1
+        ? `task ${m.tasks[0]}`
+        : m.tasks.length > 1
+          ? `${m.tasks.length} tasks`
+          : "your data";
+    modelStatus.textContent = `Model ${m.name}: ${tasks}, ${m.config.hops} hops, d = ${m.config.dim}, ${m.vocab} words, ${m.answers} answers. Ask it in the Ask tab.`;
+    if (m.tasks.length === 1 && m.tasks[0] >= 1 && m.tasks[0] <= 20 && !page.own.train) {
+      page.state.task = m.tasks[0];
+      page.saveState();
+      showState();
+    }
+  });
+  showState();
+}
+
+async function trainingData(page: Page) {
+  if (page.own.train) {
+    return {
+      train: page.own.train.text,
+      trainName: page.own.train.name,
+      test: page.own.test?.text ?? null,
+      testName: page.own.test?.name ?? "test",
+      task: 0,
+    };
+  }
+  const files = page.taskFiles();
+  if (!files?.train) {
+    throw new Error(
+      page.data
+        ? `task ${page.state.task}: no training file in the ${page.state.set} set on this host`
+        : "this host serves no bAbI files: drop a training file above",
+    );
+  }
+  const [train, test] = await Promise.all([
+    babiFile(page.state.set, files.train),
+    files.test ? babiFile(page.state.set, files.test) : Promise.resolve(null),
+  ]);
+  return { train, trainName: files.train, test, testName: files.test ?? "test", task: page.state.task };
+}
+
+function paperFigure(page: Page, m: ModelInfo): string {
+  if (m.tasks.length !== 1 || m.tasks[0] < 1) return "";
+  const c = m.config;
+  const col = paperColumn({ ...c, set: page.state.set, joint: false });
+  const fig = col?.errors[m.tasks[0] - 1];
+  if (!col) return " The paper has no column for this config.";
+  if (fig === null || fig === undefined)
+    return ` The paper (${col.name}) gives only a mean here: ${col.mean}%.`;
+  return ` The paper (${col.name}): ${fig.toFixed(1)}%.`;
+}

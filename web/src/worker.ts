@@ -1,0 +1,230 @@
+// The page's Worker: trains, answers and chats through the library (src/index.ts), the same calls as the
+// CLI and the server. Training runs an epoch at a time and yields between epochs, so Stop is heard at once.
+
+import {
+  type DialogBot,
+  DialogTrainingRun,
+  type EpochStats,
+  loadDialogBot,
+  loadModel,
+  type Model,
+  modelToSafetensors,
+  parseBabi,
+  TrainingRun,
+  wasmAvailable,
+} from "../../src/index.js";
+import type { BotInfo, DataQuestion, Job, ModelInfo, Reply, Request } from "./protocol.js";
+
+const scope = self as unknown as {
+  postMessage(message: Reply, transfer?: Transferable[]): void;
+  onmessage: ((e: MessageEvent<Request>) => void) | null;
+};
+
+let model: Model | null = null;
+let modelName = "model";
+let bot: DialogBot | null = null;
+let botName = "bot";
+let stopRequested = false;
+let training = false;
+
+const send = (r: Reply, transfer: Transferable[] = []) => scope.postMessage(r, transfer);
+
+// A macrotask without setTimeout's clamping: lets queued messages (Stop) in between epochs.
+const channel = new MessageChannel();
+const waiting: (() => void)[] = [];
+channel.port1.onmessage = () => waiting.shift()?.();
+const yieldToMessages = () =>
+  new Promise<void>((resolve) => {
+    waiting.push(resolve);
+    channel.port2.postMessage(0);
+  });
+
+function infoOf(m: Model, name: string): ModelInfo {
+  return {
+    name,
+    tasks: m.meta.tasks ?? [],
+    config: m.config,
+    vocab: m.vocab.size,
+    answers: m.answers.length,
+    testErrors: (m.meta.testErrors as Record<string, number> | undefined) ?? null,
+  };
+}
+
+interface EpochRun {
+  readonly done: boolean;
+  readonly totalEpochs: number;
+  readonly trainQuestions: number;
+  epoch(): EpochStats;
+}
+
+/** Runs epochs until done or stopped, reporting each; yields between epochs so that Stop gets in. */
+async function runEpochs(job: Job, run: EpochRun, vocab: number, t0: number): Promise<void> {
+  if (training) throw new Error("a training run is already going: stop it first");
+  training = true;
+  stopRequested = false;
+  try {
+    send({ type: "started", job, totalEpochs: run.totalEpochs, trainQuestions: run.trainQuestions, vocab });
+    while (!run.done && !stopRequested) {
+      const e0 = performance.now();
+      const stats = run.epoch();
+      const dt = (performance.now() - e0) / 1000;
+      send({
+        type: "epoch",
+        job,
+        stats,
+        totalEpochs: run.totalEpochs,
+        examplesPerSecond: run.trainQuestions / Math.max(dt, 1e-6),
+        seconds: (performance.now() - t0) / 1000,
+      });
+      await yieldToMessages();
+    }
+  } finally {
+    training = false;
+  }
+}
+
+async function train(req: Extract<Request, { type: "train" }>): Promise<void> {
+  const t0 = performance.now();
+  const trainExamples = parseBabi(req.train, req.trainName).examples;
+  const testExamples = req.test === null ? undefined : parseBabi(req.test, req.testName).examples;
+  const run = new TrainingRun({
+    train: trainExamples,
+    test: testExamples,
+    task: req.task,
+    config: req.config,
+  });
+  await runEpochs("babi", run, run.data.vocab.size, t0);
+  const result = run.finish();
+  model = result.model;
+  modelName = req.task > 0 ? `babi-task-${req.task}-seed-${result.seed}` : `model-seed-${result.seed}`;
+  send({
+    type: "trained",
+    stopped: !run.done,
+    trainError: result.trainError,
+    validError: result.validError,
+    testError: result.testError,
+    epochs: result.epochs,
+    seconds: (performance.now() - t0) / 1000,
+    model: infoOf(model, modelName),
+  });
+}
+
+function botInfo(b: DialogBot, name: string): BotInfo {
+  return { name, candidates: b.model.dialog!.candidates.length, kb: b.kb !== null };
+}
+
+async function trainBot(req: Extract<Request, { type: "train-bot" }>): Promise<void> {
+  const t0 = performance.now();
+  const run = new DialogTrainingRun({
+    task: req.task,
+    ...req.files,
+    kb: req.files.kb ?? undefined,
+    matchType: req.matchType,
+    placeholders: req.placeholders,
+    dialogs: req.dialogs,
+    config: req.config,
+  });
+  await runEpochs("dialog", run, run.data.vocab.size, t0);
+  const result = run.finish();
+  bot = result.bot;
+  botName = `dialog-task-${req.task}-${req.dialogs}-dialogs`;
+  send({
+    type: "bot-trained",
+    stopped: !run.done,
+    devAccuracy: result.devAccuracy,
+    epochs: result.epochs,
+    seconds: (performance.now() - t0) / 1000,
+    bot: botInfo(bot, botName),
+  });
+}
+
+/** The questions of a bAbI test file with their stories as written (ids stripped) and supporting lines. */
+function questionsOf(text: string, name: string): { questions: DataQuestion[]; stories: number } {
+  const file = parseBabi(text, name);
+  const lines = text.split("\n");
+  const questions = file.examples.map((ex) => {
+    const statements: { id: number; text: string }[] = [];
+    for (let i = ex.line - 2; i >= 0; i--) {
+      const m = /^(\d+) ([^\t]*)$/.exec(lines[i].replace(/\r$/, ""));
+      if (!m) {
+        const id = /^(\d+) /.exec(lines[i]);
+        if (id && Number(id[1]) === 1) break;
+        continue;
+      }
+      statements.unshift({ id: Number(m[1]), text: m[2].trim() });
+      if (Number(m[1]) === 1) break;
+    }
+    const question = lines[ex.line - 1].replace(/^\d+ /, "").split("\t")[0].trim();
+    return {
+      story: statements.map((s) => s.text),
+      supporting: ex.supporting.map((id) => statements.findIndex((s) => s.id === id)).filter((i) => i >= 0),
+      question,
+      answer: ex.answer,
+    };
+  });
+  return { questions, stories: file.stories };
+}
+
+async function handle(req: Request): Promise<void> {
+  switch (req.type) {
+    case "train":
+      return train(req);
+    case "stop":
+      stopRequested = true;
+      return;
+    case "load-model": {
+      const m = loadModel(new Uint8Array(req.bytes), req.name);
+      model = m;
+      modelName = req.name.replace(/\.(safetensors|json)$/, "");
+      send({ type: "model", model: infoOf(m, modelName) });
+      return;
+    }
+    case "save-model": {
+      if (!model) throw new Error("no model yet: train one or load one");
+      const bytes = model.toSafetensors();
+      const copy = bytes.slice().buffer;
+      send({ type: "model-bytes", bytes: copy, name: `${modelName}.safetensors` }, [copy]);
+      return;
+    }
+    case "answer": {
+      if (!model) throw new Error("no model yet: train one or load one");
+      send({ type: "answer", answer: model.answer(req.story, req.question) });
+      return;
+    }
+    case "parse":
+      send({ type: "parsed", name: req.name, ...questionsOf(req.text, req.name) });
+      return;
+    case "load-bot": {
+      bot = loadDialogBot(new Uint8Array(req.bytes), req.name);
+      botName = req.name.replace(/\.(safetensors|json)$/, "");
+      send({ type: "bot", bot: botInfo(bot, botName) });
+      return;
+    }
+    case "train-bot":
+      return trainBot(req);
+    case "save-bot": {
+      if (!bot) throw new Error("no bot yet: train one or load one");
+      const bytes = modelToSafetensors(bot.model).slice().buffer;
+      send({ type: "model-bytes", bytes, name: `${botName}.safetensors` }, [bytes]);
+      return;
+    }
+    case "say": {
+      if (!bot) throw new Error("no bot yet: load the restaurant model");
+      send({ type: "reply", reply: bot.say(req.line), user: req.line });
+      return;
+    }
+    case "reset-chat":
+      bot?.reset();
+      send({ type: "chat-reset" });
+      return;
+  }
+}
+
+scope.onmessage = (e) => {
+  handle(e.data).catch((err: unknown) => {
+    const message = err instanceof Error ? err.message : String(err);
+    send({ type: "error", during: e.data.type, message });
+  });
+};
+
+send({ type: "ready", simd: wasmAvailable() });
