@@ -5,6 +5,7 @@
 // 1280 and 390 px go to test-output/.
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
@@ -315,6 +316,23 @@ test("the server serves only the data files it listed, read-only", async () => {
     method: "POST",
   });
   assert.equal(post.status, 404);
+  // The page's model list is what the server serves (here: every shipped model), each as safetensors.
+  const listed = (await (await fetch(`${server.base}/models/models.json`)).json()) as {
+    models: { name: string }[];
+  };
+  const shipped = JSON.parse(readFileSync(join(ROOT, "models/models.json"), "utf8")) as {
+    models: { name: string }[];
+  };
+  assert.deepEqual(listed.models.map((m) => m.name).sort(), shipped.models.map((m) => m.name).sort());
+  const bytes = new Uint8Array(
+    await (await fetch(`${server.base}/models/babi-task-1.safetensors`)).arrayBuffer(),
+  );
+  const file = readFileSync(join(ROOT, "models/babi-task-1.safetensors"));
+  assert.deepEqual(
+    loadModel(bytes).answer(STORY, "Where is Mary?"),
+    loadModel(file).answer(STORY, "Where is Mary?"),
+  );
+  assert.equal((await fetch(`${server.base}/models/nothing.safetensors`)).status, 404);
 });
 
 test("Chat: a bot trained in the page from the Dialog bAbI files (task 1, a slice) talks back", async () => {
@@ -343,4 +361,45 @@ test("Chat: a bot trained in the page from the Dialog bAbI files (task 1, a slic
   assert.equal(await page.textContent("#chat-log li.bot .text"), "hello what can i help you with today");
   assert.deepEqual(errors, []);
   await page.close();
+});
+
+test("the built folder works from a plain static file host: no data there, the shipped models beside it", async () => {
+  const dir = join(ROOT, "dist", "web");
+  const types: Record<string, string> = {
+    html: "text/html",
+    js: "text/javascript",
+    css: "text/css",
+    json: "application/json",
+  };
+  const host = createServer((req, res) => {
+    const path = new URL(req.url ?? "/", "http://x").pathname;
+    const rel = path === "/" ? "index.html" : path.slice(1);
+    try {
+      if (rel.includes("..")) throw new Error("no");
+      const body = readFileSync(join(dir, rel));
+      res.writeHead(200, { "content-type": types[rel.split(".").pop() ?? ""] ?? "application/octet-stream" });
+      res.end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((r) => host.listen(0, "127.0.0.1", r));
+  const port = (host.address() as { port: number }).port;
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  try {
+    await page.goto(`http://127.0.0.1:${port}/`);
+    await page.waitForSelector("body[data-ready=true]");
+    assert.match((await page.textContent("#data-status"))!, /serves no bAbI files/);
+    await loadShipped(page, "babi-task-1");
+    await page.click("#tab-ask");
+    await page.click("#ask");
+    await page.waitForSelector("#answer-text");
+    assert.match((await page.textContent("#answer-text"))!, /^office \(/);
+    assert.deepEqual(errors, []);
+  } finally {
+    await page.close();
+    host.close();
+  }
 });

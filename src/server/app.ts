@@ -415,7 +415,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
-  pageRoutes(app, opts.page ?? { page: null, data: null });
+  pageRoutes(app, opts.page ?? { page: null, data: null }, opts.registry);
   inferRoutes(app, opts.registry, {
     maxLines: MAX_LINES,
     maxSentenceChars: opts.maxSentenceChars,

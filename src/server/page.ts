@@ -9,7 +9,9 @@ import { readFile } from "node:fs/promises";
 import { extname, join, relative, sep } from "node:path";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { taskFiles } from "../data/tasks.js";
+import { modelToSafetensors } from "../model/file.js";
 import { HttpError } from "./errors.js";
+import type { Registry, Served } from "./registry.js";
 
 /** Where the page and the data are; null: not served. */
 export interface PageSettings {
@@ -53,16 +55,20 @@ function walk(dir: string): string[] {
   return out;
 }
 
-/** The page's files by URL path, read into memory. */
+/**
+ * The page's files by URL path, read into memory. Its models/ folder (the static build's copy of the shipped
+ * models) is left out: the server gives the page the models it serves instead.
+ */
 export function readPage(dir: string): Map<string, { body: Buffer; type: string }> {
   const files = new Map<string, { body: Buffer; type: string }>();
   let total = 0;
   for (const p of walk(dir)) {
     const type = TYPES[extname(p)];
-    if (!type) continue;
+    const path = `/${relative(dir, p).split(sep).join("/")}`;
+    if (!type || path.startsWith("/models/")) continue;
     total += statSync(p).size;
     if (total > MAX_PAGE_BYTES) throw new Error(`${dir}: more than ${MAX_PAGE_BYTES} bytes of page files`);
-    files.set(`/${relative(dir, p).split(sep).join("/")}`, { body: readFileSync(p), type });
+    files.set(path, { body: readFileSync(p), type });
   }
   return files;
 }
@@ -94,7 +100,27 @@ export function listData(data: NonNullable<PageSettings["data"]>): {
   return { index: { babi, dialog }, files };
 }
 
-export function pageRoutes(app: FastifyInstance, settings: PageSettings): void {
+/** A served model as the page's model list describes it (the shape of models/models.json). */
+function listed(s: Served): { name: string; kind: string; figures: Record<string, number> } {
+  const t = s.trained;
+  if (t.dialog) {
+    const figures: Record<string, number> = {};
+    for (const d of t.meta.dialogTests ?? []) {
+      figures[`${d.name} per-response`] = d.perResponse;
+      figures[`${d.name} per-dialog`] = d.perDialog;
+    }
+    return { name: s.name, kind: `dialog task ${t.dialog.task}`, figures };
+  }
+  const tasks = t.meta.tasks ?? [];
+  const errors = Object.values(t.meta.testErrors ?? {});
+  return {
+    name: s.name,
+    kind: tasks.length === 1 ? `bAbI task ${tasks[0]}` : `bAbI, ${tasks.length} tasks`,
+    figures: errors.length > 0 ? { "test error": errors.reduce((a, b) => a + b, 0) / errors.length } : {},
+  };
+}
+
+export function pageRoutes(app: FastifyInstance, settings: PageSettings, registry: Registry): void {
   const page = settings.page ? readPage(settings.page) : null;
   const data = settings.data ? listData(settings.data) : null;
   const hide = { schema: { hide: true } };
@@ -121,6 +147,27 @@ export function pageRoutes(app: FastifyInstance, settings: PageSettings): void {
       );
     });
   }
+  // The models the server serves, in the layout of the static build's models/ folder.
+  const bytes = new WeakMap<Served, Buffer>();
+  app.get("/models/models.json", hide, async (_req, reply) =>
+    isolationHeaders(reply)
+      .header("cache-control", "no-cache")
+      .send({ models: registry.all().map(listed) }),
+  );
+  app.get<{ Params: { file: string } }>("/models/:file", hide, async (req, reply) => {
+    const name = req.params.file.replace(/\.safetensors$/, "");
+    const s = req.params.file.endsWith(".safetensors") ? registry.get(name) : undefined;
+    if (!s) throw new HttpError(404, "url", `no model ${req.params.file} (see /models/models.json)`);
+    let body = bytes.get(s);
+    if (!body) {
+      body = Buffer.from(modelToSafetensors(s.trained));
+      bytes.set(s, body);
+    }
+    return isolationHeaders(reply)
+      .type("application/octet-stream")
+      .header("cache-control", "no-cache")
+      .send(body);
+  });
   app.get("/data/index.json", hide, async (_req, reply) => {
     if (!data) throw new HttpError(404, "url", "this server serves no data files (--data DIR to serve some)");
     return isolationHeaders(reply).header("cache-control", "no-cache").send(data.index);

@@ -4,7 +4,7 @@
 
 import { strongest } from "./attention.js";
 import { $, type Page, percent, saveBytes } from "./page.js";
-import { dialogFile, modelBytes } from "./sources.js";
+import { dialogFile, isDialog, modelBytes } from "./sources.js";
 
 const DIALOG_TASKS: Record<number, string> = {
   1: "issuing API calls",
@@ -24,9 +24,10 @@ export function setupChat(page: Page): void {
   const send = $<HTMLButtonElement>("send");
   let loaded: string | null = null;
 
-  const dialogModels = page.shipped.filter((m) => !m.name.startsWith("babi"));
+  const dialogModels = page.shipped.filter(isDialog);
   for (const m of dialogModels) botSel.add(new Option(`${m.name} (${m.kind})`, m.name));
   if (dialogModels.length === 0) botSel.add(new Option("(none on this host)", ""));
+  else if (dialogModels.some((m) => m.name === "restaurant")) botSel.value = "restaurant";
 
   const load = async (name: string) => {
     errorBox.textContent = "";

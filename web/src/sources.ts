@@ -39,6 +39,11 @@ export async function dialogFile(name: string): Promise<string> {
   return (await fetchOk(`data/dialog/${encodeURIComponent(name)}`)).text();
 }
 
+/** A dialog model (for the Chat panel), not a bAbI one. */
+export function isDialog(m: ShippedModel): boolean {
+  return m.kind.startsWith("dialog");
+}
+
 export async function shippedModels(): Promise<ShippedModel[]> {
   try {
     const r = await fetch("models/models.json");

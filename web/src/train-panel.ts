@@ -5,7 +5,7 @@ import { FAIL_THRESHOLD, PAPER_DEFAULTS, paperColumn, TASK_NAMES } from "../../s
 import { EpochChart } from "./chart.js";
 import { $, type Page, percent, saveBytes } from "./page.js";
 import type { ModelInfo } from "./protocol.js";
-import { babiFile, modelBytes } from "./sources.js";
+import { babiFile, isDialog, modelBytes } from "./sources.js";
 import { FORM_FIELDS, type FormConfig } from "./url-state.js";
 
 export function setupTrain(page: Page): void {
@@ -197,7 +197,7 @@ export function setupTrain(page: Page): void {
 
   // Models: shipped, a file, and the trained one's download.
   const shippedSel = $<HTMLSelectElement>("shipped");
-  for (const m of page.shipped.filter((m) => m.name.startsWith("babi"))) {
+  for (const m of page.shipped.filter((m) => !isDialog(m))) {
     const err = m.figures["test error"];
     shippedSel.add(
       new Option(`${m.name} (${m.kind}${err === undefined ? "" : `, test error ${percent(err)}`})`, m.name),
