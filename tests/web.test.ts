@@ -403,3 +403,46 @@ test("the built folder works from a plain static file host: no data there, the s
     host.close();
   }
 });
+
+test("without WebAssembly SIMD the page says so and trains on the JavaScript code", async () => {
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  // A runtime whose WebAssembly cannot compile the SIMD kernel: the Worker's script, with Module refusing.
+  await page.route(/\/assets\/worker-[\w-]+\.js$/, async (route) => {
+    const res = await route.fetch();
+    const body = `WebAssembly.Module = function () { throw new WebAssembly.CompileError("SIMD unsupported"); };\n${await res.text()}`;
+    await route.fulfill({ response: res, body });
+  });
+  await page.goto(`${server.base}/?task=1&ls=0&epochs=5`);
+  await page.waitForSelector("body[data-ready=true]");
+  assert.match(
+    (await page.textContent("#notice"))!,
+    /no WebAssembly SIMD: training runs on the JavaScript code/,
+  );
+  await page.click("#train");
+  await page.waitForFunction(() => document.querySelector("#result")?.textContent !== "", null, {
+    timeout: 60_000,
+  });
+  assert.match((await page.textContent("#result"))!, /^Done after 5 epochs/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("Stop ends a long run between epochs and keeps the model trained so far", async () => {
+  const { page, errors } = await open("?task=3&ls=0&epochs=1000");
+  await page.click("#train");
+  await page.waitForFunction(() => Number(document.getElementById("chart-loss")?.dataset.points) >= 2);
+  await page.click("#stop");
+  await page.waitForFunction(() => document.querySelector("#result")?.textContent !== "", null, {
+    timeout: 30_000,
+  });
+  const result = (await page.textContent("#result"))!;
+  const m = /^Stopped after (\d+) epochs/.exec(result);
+  assert.ok(m, result);
+  assert.ok(Number(m[1]) < 1000);
+  assert.equal(await page.isDisabled("#train"), false);
+  assert.match((await page.textContent("#model-status"))!, /task 3/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
