@@ -89,12 +89,12 @@ test("a babi sweep killed with SIGKILL resumes from its checkpoint to the same r
     // Killed with runs finished, one under way and some not started: each kind resumes its own way.
     await killWhen([...args, "--out", b], () => {
       const [done, under] = held(`${b}.ckpt`);
-      return done >= 1 && under >= 1;
+      return done >= 1 && under >= 1 && done + under < 6;
     });
     const [done, under] = held(`${b}.ckpt`);
-    // A run may finish between the look and the kill, and take the last run under way with it; runs under
-    // way resume in the next test too (a sweep killed before any run finished).
-    assert.ok(done >= 1 && done + under < 6, `the checkpoint holds ${done} + ${under} runs`);
+    // A run may finish between the look and the kill (on a busy machine, several), and start the last ones;
+    // runs under way resume in the next test too (a sweep killed before any run finished).
+    assert.ok(done >= 1 && done + under <= 6, `the checkpoint holds ${done} + ${under} runs`);
     assert.ok(!existsSync(`${b}.json`), "no results were written before the kill");
 
     const r = runCli([...args, "--out", b, "--resume"]);
