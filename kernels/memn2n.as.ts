@@ -37,7 +37,8 @@ let PE: usize = 0; // f32[J+1][J][DP]
 let WM: i32 = 0; // memory slots the workspace holds
 let U: usize = 0; // f32[K+1][DP]
 let MV: usize = 0; // f32[NEMB][WM][DP] embedded memories
-let DMV: usize = 0;
+let RB0: usize = 0; // this instance's own row buffer (see rowBufBytes)
+let DMV: usize = 0; // the current row buffer's memory gradients
 let P: usize = 0; // f32[K][WM] attention
 let DPV: usize = 0; // f32[WM]
 let PROBS: usize = 0; // f64[V]
@@ -119,16 +120,55 @@ export function setBatch(sent: usize, mem: usize, memLen: usize, timeIx: usize, 
   PE = pe;
 }
 
-export function setWorkspace(wm: i32, u: usize, mv: usize, dmv: usize, p: usize, dpv: usize, probs: usize, du: usize, dprev: usize): void {
+export function setWorkspace(wm: i32, u: usize, mv: usize, rb: usize, p: usize, dpv: usize, probs: usize, du: usize, dprev: usize): void {
   WM = wm;
   U = u;
   MV = mv;
-  DMV = dmv;
+  RB0 = rb;
   P = p;
   DPV = dpv;
   PROBS = probs;
   DU = du;
   DPREV = dprev;
+}
+
+// ---- row buffer ----
+// The backward pass of one example writes what its gradient contributions are made of into a row buffer
+// (RB0), and `accumulate` adds them into the gradient buffers. Layout (bytes from the buffer's start):
+// f32[V4] answer-logit gradients | f32[DP] question gradient | f32[DP] u^K | f32[K][2][DP] (du, u) of each
+// hop for H (only with H) | f32[NEMB][WM][DP] memory gradients.
+
+@inline function v4(): i32 {
+  return (V + 3) & ~3;
+}
+
+@inline function rbDu(rb: usize): usize {
+  return rb + (<usize>v4() << 2);
+}
+
+@inline function rbUk(rb: usize): usize {
+  return rbDu(rb) + (<usize>DP << 2);
+}
+
+@inline function rbHop(rb: usize, h: i32): usize {
+  return rbUk(rb) + (<usize>DP << 2) + ((<usize>(h * 2) * <usize>DP) << 2);
+}
+
+@inline function rbDmv(rb: usize): usize {
+  return rbUk(rb) + (<usize>DP << 2) + (LAYERWISE ? (<usize>(K * 2) * <usize>DP) << 2 : 0);
+}
+
+/** Bytes of one row buffer for a workspace of wm memory slots (after setDims). */
+export function rowBufBytes(wm: i32): i32 {
+  const floats = v4() + 2 * DP + (LAYERWISE ? K * 2 * DP : 0) + NEMB * wm * DP;
+  return ((floats << 2) + 15) & ~15;
+}
+
+/** Where gradients are added from now on (this instance): a slice's own buffers, or the totals. */
+export function setGrads(gemb: usize, gtime: usize, gh: usize): void {
+  GEMB = gemb;
+  GTIME = gtime;
+  GH = gh;
 }
 
 /** End of the module's own static data (the exp/log tables): the JS side allocates above it. */
@@ -346,20 +386,25 @@ function softmax(p: usize, n: i32, empty: i32): void {
 
 // ---- backward ----
 
-/** Backward pass of the example whose forward pass just ran; adds into the gradient buffers. */
-export function backward(b: i32, timePtr: usize, timeOff: i32, linear: bool): void {
+/**
+ * Backward pass of the example whose forward pass just ran, into the row buffer rb (see `accumulate`, which
+ * adds it into the gradients).
+ */
+export function backward(b: i32, linear: bool, rb: usize): void {
   const n = load<i32>(MEMLEN + (<usize>b << 2));
   const ans = load<i32>(ANSWER + (<usize>b << 2));
+  DMV = rbDmv(rb);
   let du = DU;
   let dprev = DPREV;
-  // answer: dz = probs - onehot; dW += dz u^K; du = W^T dz
+  // answer: dz = probs - onehot; dW += dz u^K (kept for accumulate); du = W^T dz
   const uk = uRow(K);
+  copy(rbUk(rb), uk);
   zero(du);
   for (let v = 0; v < V; v++) {
     let g = load<f64>(PROBS + (<usize>v << 3));
     if (v == ans) g -= 1;
     const gv = <f32>g;
-    axpy(gembRow(AIDX, v), gv, uk);
+    store<f32>(rb + (<usize>v << 2), gv);
     axpy(du, gv, embRow(AIDX, v));
   }
   for (let x = 0; x < NMEM; x++) {
@@ -372,14 +417,14 @@ export function backward(b: i32, timePtr: usize, timeOff: i32, linear: bool): vo
     const c = hopC(h);
     const p = P + (<usize>(h * WM) << 2);
     if (RELU) maskPositive(du, uRow(h + 1));
-    // hop update
+    // hop update: dH += du u^T (kept for accumulate)
     if (LAYERWISE) {
+      copy(rbHop(rb, h), du);
+      copy(rbHop(rb, h) + (<usize>DP << 2), u);
       zero(dprev);
       for (let x = 0; x < DP; x++) {
         const gx = load<f32>(du + (<usize>x << 2));
-        const row = (<usize>x * <usize>DP) << 2;
-        axpy(dprev, gx, H + row);
-        axpy(GH + row, gx, u);
+        axpy(dprev, gx, H + ((<usize>x * <usize>DP) << 2));
       }
     } else {
       copy(dprev, du);
@@ -420,14 +465,32 @@ export function backward(b: i32, timePtr: usize, timeOff: i32, linear: bool): vo
     du = dprev;
     dprev = tmp;
   }
-  // embeddings: the question into B, each memory into its matrices and time rows
-  scatterSentence(QUERY + (<usize>(b * J) << 2), QIDX, du);
+  copy(rbDu(rb), du);
+}
+
+/**
+ * Adds example b's gradient contributions from its row buffer rb into the gradient buffers: the answer
+ * layer, H, the question, then each memory slot's time row and words.
+ */
+export function accumulate(b: i32, timePtr: usize, timeOff: i32, rb: usize): void {
+  const n = load<i32>(MEMLEN + (<usize>b << 2));
+  const dmv = rbDmv(rb);
+  const uk = rbUk(rb);
+  for (let v = 0; v < V; v++) axpy(gembRow(AIDX, v), load<f32>(rb + (<usize>v << 2)), uk);
+  if (LAYERWISE) {
+    for (let h = K - 1; h >= 0; h--) {
+      const du = rbHop(rb, h);
+      const u = du + (<usize>DP << 2);
+      for (let x = 0; x < DP; x++) axpy(GH + ((<usize>x * <usize>DP) << 2), load<f32>(du + (<usize>x << 2)), u);
+    }
+  }
+  scatterSentence(QUERY + (<usize>(b * J) << 2), QIDX, rbDu(rb));
   for (let i = 0; i < n; i++) {
     const t = timeIndex(timePtr, timeOff, i);
     if (TEMPORAL) {
       for (let x = 0; x < NMEM; x++) {
         const e = load<i32>(MEMEMBS + (<usize>x << 2));
-        add(timeRow(GTIME, e, t), slot(DMV, e, i));
+        add(timeRow(GTIME, e, t), slot(dmv, e, i));
       }
     }
     const off = sentence(b, i);
@@ -438,7 +501,7 @@ export function backward(b: i32, timePtr: usize, timeOff: i32, linear: bool): vo
       const w = peRow(L, j);
       for (let x = 0; x < NMEM; x++) {
         const e = load<i32>(MEMEMBS + (<usize>x << 2));
-        addMul(gembRow(e, id), w, slot(DMV, e, i));
+        addMul(gembRow(e, id), w, slot(dmv, e, i));
       }
     }
   }
@@ -458,17 +521,42 @@ function scatterSentence(off: usize, e: i32, g: usize): void {
 
 // ---- batches ----
 
-/** Forward (and backward when `grad`) over `count` rows; time rows come from timePtr (per row or per position). */
-export function runRows(rows: usize, count: i32, timePtr: usize, timeByPosition: bool, linear: bool, grad: bool): f64 {
-  lastErrors = 0;
-  let loss: f64 = 0;
-  for (let r = 0; r < count; r++) {
+/**
+ * Forward (and backward when `grad`) over rows [from, to) of `rows`; time rows come from timePtr (per row or
+ * per position). Each row's loss goes to losses[r] (f64) and whether it was wrong to wrong[r] (i32), so that
+ * the caller sums them in row order however the rows were shared among threads.
+ */
+export function runRows(rows: usize, from: i32, to: i32, timePtr: usize, timeByPosition: bool, linear: bool, grad: bool, losses: usize, wrong: usize): void {
+  for (let r = from; r < to; r++) {
     const b = load<i32>(rows + (<usize>r << 2));
     const timeOff = (timeByPosition ? r : b) * M;
-    loss += forward(b, timePtr, timeOff, linear);
-    if (grad) backward(b, timePtr, timeOff, linear);
+    const before = lastErrors;
+    store<f64>(losses + (<usize>r << 3), forward(b, timePtr, timeOff, linear));
+    store<i32>(wrong + (<usize>r << 2), lastErrors - before);
+    if (grad) {
+      backward(b, linear, RB0);
+      accumulate(b, timePtr, timeOff, RB0);
+    }
   }
-  return loss;
+}
+
+/** f32[n] at p = 0. */
+export function zeroFloats(p: usize, n: i32): void {
+  const z = f32x4.splat(0);
+  const end = p + (<usize>n << 2);
+  for (let q = p; q < end; q += 16) v128.store(q, z);
+}
+
+/**
+ * dst[k] = src_0[k] + src_1[k] + ... + src_{count-1}[k] for k in [from, to) (floats; multiples of 4), the
+ * sources `stride` bytes apart, always added in that order.
+ */
+export function sumSlices(dst: usize, src: usize, stride: usize, count: i32, from: i32, to: i32): void {
+  for (let k = <usize>from << 2; k < <usize>to << 2; k += 16) {
+    let acc = v128.load(src + k);
+    for (let s = 1; s < count; s++) acc = f32x4.add(acc, v128.load(src + <usize>s * stride + k));
+    v128.store(dst + k, acc);
+  }
 }
 
 /** Sum of squares of f32[n] at x. */

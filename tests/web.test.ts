@@ -400,6 +400,7 @@ test("the built folder works from a plain static file host: no data there, the s
     assert.deepEqual(errors, []);
   } finally {
     await page.close();
+    host.closeAllConnections();
     host.close();
   }
 });

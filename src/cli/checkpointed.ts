@@ -31,6 +31,8 @@ export interface CheckpointedRuns {
   /** Start over even where the checkpoint of an interrupted run is (it is overwritten). */
   force?: boolean;
   workers: number;
+  /** Threads inside each run trained in this process (one run, or one worker). */
+  threads?: number;
   /** Least seconds between two writes for the runs under way (finished runs are written at once). */
   saveEvery?: number;
   label: string;
@@ -108,6 +110,7 @@ export async function runCheckpointed(
           o.onDone?.(runIndex, kept, false);
         },
       },
+      o.threads ?? 1,
     );
   } catch (e) {
     progress.stop();

@@ -167,6 +167,10 @@ export function addDataOptions(cmd: Command): Command {
 export function addRunOptions(cmd: Command): Command {
   return cmd
     .option("--workers <n>", "runs trained at once, on worker threads (default: one per core)")
+    .option(
+      "--threads <n>",
+      "threads inside a run trained alone (one run, or --workers 1); the weights do not depend on it (default: one per core)",
+    )
     .option("--json", "print one JSON object as the last line")
     .option("--quiet", "no progress output");
 }

@@ -9,6 +9,7 @@ import type { Config } from "../model/config.js";
 import { createParams, type Floats, namedTensors, shapeFor, weightsOf } from "../model/params.js";
 import { setWeights } from "../train/checkpoint.js";
 import { NonFiniteLossError, type TrainEvent, type TrainState } from "../train/trainer.js";
+import { withKernelThreads } from "./threads.js";
 
 export interface Job {
   cfg: Config;
@@ -67,16 +68,24 @@ export function fromWire(w: WireReport, cfg: Config, data: RunData): RunReport {
   return { ...w, run: { ...run, params } };
 }
 
-export async function runJobs(jobs: Job[], workers: number, cb: JobCallbacks = {}): Promise<RunReport[]> {
+export async function runJobs(
+  jobs: Job[],
+  workers: number,
+  cb: JobCallbacks = {},
+  runThreads = 1,
+): Promise<RunReport[]> {
   const results: RunReport[] = new Array(jobs.length);
   if (workers <= 1 || jobs.length <= 1) {
-    jobs.forEach((job, i) => {
-      results[i] = executeJob(
-        job,
-        (e) => cb.onEvent?.(i, e),
-        (s, w) => cb.onEpoch?.(i, s, w),
-      );
-      cb.onDone?.(i, results[i]);
+    // Runs one after another in this process: each on `threads` threads.
+    await withKernelThreads(runThreads, () => {
+      jobs.forEach((job, i) => {
+        results[i] = executeJob(
+          job,
+          (e) => cb.onEvent?.(i, e),
+          (s, w) => cb.onEpoch?.(i, s, w),
+        );
+        cb.onDone?.(i, results[i]);
+      });
     });
     return results;
   }

@@ -7,10 +7,20 @@ import type { Batch } from "../data/batch.js";
 import type { CandidateHead } from "./candidate-head.js";
 import type { ClipMode, Encoding, KernelName } from "./config.js";
 import { JsKernel, type Kernel, NO_SUPERVISION, type Supervision } from "./kernel.js";
+import {
+  type KernelThreads,
+  OP_REDUCE,
+  OP_SLICES,
+  OP_WORKSPACE,
+  runSlices,
+  SLICE_ROWS,
+  type SliceJob,
+  sliceArgs,
+} from "./kernel-threads.js";
 import type { BatchResult } from "./memn2n.js";
 import { positionWeights } from "./memn2n.js";
 import type { Params } from "./params.js";
-import { WASM_BASE64 } from "./wasm-bytes.js";
+import { WASM_BASE64, WASM_SHARED_BASE64 } from "./wasm-bytes.js";
 
 interface Exports {
   setDims(
@@ -52,14 +62,11 @@ interface Exports {
     du: number,
     dp: number,
   ): void;
-  runRows(
-    rows: number,
-    count: number,
-    timePtr: number,
-    byPosition: number,
-    linear: number,
-    grad: number,
-  ): number;
+  runRows(...args: number[]): void;
+  setGrads(gemb: number, gtime: number, gh: number): void;
+  zeroFloats(p: number, n: number): void;
+  sumSlices(...args: number[]): void;
+  rowBufBytes(wm: number): number;
   getLastErrors(): number;
   sumSquares(x: number, n: number): number;
   sgd(p: number, g: number, n: number, lrScale: number): void;
@@ -68,16 +75,46 @@ interface Exports {
 }
 
 let compiled: WebAssembly.Module | null = null;
+let compiledShared: WebAssembly.Module | null = null;
+
+function compile(base64: string): WebAssembly.Module {
+  const bin = atob(base64);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return new WebAssembly.Module(bytes);
+}
 
 function module(): WebAssembly.Module {
-  if (!compiled) {
-    const bin = atob(WASM_BASE64);
-    const bytes = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-    compiled = new WebAssembly.Module(bytes);
-  }
+  compiled ??= compile(WASM_BASE64);
   return compiled;
 }
+
+/** The kernels over a shared memory, or null where this runtime has none (no SharedArrayBuffer). */
+function sharedModule(): WebAssembly.Module | null {
+  if (typeof SharedArrayBuffer === "undefined") return null;
+  try {
+    compiledShared ??= compile(WASM_SHARED_BASE64);
+    new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    return compiledShared;
+  } catch {
+    return null;
+  }
+}
+
+/** The pool of threads kernels use from now on (null: one thread), set once by the edge (CLI, page). */
+let kernelThreads: KernelThreads | null = null;
+
+export function useKernelThreads(pool: KernelThreads | null): void {
+  kernelThreads = pool;
+}
+
+/** Threads a training run gets: the pool's, where the shared kernel runs; else 1. */
+export function kernelThreadCount(): number {
+  return kernelThreads && sharedModule() ? kernelThreads.size : 1;
+}
+
+/** The most pages a shared memory may grow to (2 GiB), as the shared build declares. */
+const SHARED_MAX_PAGES = 32768;
 
 /** Float32 GFLOP/s of one thread running a register-bound SIMD multiply-add loop: the machine's ceiling. */
 export function measurePeakGflops(seconds = 1): number {
@@ -137,15 +174,38 @@ export class WasmKernel implements Kernel {
   private timePtr = 0;
   private timeCap = 0;
   private i32View = new Int32Array(0);
+  /** With threads: the pool, and the calls that set up an instance (replayed by each helper). */
+  private readonly pool: KernelThreads | null;
+  private readonly calls: [string, number[]][] = [];
+  private grads = { ptr: 0, bytes: 0, timeOffset: 0, hOffset: 0 };
+  /** Per-row losses and error flags, and the slices' own gradient buffers, for `rows` rows. */
+  private rowsOut = { rows: 0, losses: 0, wrong: 0, slices: 0 };
 
   constructor(
     private readonly params: Params,
     private readonly encoding: Encoding,
     supervision: Supervision = NO_SUPERVISION,
   ) {
-    this.memory = new WebAssembly.Memory({ initial: 16 });
-    this.x = new WebAssembly.Instance(module(), { env: { memory: this.memory, abort: wasmAbort } })
-      .exports as unknown as Exports;
+    const shared = kernelThreads && kernelThreads.size > 1 ? sharedModule() : null;
+    this.pool = shared ? kernelThreads : null;
+    this.memory = shared
+      ? new WebAssembly.Memory({ initial: 16, maximum: SHARED_MAX_PAGES, shared: true })
+      : new WebAssembly.Memory({ initial: 16 });
+    const raw = new WebAssembly.Instance(shared ?? module(), {
+      env: { memory: this.memory, abort: wasmAbort },
+    }).exports as unknown as Exports;
+    // The setters are recorded, so that each helper thread's instance is set up the same.
+    const x: Record<string, unknown> = {};
+    for (const [name, f] of Object.entries(raw as unknown as Record<string, (...a: number[]) => number>)) {
+      const recorded = name.startsWith("set") && !["setBatch", "setSupport", "setWorkspace"].includes(name);
+      x[name] = recorded
+        ? (...args: number[]) => {
+            this.calls.push([name, args]);
+            return f(...args);
+          }
+        : f;
+    }
+    this.x = x as unknown as Exports;
     this.top = (this.x.heapBase() + 15) & ~15;
     const p = params;
     const d = p.dim;
@@ -155,11 +215,15 @@ export class WasmKernel implements Kernel {
     const V = p.vocabSize;
     const T = p.timeSize;
     const emb = this.alloc(nEmb * V * dp * 4);
-    const gemb = this.alloc(nEmb * V * dp * 4);
     const time = this.alloc(nEmb * T * dp * 4);
-    const gtime = this.alloc(nEmb * T * dp * 4);
     const h = this.alloc(dp * dp * 4);
-    const gh = this.alloc(dp * dp * 4);
+    // The gradients in one block (the word, time and H parts), as each slice of a batch has its own.
+    this.grads = { timeOffset: nEmb * V * dp * 4, hOffset: nEmb * (V + T) * dp * 4, bytes: 0, ptr: 0 };
+    this.grads.bytes = this.grads.hOffset + dp * dp * 4;
+    this.grads.ptr = this.alloc(this.grads.bytes);
+    const gemb = this.grads.ptr;
+    const gtime = gemb + this.grads.timeOffset;
+    const gh = gemb + this.grads.hOffset;
     for (let e = 0; e < nEmb; e++) {
       this.tensors.push({
         ptr: emb + e * V * dp * 4,
@@ -194,6 +258,12 @@ export class WasmKernel implements Kernel {
     this.x.setSupervision(supervision.weight, supervision.last ? 1 : 0);
     this.x.setParams(emb, time, h, gemb, gtime, gh);
     this.load();
+    if (this.pool) this.pool.acquire(this, shared!, this.memory, this.calls);
+  }
+
+  /** Threads this kernel computes on. */
+  get threads(): number {
+    return this.pool?.owns(this) ? this.pool.size : 1;
   }
 
   private alloc(bytes: number): number {
@@ -271,17 +341,35 @@ export class WasmKernel implements Kernel {
     const dp = this.dp;
     const nEmb = p.emb.length;
     this.wsM = M;
-    this.x.setWorkspace(
+    const workspace = () => [
       M,
       this.alloc((p.hops + 1) * dp * 4),
       this.alloc(nEmb * M * dp * 4),
-      this.alloc(nEmb * M * dp * 4),
+      this.alloc(this.x.rowBufBytes(M)),
       this.alloc(p.hops * M * 4),
       this.alloc(M * 4),
       this.alloc(p.vocabSize * 8),
       this.alloc(dp * 4),
       this.alloc(dp * 4),
-    );
+    ];
+    const own = workspace();
+    this.x.setWorkspace(own[0], own[1], own[2], own[3], own[4], own[5], own[6], own[7], own[8]);
+    if (this.pool?.owns(this)) {
+      for (let i = 0; i < this.pool.helperCount; i++) this.pool.post(i, OP_WORKSPACE, workspace());
+      for (let i = 0; i < this.pool.helperCount; i++) this.pool.wait(i);
+    }
+  }
+
+  /** Room for `count` rows' losses and error flags, and for their slices' gradient buffers. */
+  private outputs(count: number): void {
+    if (count <= this.rowsOut.rows) return;
+    const slices = Math.ceil(count / SLICE_ROWS);
+    this.rowsOut = {
+      rows: count,
+      losses: this.alloc(count * 8),
+      wrong: this.alloc(count * 4),
+      slices: slices > 1 ? this.alloc(slices * this.grads.bytes) : 0,
+    };
   }
 
   run(
@@ -322,15 +410,83 @@ export class WasmKernel implements Kernel {
       ref.pe,
     );
     this.x.setSupport(ref.support, batch.maxSupporting);
-    const loss = this.x.runRows(
-      this.rowsPtr,
+    const batchArgs = [ref.sent, ref.mem, ref.memLen, timePtr, ref.query, ref.answer, batch.memorySize];
+    batchArgs.push(batch.sentenceLen, ref.pe, ref.support, batch.maxSupporting);
+    return this.runBatch(batchArgs, count, timePtr, noisyTime ? 1 : 0, linear ? 1 : 0, grad ? 1 : 0);
+  }
+
+  /**
+   * A batch in slices of SLICE_ROWS rows, shared among the threads (one without a pool). With gradients,
+   * each slice adds its rows into a buffer of its own, and the buffers are summed in slice order into the
+   * gradients, so the sums, and the weights, do not depend on how many threads there are. Loss and errors
+   * are summed in row order.
+   */
+  private runBatch(
+    batchArgs: number[],
+    count: number,
+    timePtr: number,
+    byPosition: number,
+    linear: number,
+    grad: number,
+  ): BatchResult {
+    this.outputs(count);
+    const out = this.rowsOut;
+    const g = this.grads;
+    const slices = Math.ceil(count / SLICE_ROWS);
+    // One slice adds straight into the gradients (zero since the last step): the same sums.
+    const own = grad === 1 && slices > 1;
+    const job: SliceJob = {
+      rows: this.rowsPtr,
       count,
+      from: 0,
+      to: slices,
       timePtr,
-      noisyTime ? 1 : 0,
-      linear ? 1 : 0,
-      grad ? 1 : 0,
-    );
-    return { loss, errors: this.x.getLastErrors(), count };
+      byPosition,
+      linear,
+      grad,
+      losses: out.losses,
+      wrong: out.wrong,
+      sliceBase: own ? out.slices : 0,
+      sliceBytes: g.bytes,
+      timeOffset: g.timeOffset,
+      hOffset: g.hOffset,
+    };
+    const pool = this.pool?.owns(this) ? this.pool : null;
+    const threads = pool ? Math.min(pool.size, slices) : 1;
+    const part = (t: number, n: number) => Math.floor((t * n) / threads);
+    for (let t = 1; t < threads; t++) {
+      pool!.post(t - 1, OP_SLICES, [
+        ...batchArgs,
+        ...sliceArgs({ ...job, from: part(t, slices), to: part(t + 1, slices) }),
+      ]);
+    }
+    runSlices(this.x, { ...job, from: 0, to: part(1, slices) });
+    for (let t = 1; t < threads; t++) pool!.wait(t - 1);
+    if (own) {
+      this.x.setGrads(g.ptr, g.ptr + g.timeOffset, g.ptr + g.hOffset);
+      const floats = g.bytes / 4;
+      const cut = (t: number) => Math.floor((t * floats) / threads / 4) * 4;
+      const reduce = (t: number) => [
+        g.ptr,
+        out.slices,
+        g.bytes,
+        slices,
+        cut(t),
+        t + 1 === threads ? floats : cut(t + 1),
+      ];
+      for (let t = 1; t < threads; t++) pool!.post(t - 1, OP_REDUCE, reduce(t));
+      this.x.sumSlices(...reduce(0));
+      for (let t = 1; t < threads; t++) pool!.wait(t - 1);
+    }
+    const f64 = new Float64Array(this.memory.buffer, out.losses, count);
+    const wrong = new Int32Array(this.memory.buffer, out.wrong, count);
+    let loss = 0;
+    let errors = 0;
+    for (let r = 0; r < count; r++) {
+      loss += f64[r];
+      errors += wrong[r];
+    }
+    return { loss, errors, count };
   }
 
   step(lr: number, maxNorm: number, clip: ClipMode): void {

@@ -59,7 +59,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     // JSON bodies nest little; a deep or huge one is refused rather than walked.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     return503OnClosing: true,
-    forceCloseConnections: false,
+    // On close, idle keep-alive connections go at once; requests in flight finish.
+    forceCloseConnections: "idle",
   });
 
   // Bodies: JSON only, strict UTF-8 (a replaced byte would change the words silently).

@@ -16,6 +16,7 @@ import { addLimitOptions, applyLimits } from "../limits.js";
 import { duration, type SweepResult, type SweepRun, summarize, writeResults } from "../results.js";
 import { commandWithoutShard, mergeParts, type Part, parseShard } from "../shards.js";
 import { formatTable, pct } from "../table.js";
+import { parseThreads } from "../threads.js";
 import { parseWorkers } from "./train.js";
 
 interface BabiOptions extends Record<string, unknown> {
@@ -24,6 +25,7 @@ interface BabiOptions extends Record<string, unknown> {
   set: string;
   out?: string;
   workers?: string;
+  threads?: string;
   json?: boolean;
   quiet?: boolean;
   checkpoint?: string;
@@ -138,6 +140,7 @@ async function babiCommand(opts: BabiOptions): Promise<void> {
     resume: opts.resume === true,
     force: opts.force === true,
     workers,
+    threads: parseThreads(opts.threads),
     saveEvery: SAVE_EVERY_SECONDS,
     // One line per finished run (below) rather than a per-epoch display of runs in parallel.
     label: "babi",

@@ -36,6 +36,7 @@ import { loadModelFile, saveModel } from "../model-io.js";
 import { type Job, runJobs } from "../pool.js";
 import { commandWithoutShard, mergeParts, type Part, parseShard } from "../shards.js";
 import { formatTable, pct } from "../table.js";
+import { parseThreads } from "../threads.js";
 import { parseWorkers } from "./train.js";
 
 interface DialogOptions extends Record<string, unknown> {
@@ -53,6 +54,7 @@ interface DialogOptions extends Record<string, unknown> {
   placeholders?: boolean;
   shard?: string;
   workers?: string;
+  threads?: string;
   json?: boolean;
   quiet?: boolean;
 }
@@ -207,6 +209,7 @@ async function trainCommand(opts: DialogOptions): Promise<void> {
     resume: opts.resume === true,
     force: opts.force === true,
     workers: parseWorkers(opts.workers),
+    threads: parseThreads(opts.threads),
     label: `dialog task ${task}`,
     quiet: opts.quiet === true || opts.json === true,
   });

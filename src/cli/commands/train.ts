@@ -18,6 +18,7 @@ import { addLimitOptions, applyLimits } from "../limits.js";
 import { saveModel } from "../model-io.js";
 import { defaultWorkers } from "../pool.js";
 import { formatTable, pct } from "../table.js";
+import { parseThreads } from "../threads.js";
 
 interface TrainOptions extends Record<string, unknown> {
   task?: string;
@@ -29,6 +30,7 @@ interface TrainOptions extends Record<string, unknown> {
   resume?: boolean;
   force?: boolean;
   workers?: string;
+  threads?: string;
   json?: boolean;
   quiet?: boolean;
 }
@@ -77,6 +79,7 @@ async function trainCommand(opts: TrainOptions): Promise<void> {
     resume: opts.resume === true,
     force: opts.force === true,
     workers,
+    threads: parseThreads(opts.threads),
     label: `task ${tasks.join(",")}`,
     quiet: opts.quiet === true || opts.json === true,
   });

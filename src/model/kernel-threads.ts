@@ -1,0 +1,354 @@
+// Threads for the WebAssembly kernel: one training run on several cores, data-parallel over each batch.
+// The kernel's memory is shared (a SharedArrayBuffer); each thread runs its own instance of the module on
+// it. A batch is cut into fixed slices of SLICE_ROWS rows; the threads share out the slices, each slice adds
+// its rows' gradients into a buffer of its own, and the buffers are summed in slice order (the threads share
+// out that sum by ranges of floats). The slices and the order of every addition are the same whatever the
+// number of threads, one included: the weights depend on the seed only, never on the thread count.
+//
+// No Node API here: the edge (CLI, page) spawns the helper threads and hands them to KernelThreads.start;
+// each helper runs serveKernelThread. Per batch, the threads meet through Atomics on a shared Int32Array.
+
+/** A helper thread as the pool sees it. */
+export interface ThreadEndpoint {
+  postMessage(message: unknown): void;
+  terminate(): void;
+  /** Lets the process exit while the thread waits (Node); called once it is up. */
+  unref?(): void;
+}
+
+/** Where a helper thread receives its setup messages (a worker's parentPort, or a Worker's self). */
+export interface ThreadPort {
+  on(listener: (message: unknown) => void): void;
+}
+
+/**
+ * How long a thread spins on the control array before it sleeps in Atomics.wait (ms): waking a sleeping
+ * thread takes tens of microseconds, a tenth of a batch, while the gaps between the phases of a batch and
+ * between batches are shorter than this.
+ */
+const SPIN_MS = 2;
+
+/** Waits until c[i] !== value: spinning first, then sleeping. */
+function waitChange(c: Int32Array, i: number, value: number): void {
+  if (Atomics.load(c, i) !== value) return;
+  const until = performance.now() + SPIN_MS;
+  let n = 0;
+  while (Atomics.load(c, i) === value) {
+    if ((++n & 255) === 0 && performance.now() > until) {
+      Atomics.wait(c, i, value, 1000);
+      return;
+    }
+  }
+}
+
+/** How long helper threads may take to start. */
+const START_TIMEOUT_MS = 30_000;
+
+/** Int32 slots per helper in the control array. */
+const STRIDE = 32;
+/** Control slots: the job number the main thread posted, the one the helper finished, the operation, args. */
+const SEQ = 0;
+const DONE = 1;
+const OP = 2;
+const FAILED = 3;
+const ARGS = 4;
+export const OP_SLICES = 1;
+export const OP_REDUCE = 2;
+export const OP_RELEASE = 3;
+export const OP_WORKSPACE = 4;
+/** What a helper stores in OP once its instance for a new kernel is set up. */
+const READY = -2;
+/** Args of a slices job before its own: the batch (setBatch and setSupport). */
+const BATCH_ARGS = 11;
+
+/**
+ * Rows per slice of a batch: a batch of 32 is 4 slices, so up to 4 threads share it. Fixed, so that the
+ * slices, and the order their gradients are summed in, do not depend on the thread count. Smaller slices
+ * cost more in zeroing and summing their gradient buffers than a second thread wins back (bench/: 8 rows
+ * gave 1.5x and 1.6x on bAbI tasks 2 and 3 with 2 threads, 4 rows 1.1x and 1.5x).
+ */
+export const SLICE_ROWS = 8;
+
+/** Slices [from, to) of a batch's rows (see WasmKernel.runBatch). */
+export interface SliceJob {
+  rows: number;
+  count: number;
+  from: number;
+  to: number;
+  timePtr: number;
+  byPosition: number;
+  linear: number;
+  grad: number;
+  losses: number;
+  wrong: number;
+  /** The slices' own gradient buffers, sliceBytes apart (0: add into the gradients set now). */
+  sliceBase: number;
+  sliceBytes: number;
+  timeOffset: number;
+  hOffset: number;
+}
+
+const SLICE_FIELDS = [
+  "rows",
+  "count",
+  "from",
+  "to",
+  "timePtr",
+  "byPosition",
+  "linear",
+  "grad",
+  "losses",
+  "wrong",
+  "sliceBase",
+  "sliceBytes",
+  "timeOffset",
+  "hOffset",
+] as const satisfies readonly (keyof SliceJob)[];
+
+export function sliceArgs(job: SliceJob): number[] {
+  return SLICE_FIELDS.map((f) => job[f]);
+}
+
+interface SliceExports {
+  runRows(...a: number[]): void;
+  setGrads(gemb: number, gtime: number, gh: number): void;
+  zeroFloats(p: number, n: number): void;
+}
+
+/** Runs a thread's slices: each into its own zeroed gradient buffer (or straight into the set ones). */
+export function runSlices(x: SliceExports, j: SliceJob): void {
+  for (let s = j.from; s < j.to; s++) {
+    if (j.sliceBase !== 0) {
+      const g = j.sliceBase + s * j.sliceBytes;
+      x.zeroFloats(g, j.sliceBytes / 4);
+      x.setGrads(g, g + j.timeOffset, g + j.hOffset);
+    }
+    const end = Math.min(j.count, (s + 1) * SLICE_ROWS);
+    x.runRows(j.rows, s * SLICE_ROWS, end, j.timePtr, j.byPosition, j.linear, j.grad, j.losses, j.wrong);
+  }
+}
+
+interface HelperExports extends SliceExports {
+  setDims(...a: number[]): void;
+  setTopology(...a: number[]): void;
+  setSlots(s: number): void;
+  setRelu(r: number): void;
+  setSupervision(w: number, last: number): void;
+  setParams(...a: number[]): void;
+  setWorkspace(...a: number[]): void;
+  setBatch(...a: number[]): void;
+  setSupport(support: number, maxS: number): void;
+  sumSlices(...a: number[]): void;
+}
+
+export interface HelperSetup {
+  type: "memn2n-kernel-setup";
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  control: Int32Array;
+  index: number;
+  /** The setters to call on the new instance, with their arguments. */
+  calls: [string, number[]][];
+}
+
+/**
+ * The pool of helper threads (size - 1 of them; this thread is the first). A kernel takes them for its
+ * lifetime and gives them back with release().
+ */
+export class KernelThreads {
+  /** The kernel the helpers serve now; a new kernel takes them over. */
+  private owner: object | null = null;
+
+  private constructor(
+    private readonly helpers: ThreadEndpoint[],
+    readonly control: Int32Array,
+  ) {}
+
+  /** Threads in all, this one included. */
+  get size(): number {
+    return this.helpers.length + 1;
+  }
+
+  /** Starts threads - 1 helpers; resolves once each has said it is up. */
+  static async start(threads: number, spawn: () => ThreadEndpoint): Promise<KernelThreads> {
+    if (!Number.isInteger(threads) || threads < 1)
+      throw new RangeError(`threads: a whole number >= 1, got ${threads}`);
+    const n = threads - 1;
+    const control = new Int32Array(new SharedArrayBuffer(Math.max(1, n) * STRIDE * 4));
+    const helpers = Array.from({ length: n }, () => spawn());
+    const pool = new KernelThreads(helpers, control);
+    // Each helper answers a ping by storing DONE = -1: it is up and waits for a kernel.
+    helpers.forEach((h, i) => {
+      Atomics.store(control, i * STRIDE + DONE, 0);
+      h.postMessage({ type: "memn2n-kernel-ping", control, index: i });
+    });
+    const give = performance.now() + START_TIMEOUT_MS;
+    while (helpers.some((_, i) => Atomics.load(control, i * STRIDE + DONE) !== -1)) {
+      if (performance.now() > give) {
+        pool.close();
+        throw new Error(`kernel threads: a helper thread did not start within ${START_TIMEOUT_MS / 1000} s`);
+      }
+      await new Promise((res) => setTimeout(res, 1));
+    }
+    helpers.forEach((h, i) => {
+      Atomics.store(control, i * STRIDE + SEQ, 0);
+      Atomics.store(control, i * STRIDE + DONE, 0);
+      h.unref?.();
+    });
+    return pool;
+  }
+
+  /**
+   * Takes the helpers for a kernel: each instantiates the module on the kernel's memory and runs the setters.
+   * The kernel that had them before computes on its own thread from then on (see owns).
+   */
+  acquire(
+    kernel: object,
+    module: WebAssembly.Module,
+    memory: WebAssembly.Memory,
+    calls: [string, number[]][],
+  ): void {
+    this.release();
+    this.owner = kernel;
+    this.helpers.forEach((h, i) => {
+      const setup: HelperSetup = {
+        type: "memn2n-kernel-setup",
+        module,
+        memory,
+        control: this.control,
+        index: i,
+        calls,
+      };
+      h.postMessage(setup);
+    });
+    // The helpers say they are ready by finishing job 0... which they mark as DONE = SEQ = 0 plus a flag.
+    for (let i = 0; i < this.helpers.length; i++) {
+      const base = i * STRIDE;
+      while (Atomics.load(this.control, base + OP) !== -2)
+        Atomics.wait(this.control, base + OP, Atomics.load(this.control, base + OP), 50);
+      this.check(i);
+    }
+  }
+
+  /** Posts a job to helper i (its args after OP). */
+  post(i: number, op: number, args: number[]): void {
+    const base = i * STRIDE;
+    const c = this.control;
+    c[base + OP] = op;
+    for (let k = 0; k < args.length; k++) c[base + ARGS + k] = args[k];
+    Atomics.add(c, base + SEQ, 1);
+    Atomics.notify(c, base + SEQ);
+  }
+
+  /** Waits until helper i has finished the last job posted to it. */
+  wait(i: number): void {
+    const base = i * STRIDE;
+    const c = this.control;
+    const seq = Atomics.load(c, base + SEQ);
+    for (;;) {
+      const done = Atomics.load(c, base + DONE);
+      if (done === seq) break;
+      waitChange(c, base + DONE, done);
+    }
+    this.check(i);
+  }
+
+  private check(i: number): void {
+    if (Atomics.load(this.control, i * STRIDE + FAILED) !== 0) {
+      Atomics.store(this.control, i * STRIDE + FAILED, 0);
+      throw new Error(`kernel thread ${i + 1} failed (see its error output)`);
+    }
+  }
+
+  get helperCount(): number {
+    return this.helpers.length;
+  }
+
+  owns(kernel: object): boolean {
+    return this.owner === kernel;
+  }
+
+  /** Takes the helpers back from their kernel (they return to waiting for the next kernel's setup). */
+  release(): void {
+    if (this.owner === null) return;
+    for (let i = 0; i < this.helpers.length; i++) this.post(i, OP_RELEASE, []);
+    for (let i = 0; i < this.helpers.length; i++) this.wait(i);
+    this.owner = null;
+  }
+
+  /** Stops the helper threads. */
+  close(): void {
+    for (const h of this.helpers) h.terminate();
+    this.helpers.length = 0;
+  }
+}
+
+/** A helper thread's side: waits for a kernel's setup, then serves its jobs until released. */
+export function serveKernelThread(port: ThreadPort): void {
+  port.on((message) => {
+    const m = message as { type: string; control: Int32Array; index: number };
+    if (m.type === "memn2n-kernel-ping") {
+      Atomics.store(m.control, m.index * STRIDE + DONE, -1);
+      Atomics.notify(m.control, m.index * STRIDE + DONE);
+      return;
+    }
+    if (m.type !== "memn2n-kernel-setup") return;
+    const setup = message as HelperSetup;
+    const c = setup.control;
+    const base = setup.index * STRIDE;
+    let x: HelperExports;
+    try {
+      x = new WebAssembly.Instance(setup.module, {
+        env: {
+          memory: setup.memory,
+          abort: () => {
+            throw new Error("memn2n wasm kernel aborted");
+          },
+        },
+      }).exports as unknown as HelperExports;
+      for (const [name, args] of setup.calls) {
+        (x as unknown as Record<string, (...a: number[]) => void>)[name](...args);
+      }
+    } catch (e) {
+      console.error(`memn2n kernel thread: ${(e as Error).message}`);
+      Atomics.store(c, base + FAILED, 1);
+      Atomics.store(c, base + OP, READY);
+      Atomics.notify(c, base + OP);
+      return;
+    }
+    let seen = Atomics.load(c, base + SEQ);
+    Atomics.store(c, base + DONE, seen);
+    Atomics.store(c, base + OP, READY);
+    Atomics.notify(c, base + OP);
+    for (;;) {
+      while (Atomics.load(c, base + SEQ) === seen) waitChange(c, base + SEQ, seen);
+      seen = Atomics.load(c, base + SEQ);
+      const op = c[base + OP];
+      const a = (k: number) => c[base + ARGS + k];
+      try {
+        if (op === OP_RELEASE) {
+          Atomics.store(c, base + DONE, seen);
+          Atomics.notify(c, base + DONE);
+          return;
+        }
+        if (op === OP_WORKSPACE) {
+          x.setWorkspace(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8));
+        } else if (op === OP_REDUCE) {
+          x.sumSlices(a(0), a(1), a(2), a(3), a(4), a(5));
+        } else if (op === OP_SLICES) {
+          x.setBatch(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8));
+          x.setSupport(a(9), a(10));
+          const job = Object.fromEntries(
+            SLICE_FIELDS.map((f, k) => [f, a(BATCH_ARGS + k)]),
+          ) as unknown as SliceJob;
+          runSlices(x, job);
+        }
+      } catch (e) {
+        console.error(`memn2n kernel thread: ${(e as Error).message}`);
+        Atomics.store(c, base + FAILED, 1);
+      }
+      Atomics.store(c, base + DONE, seen);
+      Atomics.notify(c, base + DONE);
+    }
+  });
+}
