@@ -37,8 +37,14 @@ export {
   modelToJson,
   modelToSafetensors,
 } from "./model/file.js";
+export {
+  KernelThreads,
+  serveKernelThread,
+  type ThreadEndpoint,
+  type ThreadPort,
+} from "./model/kernel-threads.js";
 export { decodeSafetensors, encodeSafetensors } from "./model/safetensors.js";
-export { wasmAvailable } from "./model/wasm-kernel.js";
+export { kernelThreadCount, useKernelThreads, wasmAvailable } from "./model/wasm-kernel.js";
 export { tokenize } from "./text/tokenize.js";
 export { NULL_ID, UNK_ID, Vocab } from "./text/vocab.js";
 export type { EpochStats, TrainEvent } from "./train/trainer.js";

@@ -178,6 +178,7 @@ export class WasmKernel implements Kernel {
   private readonly pool: KernelThreads | null;
   private readonly calls: [string, number[]][] = [];
   private grads = { ptr: 0, bytes: 0, timeOffset: 0, hOffset: 0 };
+  private position: Int32Array = new Int32Array(0);
   /** Per-row losses and error flags, and the slices' own gradient buffers, for `rows` rows. */
   private rowsOut = { rows: 0, losses: 0, wrong: 0, slices: 0 };
 
@@ -206,7 +207,7 @@ export class WasmKernel implements Kernel {
         : f;
     }
     this.x = x as unknown as Exports;
-    this.top = (this.x.heapBase() + 15) & ~15;
+    this.top = (this.x.heapBase() + 127) & ~127;
     const p = params;
     const d = p.dim;
     this.dp = Math.ceil(d / 4) * 4;
@@ -266,9 +267,13 @@ export class WasmKernel implements Kernel {
     return this.pool?.owns(this) ? this.pool.size : 1;
   }
 
+  /**
+   * A region of `bytes`, on a 128-byte boundary: regions of different threads (workspaces, a slice's
+   * gradients) never share a cache line, whose writes would otherwise bounce between the cores.
+   */
   private alloc(bytes: number): number {
     const ptr = this.top;
-    this.top = (this.top + bytes + 15) & ~15;
+    this.top = (this.top + bytes + 127) & ~127;
     const need = this.top - this.memory.buffer.byteLength;
     if (need > 0) this.memory.grow(Math.ceil(need / 65536));
     return ptr;
@@ -385,17 +390,22 @@ export class WasmKernel implements Kernel {
       this.rowsCap = count;
       this.rowsPtr = this.alloc(count * 4);
     }
+    // The rows in the order of their slices (see dealRows); position[r]: where row r of the batch went.
+    const position = dealRows(rows, count, batch.memLen, this.position);
+    this.position = position;
     const mem = this.i32();
-    for (let r = 0; r < count; r++) mem[this.rowsPtr / 4 + r] = rows[r];
+    for (let r = 0; r < count; r++) mem[this.rowsPtr / 4 + position[r]] = rows[r];
     let timePtr = ref.time;
     if (noisyTime) {
-      const need = count * batch.memorySize;
+      const M = batch.memorySize;
+      const need = count * M;
       if (need > this.timeCap) {
         this.timeCap = need;
         this.timePtr = this.alloc(need * 4);
       }
       const m = this.i32();
-      for (let i = 0; i < need; i++) m[this.timePtr / 4 + i] = noisyTime[i];
+      const base = this.timePtr / 4;
+      for (let r = 0; r < count; r++) m.set(noisyTime.subarray(r * M, (r + 1) * M), base + position[r] * M);
       timePtr = this.timePtr;
     }
     this.x.setBatch(
@@ -483,8 +493,8 @@ export class WasmKernel implements Kernel {
     let loss = 0;
     let errors = 0;
     for (let r = 0; r < count; r++) {
-      loss += f64[r];
-      errors += wrong[r];
+      loss += f64[this.position[r]];
+      errors += wrong[this.position[r]];
     }
     return { loss, errors, count };
   }
@@ -499,6 +509,35 @@ export class WasmKernel implements Kernel {
       this.x.sgd(t.ptr, t.gptr, t.rows * this.dp, lr * scale);
     }
   }
+}
+
+/**
+ * Deals a batch's rows into its slices of SLICE_ROWS so that the slices cost about the same (a row costs
+ * about its number of memories): longest first, each to the slice with the least so far that has room.
+ * Threads that share out the slices then finish together. The slices depend on the batch only, never on
+ * the thread count. Returns each row's position in the dealt order (rows of slice s at s*SLICE_ROWS...).
+ */
+export function dealRows(rows: Int32Array, count: number, memLen: Int32Array, into: Int32Array): Int32Array {
+  const position = into.length >= count ? into : new Int32Array(count);
+  const slices = Math.ceil(count / SLICE_ROWS);
+  if (slices <= 1) {
+    for (let r = 0; r < count; r++) position[r] = r;
+    return position;
+  }
+  const order = Array.from({ length: count }, (_, r) => r);
+  order.sort((a, b) => memLen[rows[b]] - memLen[rows[a]] || a - b);
+  const load = new Array<number>(slices).fill(0);
+  const filled = new Array<number>(slices).fill(0);
+  const room = (s: number) => (s === slices - 1 ? count - (slices - 1) * SLICE_ROWS : SLICE_ROWS);
+  for (const r of order) {
+    let best = -1;
+    for (let s = 0; s < slices; s++) {
+      if (filled[s] < room(s) && (best < 0 || load[s] < load[best])) best = s;
+    }
+    position[r] = best * SLICE_ROWS + filled[best]++;
+    load[best] += memLen[rows[r]] + 1;
+  }
+  return position;
 }
 
 function wasmAbort(): never {

@@ -151,10 +151,13 @@ def main():
                 model.E[:, :2] = 0
 
     epoch()  # warm-up
-    t0 = time.perf_counter()
-    for _ in range(epochs):
-        epoch()
-    train_s = (time.perf_counter() - t0) / epochs
+    # the best of 3 timings of `epochs` epochs, as the bench times ours
+    train_s = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for _ in range(epochs):
+            epoch()
+        train_s = min(train_s, (time.perf_counter() - t0) / epochs)
 
     # one question at a time, as a service answers
     lat = []

@@ -12,8 +12,8 @@ import { WorkerClient } from "./worker-client.js";
 
 async function main(): Promise<void> {
   const client = new WorkerClient();
-  const [simd, data, shipped] = await Promise.all([client.ready, dataIndex(), shippedModels()]);
-  const page = new Page(client, parseState(location.search), data, shipped, simd);
+  const [{ simd, threads }, data, shipped] = await Promise.all([client.ready, dataIndex(), shippedModels()]);
+  const page = new Page(client, parseState(location.search), data, shipped, simd, threads);
   if (!simd) {
     const n = $("notice");
     n.hidden = false;

@@ -21,6 +21,8 @@ export class Page {
     readonly data: DataIndex | null,
     readonly shipped: ShippedModel[],
     readonly simd: boolean,
+    /** Threads a training run computes on (1 where the page is not cross-origin isolated). */
+    readonly threads: number,
   ) {}
 
   saveState(): void {

@@ -69,7 +69,7 @@ export type Request =
 export type Job = "babi" | "dialog";
 
 export type Reply =
-  | { type: "ready"; simd: boolean }
+  | { type: "ready"; simd: boolean; threads: number }
   | { type: "started"; job: Job; totalEpochs: number; trainQuestions: number; vocab: number }
   | {
       type: "epoch";

@@ -158,7 +158,8 @@ export function setupTrain(page: Page): void {
     error.push(s.epoch, [s.trainError, s.validError]);
     status.textContent =
       `epoch ${s.epoch}/${r.totalEpochs}${s.phase === "linear" ? " (linear start)" : ""}: ` +
-      `validation error ${percent(s.validError)}, ${Math.round(r.examplesPerSecond).toLocaleString("en")} examples/s, ` +
+      `validation error ${percent(s.validError)}, ${Math.round(r.examplesPerSecond).toLocaleString("en")} examples/s ` +
+      `on ${page.threads} thread${page.threads > 1 ? "s" : ""}, ` +
       `${r.seconds.toFixed(1)} s`;
   });
   form.addEventListener("submit", async (e) => {

@@ -14,7 +14,8 @@ export class WorkerClient {
     reject(e: Error): void;
   }[] = [];
   private readonly listeners = new Map<Reply["type"], ((r: Reply) => void)[]>();
-  readonly ready: Promise<boolean>;
+  /** Resolves with what the Worker can do: WebAssembly SIMD, and the threads training runs on. */
+  readonly ready: Promise<{ simd: boolean; threads: number }>;
 
   constructor() {
     this.worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
@@ -26,7 +27,7 @@ export class WorkerClient {
           once: true,
         },
       );
-      this.on("ready", (r) => resolve(r.simd));
+      this.on("ready", (r) => resolve({ simd: r.simd, threads: r.threads }));
     });
     this.worker.onmessage = (e: MessageEvent<Reply>) => this.dispatch(e.data);
   }

@@ -5,12 +5,15 @@ import {
   type DialogBot,
   DialogTrainingRun,
   type EpochStats,
+  KernelThreads,
+  kernelThreadCount,
   loadDialogBot,
   loadModel,
   type Model,
   modelToSafetensors,
   parseBabi,
   TrainingRun,
+  useKernelThreads,
   wasmAvailable,
 } from "../../src/index.js";
 import type { BotInfo, DataQuestion, Job, ModelInfo, Reply, Request } from "./protocol.js";
@@ -227,4 +230,26 @@ scope.onmessage = (e) => {
   });
 };
 
-send({ type: "ready", simd: wasmAvailable() });
+/** More threads than a batch has slices (32 rows, 8 per slice) would idle. */
+const MAX_THREADS = 4;
+
+/**
+ * Threads for training: where the page is cross-origin isolated (SharedArrayBuffer; `memn2n serve` sends
+ * the headers) and the machine has cores to spare, helper Workers share each batch with this one.
+ */
+async function startThreads(): Promise<number> {
+  const n = Math.min(navigator.hardwareConcurrency ?? 1, MAX_THREADS);
+  if (!self.crossOriginIsolated || n < 2 || !wasmAvailable()) return 1;
+  try {
+    const pool = await KernelThreads.start(n, () => {
+      const w = new Worker(new URL("./kernel-thread.ts", import.meta.url), { type: "module" });
+      return { postMessage: (m) => w.postMessage(m), terminate: () => w.terminate() };
+    });
+    useKernelThreads(pool);
+    return kernelThreadCount();
+  } catch {
+    return 1;
+  }
+}
+
+startThreads().then((threads) => send({ type: "ready", simd: wasmAvailable(), threads }));
