@@ -6,11 +6,13 @@
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import { loadDialogBot } from "../src/api/dialog.js";
 import { loadModel } from "../src/api/model.js";
+import { TrainingRun } from "../src/api/train.js";
 import { parseBabi } from "../src/data/babi.js";
 import { buildPage, launch, type Served, serve } from "./browser.js";
 import { BABI_EN, BOOKING, ROOT } from "./helpers.js";
@@ -102,6 +104,19 @@ test("the page trains task 1 in its Worker: the chart grows epoch by epoch and t
   const bytes = readFileSync((await download.path())!);
   const m = loadModel(new Uint8Array(bytes), "downloaded.safetensors");
   assert.deepEqual(m.meta.tasks, [1]);
+  // The page's threads (it is cross-origin isolated) train the library's model in Node bit for bit.
+  const threads = Math.min(4, availableParallelism());
+  assert.match((await page.textContent("#train-status"))!, new RegExp(`on ${threads} thread`));
+  const file = (name: string) => readFileSync(join(BABI_EN, name), "utf8");
+  const node = new TrainingRun({
+    train: file("qa1_single-supporting-fact_train.txt"),
+    test: file("qa1_single-supporting-fact_test.txt"),
+    task: 1,
+    config: { linearStart: false, epochs: 15 },
+  });
+  while (!node.done) node.epoch();
+  const want = node.finish().model.toJSON();
+  assert.deepEqual(m.toJSON().weights, want.weights, "the same weights as in Node");
   await page.screenshot({ path: join(OUT, "train-1280.png"), fullPage: true });
   await page.setViewportSize({ width: 390, height: 844 });
   assert.ok(await noOverflow(page), "nothing wider than 390 px");
@@ -392,6 +407,7 @@ test("the built folder works from a plain static file host: no data there, the s
     await page.goto(`http://127.0.0.1:${port}/`);
     await page.waitForSelector("body[data-ready=true]");
     assert.match((await page.textContent("#data-status"))!, /serves no bAbI files/);
+    assert.equal(await page.evaluate(() => crossOriginIsolated), false);
     await loadShipped(page, "babi-task-1");
     await page.click("#tab-ask");
     await page.click("#ask");
