@@ -41,9 +41,21 @@ let RB0: usize = 0; // this instance's own row buffer (see rowBufBytes)
 let DMV: usize = 0; // the current row buffer's memory gradients
 let P: usize = 0; // f32[K][WM] attention
 let DPV: usize = 0; // f32[WM]
-let PROBS: usize = 0; // f64[V]
+let PROBS: usize = 0; // f64[V] (and with a head, then f64[HEADC]: the candidates')
 let DU: usize = 0; // f32[DP]
 let DPREV: usize = 0;
+
+// The dialog model's answer layer (src/model/candidate-head.ts): a softmax over candidate responses, each a
+// bag of words under W; HEADC = 0: the bAbI layer, a softmax over the vocabulary.
+let HEADC: i32 = 0; // candidates
+let HOFF: usize = 0; // i32[C+1]: candidate c's words are HIDS[HOFF[c] .. HOFF[c+1])
+let HIDS: usize = 0; // i32[]
+let HTYPES: usize = 0; // i32[]: the vocabulary id of each match-type word
+let HUSED: usize = 0; // i32[NUSED]: every word the candidates and match types use
+let NUSED: i32 = 0;
+let MOFF: usize = 0; // i32[n+1]: the batch's match types, 0 for none: example b's are [MOFF[b], MOFF[b+1])
+let MCAND: usize = 0; // i32[]: the candidate a match-type word goes to
+let MTYPE: usize = 0; // i32[]: which match-type word
 
 let lastErrors: i32 = 0;
 let SLOTS: i32 = 0; // > 0: the attention softmax spreads over this many slots, empty ones scoring 0
@@ -71,6 +83,21 @@ function supportOf(b: i32, h: i32): i32 {
   if (h < count) return load<i32>(base + (<usize>h << 2));
   if (SUPLAST && count > 0 && h >= count) return load<i32>(base + (<usize>(count - 1) << 2));
   return -1;
+}
+
+export function setHead(count: i32, off: usize, ids: usize, types: usize, used: usize, nused: i32): void {
+  HEADC = count;
+  HOFF = off;
+  HIDS = ids;
+  HTYPES = types;
+  HUSED = used;
+  NUSED = nused;
+}
+
+export function setMatch(off: usize, cand: usize, type: usize): void {
+  MOFF = off;
+  MCAND = cand;
+  MTYPE = type;
 }
 
 export function setSlots(s: i32): void {
@@ -334,6 +361,7 @@ export function forward(b: i32, timePtr: usize, timeOff: i32, linear: bool): f64
     for (let i = 0; i < n; i++) axpy(un, load<f32>(p + (<usize>i << 2)), slot(MV, c, i));
     if (RELU) relu(un);
   }
+  if (HEADC > 0) return headForward(b) + supervised;
   // answer: softmax(W u^K) over the vocabulary, in float64; the loss as log-sum-exp minus the answer's logit
   const uk = uRow(K);
   const ans = load<i32>(ANSWER + (<usize>b << 2));
@@ -358,6 +386,93 @@ export function forward(b: i32, timePtr: usize, timeOff: i32, linear: bool): f64
   }
   if (best != ans) lastErrors++;
   return max + Math.log(sum) - zAns + supervised;
+}
+
+@inline function headProbs(): usize {
+  return PROBS + (<usize>V << 3);
+}
+
+/**
+ * The candidates' softmax for example b (the answer is a candidate): every used word scored once against
+ * u^K (into PROBS), each candidate the sum of its words' scores and of its match-type words'; float64.
+ */
+function headForward(b: i32): f64 {
+  const uk = uRow(K);
+  const ans = load<i32>(ANSWER + (<usize>b << 2));
+  for (let x = 0; x < NUSED; x++) {
+    const w = load<i32>(HUSED + (<usize>x << 2));
+    store<f64>(PROBS + (<usize>w << 3), <f64>dot(embRow(AIDX, w), uk));
+  }
+  const z = headProbs();
+  for (let c = 0; c < HEADC; c++) {
+    let acc: f64 = 0;
+    const end = load<i32>(HOFF + (<usize>(c + 1) << 2));
+    for (let i = load<i32>(HOFF + (<usize>c << 2)); i < end; i++) {
+      acc += load<f64>(PROBS + (<usize>load<i32>(HIDS + (<usize>i << 2)) << 3));
+    }
+    store<f64>(z + (<usize>c << 3), acc);
+  }
+  if (MOFF != 0) {
+    const end = load<i32>(MOFF + (<usize>(b + 1) << 2));
+    for (let i = load<i32>(MOFF + (<usize>b << 2)); i < end; i++) {
+      const c = load<i32>(MCAND + (<usize>i << 2));
+      const w = load<i32>(HTYPES + (<usize>load<i32>(MTYPE + (<usize>i << 2)) << 2));
+      const q = z + (<usize>c << 3);
+      store<f64>(q, load<f64>(q) + load<f64>(PROBS + (<usize>w << 3)));
+    }
+  }
+  let max: f64 = -Infinity;
+  for (let c = 0; c < HEADC; c++) max = Math.max(max, load<f64>(z + (<usize>c << 3)));
+  const zAns = load<f64>(z + (<usize>ans << 3));
+  let sum: f64 = 0;
+  for (let c = 0; c < HEADC; c++) {
+    const e = Math.exp(load<f64>(z + (<usize>c << 3)) - max);
+    store<f64>(z + (<usize>c << 3), e);
+    sum += e;
+  }
+  let best = 0;
+  for (let c = 0; c < HEADC; c++) {
+    const pc = load<f64>(z + (<usize>c << 3)) / sum;
+    store<f64>(z + (<usize>c << 3), pc);
+    if (pc > load<f64>(z + (<usize>best << 3))) best = c;
+  }
+  if (best != ans) lastErrors++;
+  return max + Math.log(sum) - zAns;
+}
+
+/**
+ * The gradient reaching each used word's row of W from the candidates' softmax (float64, into PROBS),
+ * written as float32 to the row buffer's answer part (zero for every other word); du = W^T of it.
+ */
+function headBackward(b: i32, rb: usize, du: usize): void {
+  const ans = load<i32>(ANSWER + (<usize>b << 2));
+  const z = headProbs();
+  store<f64>(z + (<usize>ans << 3), load<f64>(z + (<usize>ans << 3)) - 1);
+  for (let x = 0; x < NUSED; x++) store<f64>(PROBS + (<usize>load<i32>(HUSED + (<usize>x << 2)) << 3), 0);
+  for (let c = 0; c < HEADC; c++) {
+    const gc = load<f64>(z + (<usize>c << 3));
+    const end = load<i32>(HOFF + (<usize>(c + 1) << 2));
+    for (let i = load<i32>(HOFF + (<usize>c << 2)); i < end; i++) {
+      const q = PROBS + (<usize>load<i32>(HIDS + (<usize>i << 2)) << 3);
+      store<f64>(q, load<f64>(q) + gc);
+    }
+  }
+  if (MOFF != 0) {
+    const end = load<i32>(MOFF + (<usize>(b + 1) << 2));
+    for (let i = load<i32>(MOFF + (<usize>b << 2)); i < end; i++) {
+      const w = load<i32>(HTYPES + (<usize>load<i32>(MTYPE + (<usize>i << 2)) << 2));
+      const q = PROBS + (<usize>w << 3);
+      store<f64>(q, load<f64>(q) + load<f64>(z + (<usize>load<i32>(MCAND + (<usize>i << 2)) << 3)));
+    }
+  }
+  zeroFloats(rb, v4());
+  zero(du);
+  for (let x = 0; x < NUSED; x++) {
+    const w = load<i32>(HUSED + (<usize>x << 2));
+    const g = <f32>load<f64>(PROBS + (<usize>w << 3));
+    store<f32>(rb + (<usize>w << 2), g);
+    if (g != 0) axpy(du, g, embRow(AIDX, w));
+  }
 }
 
 function embedSentence(off: usize, e: i32, out: usize): void {
@@ -399,13 +514,17 @@ export function backward(b: i32, linear: bool, rb: usize): void {
   // answer: dz = probs - onehot; dW += dz u^K (kept for accumulate); du = W^T dz
   const uk = uRow(K);
   copy(rbUk(rb), uk);
-  zero(du);
-  for (let v = 0; v < V; v++) {
-    let g = load<f64>(PROBS + (<usize>v << 3));
-    if (v == ans) g -= 1;
-    const gv = <f32>g;
-    store<f32>(rb + (<usize>v << 2), gv);
-    axpy(du, gv, embRow(AIDX, v));
+  if (HEADC > 0) {
+    headBackward(b, rb, du);
+  } else {
+    zero(du);
+    for (let v = 0; v < V; v++) {
+      let g = load<f64>(PROBS + (<usize>v << 3));
+      if (v == ans) g -= 1;
+      const gv = <f32>g;
+      store<f32>(rb + (<usize>v << 2), gv);
+      axpy(du, gv, embRow(AIDX, v));
+    }
   }
   for (let x = 0; x < NMEM; x++) {
     const e = load<i32>(MEMEMBS + (<usize>x << 2));
@@ -476,7 +595,11 @@ export function accumulate(b: i32, timePtr: usize, timeOff: i32, rb: usize): voi
   const n = load<i32>(MEMLEN + (<usize>b << 2));
   const dmv = rbDmv(rb);
   const uk = rbUk(rb);
-  for (let v = 0; v < V; v++) axpy(gembRow(AIDX, v), load<f32>(rb + (<usize>v << 2)), uk);
+  // (A word no candidate uses has a zero gradient: adding it would change nothing.)
+  for (let v = 0; v < V; v++) {
+    const g = load<f32>(rb + (<usize>v << 2));
+    if (g != 0) axpy(gembRow(AIDX, v), g, uk);
+  }
   if (LAYERWISE) {
     for (let h = K - 1; h >= 0; h--) {
       const du = rbHop(rb, h);

@@ -4,12 +4,12 @@
 // responses, with and without match-type words. Float64 weights, central differences.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { type CandidateHead, candidateTable, createHead } from "../src/model/candidate-head.js";
+import { createHead } from "../src/model/candidate-head.js";
 import type { Encoding } from "../src/model/config.js";
 import { createWorkspace, runRows } from "../src/model/memn2n.js";
 import { namedTensors, zerosLike } from "../src/model/params.js";
 import { Rng } from "../src/util/random.js";
-import { randomBatch, tinyModel } from "./model-helpers.js";
+import { randomBatch, randomCandidates, tinyModel } from "./model-helpers.js";
 
 const EPS = 1e-6;
 const TOL = 1e-6;
@@ -97,7 +97,7 @@ function checkGradients(
   const noisy = new Int32Array(3 * M);
   for (let i = 0; i < noisy.length; i++) noisy[i] = rng.int(M);
   const rows = [0, 1, 2];
-  const head = dialog ? candidateHead(rng, batch, V, dialog.match) : null;
+  const head = dialog ? createHead(randomCandidates(rng, batch, V, dialog.match, 6), V) : null;
   const ws = createWorkspace(p, encoding, M, J, head);
   if (supervise) {
     // Two supporting facts per example, or one, or none; a hop past them is free or on the last.
@@ -153,29 +153,6 @@ function checkGradients(
  * Six candidates of up to three words (unknown and padding included) and two match-type words; each example
  * answers with a candidate, and with `match` a few random (candidate, type) pairs light up per example.
  */
-function candidateHead(rng: Rng, batch: ReturnType<typeof randomBatch>, V: number, match: boolean) {
-  const C = 6;
-  const words = Array.from({ length: C }, () => Array.from({ length: 1 + rng.int(3) }, () => rng.int(V)));
-  const head: CandidateHead = createHead(candidateTable(words, [V - 1, V - 2]), V);
-  for (let b = 0; b < batch.n; b++) batch.answer[b] = rng.int(C);
-  if (match) {
-    const off = [0];
-    const cand: number[] = [];
-    const type: number[] = [];
-    for (let b = 0; b < batch.n; b++) {
-      for (let c = 0; c < C; c++) {
-        if (rng.next() < 0.5) {
-          cand.push(c);
-          type.push(rng.int(2));
-        }
-      }
-      off.push(cand.length);
-    }
-    batch.match = { off: Int32Array.from(off), cand: Int32Array.from(cand), type: Int32Array.from(type) };
-  }
-  return head;
-}
-
 function numericAt(p: ReturnType<typeof tinyModel>, ti: number, i: number, loss: () => number): number {
   const t = namedTensors(p)[ti];
   const orig = t.data[i];

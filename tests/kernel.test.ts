@@ -2,11 +2,12 @@
 // Tolerance: float32 arithmetic, so relative 1e-4 (with the tensor's scale as the floor).
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { createHead } from "../src/model/candidate-head.js";
 import { JsKernel } from "../src/model/kernel.js";
 import { createParams, initParams, namedTensors } from "../src/model/params.js";
 import { WasmKernel, wasmAvailable } from "../src/model/wasm-kernel.js";
 import { Rng } from "../src/util/random.js";
-import { randomBatch } from "./model-helpers.js";
+import { randomBatch, randomCandidates } from "./model-helpers.js";
 import { assertClose, caseBatch, caseParams, referenceCases } from "./reference-cases.js";
 
 const RTOL = 1e-4;
@@ -57,6 +58,41 @@ for (const tying of ["adjacent", "layerwise"] as const) {
       const ta = namedTensors(a);
       for (const [i, t] of namedTensors(b).entries()) close(t.data, ta[i].data, t.name);
     });
+  }
+}
+
+// The dialog model's answer layer (a softmax over candidate responses), with and without match types.
+for (const tying of ["adjacent", "layerwise"] as const) {
+  for (const match of [false, true]) {
+    for (const hops of [1, 3]) {
+      const name = `candidate head, bow ${tying}${match ? " + match type" : ""} ${hops} hop(s)`;
+      test(`wasm kernel matches the reference kernel: ${name}`, () => {
+        const V = 15;
+        const shape = { vocabSize: V, dim: 9, timeSize: 6, hops, tying, temporal: false };
+        const a = createParams(shape, "f32");
+        initParams(a, new Rng(3), 0.3);
+        const b = createParams(shape, "f32");
+        initParams(b, new Rng(3), 0.3);
+        const rng = new Rng(11 + hops);
+        const batch = randomBatch(rng, V, 6, 5, 20);
+        const table = randomCandidates(rng, batch, V, match, 7);
+        const head = createHead(table, V);
+        const js = new JsKernel(a, "bow", head);
+        const wa = new WasmKernel(b, "bow", undefined, createHead(table, V));
+        const rows = Int32Array.from({ length: 20 }, (_, i) => (i * 7) % 20);
+        for (let step = 0; step < 3; step++) {
+          const rj = js.run(batch, rows, 20, false, true, null);
+          const rw = wa.run(batch, rows, 20, false, true, null);
+          close([rw.loss], [rj.loss], "loss");
+          assert.equal(rw.errors, rj.errors);
+          js.step(0.05, 2, "per-matrix");
+          wa.step(0.05, 2, "per-matrix");
+        }
+        wa.sync();
+        const ta = namedTensors(a);
+        for (const [i, t] of namedTensors(b).entries()) close(t.data, ta[i].data, t.name);
+      });
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 // Small random models and batches for the model tests.
 import { type Batch, batchFromDense } from "../src/data/batch.js";
+import { type CandidateTable, candidateTable } from "../src/model/candidate-head.js";
 import type { Tying } from "../src/model/config.js";
 import { createParams, type DType, initParams, type Params } from "../src/model/params.js";
 import { Rng } from "../src/util/random.js";
@@ -54,4 +55,36 @@ export function tinyModel(spec: TinySpec, seed: number, dtype: DType = "f64"): P
   );
   initParams(p, new Rng(seed), 0.5);
   return p;
+}
+
+/**
+ * C random candidates over V words (two match-type words, V-1 and V-2), a random candidate as each
+ * example's answer, and with `match` random match types in the batch.
+ */
+export function randomCandidates(
+  rng: Rng,
+  batch: Batch,
+  V: number,
+  match: boolean,
+  C: number,
+): CandidateTable {
+  const words = Array.from({ length: C }, () => Array.from({ length: 1 + rng.int(3) }, () => rng.int(V)));
+  const table = candidateTable(words, [V - 1, V - 2]);
+  for (let b = 0; b < batch.n; b++) batch.answer[b] = rng.int(C);
+  if (match) {
+    const off = [0];
+    const cand: number[] = [];
+    const type: number[] = [];
+    for (let b = 0; b < batch.n; b++) {
+      for (let c = 0; c < C; c++) {
+        if (rng.next() < 0.5) {
+          cand.push(c);
+          type.push(rng.int(2));
+        }
+      }
+      off.push(cand.length);
+    }
+    batch.match = { off: Int32Array.from(off), cand: Int32Array.from(cand), type: Int32Array.from(type) };
+  }
+  return table;
 }

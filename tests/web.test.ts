@@ -106,7 +106,12 @@ test("the page trains task 1 in its Worker: the chart grows epoch by epoch and t
   assert.deepEqual(m.meta.tasks, [1]);
   // The page's threads (it is cross-origin isolated) train the library's model in Node bit for bit.
   const threads = Math.min(4, availableParallelism());
-  assert.match((await page.textContent("#train-status"))!, new RegExp(`on ${threads} thread`));
+  assert.equal(
+    await page.getAttribute("body", "data-threads"),
+    String(threads),
+    "the page's pool of threads",
+  );
+  assert.match((await page.textContent("#train-status"))!, new RegExp(`on (1|${threads}) threads?,`));
   const file = (name: string) => readFileSync(join(BABI_EN, name), "utf8");
   const node = new TrainingRun({
     train: file("qa1_single-supporting-fact_train.txt"),
@@ -408,6 +413,7 @@ test("the built folder works from a plain static file host: no data there, the s
     await page.waitForSelector("body[data-ready=true]");
     assert.match((await page.textContent("#data-status"))!, /serves no bAbI files/);
     assert.equal(await page.evaluate(() => crossOriginIsolated), false);
+    assert.equal(await page.getAttribute("body", "data-threads"), "1", "no SharedArrayBuffer: one thread");
     await loadShipped(page, "babi-task-1");
     await page.click("#tab-ask");
     await page.click("#ask");

@@ -462,6 +462,11 @@ export class DialogTrainingRun {
     return this.data.train.n;
   }
 
+  /** Threads the run computes on. */
+  get threads(): number {
+    return this.trainer.threads;
+  }
+
   epoch(): EpochStats {
     return this.trainer.runEpoch();
   }

@@ -218,6 +218,11 @@ export class TrainingRun {
     return this.data.train.n;
   }
 
+  /** Threads the run computes on. */
+  get threads(): number {
+    return this.trainer.threads;
+  }
+
   epoch(): EpochStats {
     return this.trainer.runEpoch();
   }

@@ -32,10 +32,18 @@ function spawn(): ThreadEndpoint {
   };
 }
 
-/** Runs fn with `threads` threads for the kernels it creates (1: none started). */
-export async function withKernelThreads<T>(threads: number, fn: () => T | Promise<T>): Promise<T> {
+/**
+ * Runs fn with `threads` threads for the kernels it creates (1: none started). `adaptive` false: the
+ * kernels use every thread even where one alone would be faster.
+ */
+export async function withKernelThreads<T>(
+  threads: number,
+  fn: () => T | Promise<T>,
+  adaptive = true,
+): Promise<T> {
   if (threads <= 1) return fn();
   const pool = await KernelThreads.start(threads, spawn);
+  pool.adaptive = adaptive;
   useKernelThreads(pool);
   try {
     return await fn();

@@ -180,8 +180,6 @@ export function dialogDefaults(): Partial<Config> {
     dim: 32,
     epochs: 30,
     annealEvery: 10,
-    // The candidate layer runs on the float64 JavaScript kernel only.
-    kernel: "js",
   };
 }
 

@@ -58,8 +58,8 @@ export const OP_RELEASE = 3;
 export const OP_WORKSPACE = 4;
 /** What a helper stores in OP once its instance for a new kernel is set up. */
 const READY = -2;
-/** Args of a slices job before its own: the batch (setBatch and setSupport). */
-const BATCH_ARGS = 11;
+/** Args of a slices job before its own: the batch (setBatch, setSupport, setMatch). */
+const BATCH_ARGS = 14;
 
 /**
  * Rows per slice of a batch: a batch of 32 is 4 slices, so up to 4 threads share it. Fixed, so that the
@@ -138,6 +138,7 @@ interface HelperExports extends SliceExports {
   setWorkspace(...a: number[]): void;
   setBatch(...a: number[]): void;
   setSupport(support: number, maxS: number): void;
+  setMatch(off: number, cand: number, type: number): void;
   sumSlices(...a: number[]): void;
 }
 
@@ -158,6 +159,11 @@ export interface HelperSetup {
 export class KernelThreads {
   /** The kernel the helpers serve now; a new kernel takes them over. */
   private owner: object | null = null;
+  /**
+   * Kernels time their first batches on one thread and on all, and keep the faster (the weights are the
+   * same either way); false: always all (for tests of the threads themselves).
+   */
+  adaptive = true;
 
   private constructor(
     private readonly helpers: ThreadEndpoint[],
@@ -338,6 +344,7 @@ export function serveKernelThread(port: ThreadPort): void {
         } else if (op === OP_SLICES) {
           x.setBatch(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8));
           x.setSupport(a(9), a(10));
+          x.setMatch(a(11), a(12), a(13));
           const job = Object.fromEntries(
             SLICE_FIELDS.map((f, k) => [f, a(BATCH_ARGS + k)]),
           ) as unknown as SliceJob;

@@ -20,6 +20,8 @@ export const NO_SUPERVISION: Supervision = { weight: 0, last: false };
 
 export interface Kernel {
   readonly name: KernelName;
+  /** Threads the kernel computes on. */
+  readonly threads: number;
   /** Loss and errors over `count` rows of a batch; with `grad`, gradients are added for the next step. */
   run(
     batch: Batch,
@@ -39,6 +41,7 @@ export interface Kernel {
 
 export class JsKernel implements Kernel {
   readonly name = "js";
+  readonly threads = 1;
   private readonly grads: Params;
   private readonly ws: Workspace;
 

@@ -39,6 +39,8 @@ interface Exports {
   setRelu(r: number): void;
   setSupervision(w: number, last: number): void;
   setSupport(support: number, maxS: number): void;
+  setHead(count: number, off: number, ids: number, types: number, used: number, nused: number): void;
+  setMatch(off: number, cand: number, type: number): void;
   setParams(emb: number, time: number, h: number, gemb: number, gtime: number, gh: number): void;
   setBatch(
     sent: number,
@@ -113,6 +115,10 @@ export function kernelThreadCount(): number {
   return kernelThreads && sharedModule() ? kernelThreads.size : 1;
 }
 
+/** Training batches run before the timing, and timed on one thread, then on all (threadsPay). */
+const PROBE_WARMUP = 2;
+const PROBE_BATCHES = 6;
+
 /** The most pages a shared memory may grow to (2 GiB), as the shared build declares. */
 const SHARED_MAX_PAGES = 32768;
 
@@ -153,6 +159,8 @@ interface BatchRef {
   answer: number;
   support: number;
   pe: number;
+  /** The dialog batch's match types (0s: none). */
+  match: [number, number, number];
 }
 
 export class WasmKernel implements Kernel {
@@ -179,6 +187,13 @@ export class WasmKernel implements Kernel {
   private readonly calls: [string, number[]][] = [];
   private grads = { ptr: 0, bytes: 0, timeOffset: 0, hOffset: 0 };
   private position: Int32Array = new Int32Array(0);
+  /** Timing the first batches on one thread and on all (threadsPay). */
+  private probe = {
+    batches: 0,
+    single: 0,
+    threaded: 0,
+    decided: null as boolean | null,
+  };
   /** Per-row losses and error flags, and the slices' own gradient buffers, for `rows` rows. */
   private rowsOut = { rows: 0, losses: 0, wrong: 0, slices: 0 };
 
@@ -186,6 +201,8 @@ export class WasmKernel implements Kernel {
     private readonly params: Params,
     private readonly encoding: Encoding,
     supervision: Supervision = NO_SUPERVISION,
+    /** The dialog model's answer layer (the candidates), or null: the bAbI one. */
+    private readonly head: CandidateHead | null = null,
   ) {
     const shared = kernelThreads && kernelThreads.size > 1 ? sharedModule() : null;
     this.pool = shared ? kernelThreads : null;
@@ -257,14 +274,23 @@ export class WasmKernel implements Kernel {
     this.x.setSlots(p.slots ?? 0);
     this.x.setRelu(p.relu ? 1 : 0);
     this.x.setSupervision(supervision.weight, supervision.last ? 1 : 0);
+    if (head) {
+      const ints = (a: Int32Array) => {
+        const ptr = this.alloc(Math.max(4, a.length * 4));
+        new Int32Array(this.memory.buffer).set(a, ptr / 4);
+        return ptr;
+      };
+      const [off, ids, types, used] = [head.off, head.ids, head.typeWords, head.used].map(ints);
+      this.x.setHead(head.count, off, ids, types, used, head.used.length);
+    }
     this.x.setParams(emb, time, h, gemb, gtime, gh);
     this.load();
     if (this.pool) this.pool.acquire(this, shared!, this.memory, this.calls);
   }
 
-  /** Threads this kernel computes on. */
+  /** Threads this kernel computes on (all of its pool's, until the first batches showed one is faster). */
   get threads(): number {
-    return this.pool?.owns(this) ? this.pool.size : 1;
+    return this.pool?.owns(this) && this.probe.decided !== false ? this.pool.size : 1;
   }
 
   /**
@@ -334,6 +360,9 @@ export class WasmKernel implements Kernel {
       query: copy(batch.query),
       answer: copy(batch.answer),
       support: copy(batch.supporting),
+      match: batch.match
+        ? [copy(batch.match.off), copy(batch.match.cand), copy(batch.match.type)]
+        : [0, 0, 0],
       pe,
     };
     this.batches.set(batch, ref);
@@ -353,7 +382,7 @@ export class WasmKernel implements Kernel {
       this.alloc(this.x.rowBufBytes(M)),
       this.alloc(p.hops * M * 4),
       this.alloc(M * 4),
-      this.alloc(p.vocabSize * 8),
+      this.alloc((p.vocabSize + (this.head?.count ?? 0)) * 8),
       this.alloc(dp * 4),
       this.alloc(dp * 4),
     ];
@@ -365,6 +394,9 @@ export class WasmKernel implements Kernel {
     }
   }
 
+  // A small model's batch takes less time than the threads take to meet twice: runBatch times its first
+  // training batches on this thread alone and on all of them (the same batch twice: the same outputs) and
+  // keeps the faster way. The weights are the same either way.
   /** Room for `count` rows' losses and error flags, and for their slices' gradient buffers. */
   private outputs(count: number): void {
     if (count <= this.rowsOut.rows) return;
@@ -420,8 +452,9 @@ export class WasmKernel implements Kernel {
       ref.pe,
     );
     this.x.setSupport(ref.support, batch.maxSupporting);
+    this.x.setMatch(...ref.match);
     const batchArgs = [ref.sent, ref.mem, ref.memLen, timePtr, ref.query, ref.answer, batch.memorySize];
-    batchArgs.push(batch.sentenceLen, ref.pe, ref.support, batch.maxSupporting);
+    batchArgs.push(batch.sentenceLen, ref.pe, ref.support, batch.maxSupporting, ...ref.match);
     return this.runBatch(batchArgs, count, timePtr, noisyTime ? 1 : 0, linear ? 1 : 0, grad ? 1 : 0);
   }
 
@@ -462,31 +495,22 @@ export class WasmKernel implements Kernel {
       hOffset: g.hOffset,
     };
     const pool = this.pool?.owns(this) ? this.pool : null;
-    const threads = pool ? Math.min(pool.size, slices) : 1;
-    const part = (t: number, n: number) => Math.floor((t * n) / threads);
-    for (let t = 1; t < threads; t++) {
-      pool!.post(t - 1, OP_SLICES, [
-        ...batchArgs,
-        ...sliceArgs({ ...job, from: part(t, slices), to: part(t + 1, slices) }),
-      ]);
-    }
-    runSlices(this.x, { ...job, from: 0, to: part(1, slices) });
-    for (let t = 1; t < threads; t++) pool!.wait(t - 1);
-    if (own) {
-      this.x.setGrads(g.ptr, g.ptr + g.timeOffset, g.ptr + g.hOffset);
-      const floats = g.bytes / 4;
-      const cut = (t: number) => Math.floor((t * floats) / threads / 4) * 4;
-      const reduce = (t: number) => [
-        g.ptr,
-        out.slices,
-        g.bytes,
-        slices,
-        cut(t),
-        t + 1 === threads ? floats : cut(t + 1),
-      ];
-      for (let t = 1; t < threads; t++) pool!.post(t - 1, OP_REDUCE, reduce(t));
-      this.x.sumSlices(...reduce(0));
-      for (let t = 1; t < threads; t++) pool!.wait(t - 1);
+    const pr = this.probe;
+    if (pool && !pool.adaptive) pr.decided = true;
+    if (pool && own && pr.decided === null) {
+      // The same batch on this thread alone, then on all: the same outputs, so only the times differ.
+      const t0 = performance.now();
+      this.computeSlices(job, batchArgs, null);
+      const t1 = performance.now();
+      this.computeSlices(job, batchArgs, pool);
+      const t2 = performance.now();
+      if (pr.batches++ >= PROBE_WARMUP) {
+        pr.single += t1 - t0;
+        pr.threaded += t2 - t1;
+      }
+      if (pr.batches >= PROBE_WARMUP + PROBE_BATCHES) pr.decided = pr.threaded < 0.9 * pr.single;
+    } else {
+      this.computeSlices(job, batchArgs, pool && pr.decided !== false ? pool : null);
     }
     const f64 = new Float64Array(this.memory.buffer, out.losses, count);
     const wrong = new Int32Array(this.memory.buffer, out.wrong, count);
@@ -497,6 +521,37 @@ export class WasmKernel implements Kernel {
       errors += wrong[this.position[r]];
     }
     return { loss, errors, count };
+  }
+
+  /** The slices of a batch job on the pool's threads (null: this one alone), then their sum. */
+  private computeSlices(job: SliceJob, batchArgs: number[], pool: KernelThreads | null): void {
+    const g = this.grads;
+    const slices = job.to;
+    const threads = pool ? Math.min(pool.size, slices) : 1;
+    const part = (t: number, n: number) => Math.floor((t * n) / threads);
+    for (let t = 1; t < threads; t++) {
+      pool!.post(t - 1, OP_SLICES, [
+        ...batchArgs,
+        ...sliceArgs({ ...job, from: part(t, slices), to: part(t + 1, slices) }),
+      ]);
+    }
+    runSlices(this.x, { ...job, from: 0, to: part(1, slices) });
+    for (let t = 1; t < threads; t++) pool!.wait(t - 1);
+    if (job.sliceBase === 0) return;
+    this.x.setGrads(g.ptr, g.ptr + g.timeOffset, g.ptr + g.hOffset);
+    const floats = g.bytes / 4;
+    const cut = (t: number) => Math.floor((t * floats) / threads / 4) * 4;
+    const reduce = (t: number) => [
+      g.ptr,
+      job.sliceBase,
+      g.bytes,
+      slices,
+      cut(t),
+      t + 1 === threads ? floats : cut(t + 1),
+    ];
+    for (let t = 1; t < threads; t++) pool!.post(t - 1, OP_REDUCE, reduce(t));
+    this.x.sumSlices(...reduce(0));
+    for (let t = 1; t < threads; t++) pool!.wait(t - 1);
   }
 
   step(lr: number, maxNorm: number, clip: ClipMode): void {
@@ -544,7 +599,7 @@ function wasmAbort(): never {
   throw new Error("memn2n wasm kernel aborted");
 }
 
-/** The named kernel; the dialog model's candidate head runs on the JavaScript kernel only. */
+/** The named kernel: "wasm" where the runtime has WebAssembly SIMD and the weights are float32. */
 export function createKernel(
   name: KernelName,
   params: Params,
@@ -552,8 +607,8 @@ export function createKernel(
   head: CandidateHead | null = null,
   supervision: Supervision = NO_SUPERVISION,
 ): Kernel {
-  if (name === "wasm" && !head && params.dtype === "f32" && wasmAvailable()) {
-    return new WasmKernel(params, encoding, supervision);
+  if (name === "wasm" && params.dtype === "f32" && wasmAvailable()) {
+    return new WasmKernel(params, encoding, supervision, head);
   }
   return new JsKernel(params, encoding, head, supervision);
 }

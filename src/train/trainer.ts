@@ -111,6 +111,11 @@ export class Trainer {
     this.kernel.load();
   }
 
+  /** Threads the run computes on (see KernelThreads). */
+  get threads(): number {
+    return this.kernel.threads;
+  }
+
   get totalEpochs(): number {
     const ls = this.cfg.linearStart
       ? this.state.phase === "linear"

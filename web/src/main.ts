@@ -25,6 +25,7 @@ async function main(): Promise<void> {
   setupAsk(page);
   setupChat(page);
   page.saveState();
+  document.body.dataset.threads = String(threads);
   document.body.dataset.readyMs = performance.now().toFixed(1);
   document.body.dataset.ready = "true";
 }

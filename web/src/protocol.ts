@@ -77,6 +77,8 @@ export type Reply =
       stats: EpochStats;
       totalEpochs: number;
       examplesPerSecond: number;
+      /** Threads the run computes on (it keeps to one where that proved faster). */
+      threads: number;
       seconds: number;
     }
   | {

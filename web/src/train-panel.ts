@@ -159,7 +159,7 @@ export function setupTrain(page: Page): void {
     status.textContent =
       `epoch ${s.epoch}/${r.totalEpochs}${s.phase === "linear" ? " (linear start)" : ""}: ` +
       `validation error ${percent(s.validError)}, ${Math.round(r.examplesPerSecond).toLocaleString("en")} examples/s ` +
-      `on ${page.threads} thread${page.threads > 1 ? "s" : ""}, ` +
+      `on ${r.threads} thread${r.threads > 1 ? "s" : ""}, ` +
       `${r.seconds.toFixed(1)} s`;
   });
   form.addEventListener("submit", async (e) => {

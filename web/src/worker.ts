@@ -57,6 +57,7 @@ interface EpochRun {
   readonly done: boolean;
   readonly totalEpochs: number;
   readonly trainQuestions: number;
+  readonly threads: number;
   epoch(): EpochStats;
 }
 
@@ -77,6 +78,7 @@ async function runEpochs(job: Job, run: EpochRun, vocab: number, t0: number): Pr
         stats,
         totalEpochs: run.totalEpochs,
         examplesPerSecond: run.trainQuestions / Math.max(dt, 1e-6),
+        threads: run.threads,
         seconds: (performance.now() - t0) / 1000,
       });
       await yieldToMessages();
