@@ -115,9 +115,13 @@ export function kernelThreadCount(): number {
   return kernelThreads && sharedModule() ? kernelThreads.size : 1;
 }
 
-/** Training batches run before the timing, and timed on one thread, then on all (threadsPay). */
-const PROBE_WARMUP = 2;
-const PROBE_BATCHES = 6;
+/**
+ * Training batches run before the timing (long enough for the engine to have compiled the kernels'
+ * optimised code in every thread), then timed on one thread and on all; the threads are kept unless they
+ * were slower.
+ */
+const PROBE_WARMUP = 12;
+const PROBE_BATCHES = 12;
 
 /** The most pages a shared memory may grow to (2 GiB), as the shared build declares. */
 const SHARED_MAX_PAGES = 32768;
@@ -508,7 +512,7 @@ export class WasmKernel implements Kernel {
         pr.single += t1 - t0;
         pr.threaded += t2 - t1;
       }
-      if (pr.batches >= PROBE_WARMUP + PROBE_BATCHES) pr.decided = pr.threaded < 0.9 * pr.single;
+      if (pr.batches >= PROBE_WARMUP + PROBE_BATCHES) pr.decided = pr.threaded < pr.single;
     } else {
       this.computeSlices(job, batchArgs, pool && pr.decided !== false ? pool : null);
     }
