@@ -1,10 +1,12 @@
 // The real thing for browser tests and the page bench: the built page served by `memn2n serve` on an
 // ephemeral port of 127.0.0.1, driven by Debian's chromium through playwright-core.
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { type Browser, chromium } from "playwright-core";
 import { ROOT } from "./helpers.js";
+
+export { type Served, serve } from "./helpers.js";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
@@ -19,57 +21,6 @@ export function buildPage(): void {
     },
   );
   if (r.status !== 0) throw new Error(`vite build failed:\n${r.stdout}\n${r.stderr}`);
-}
-
-export interface Served {
-  base: string;
-  child: ChildProcess;
-  stop(): Promise<void>;
-}
-
-/** `memn2n serve --port 0` from source; resolves once it listens. */
-export function serve(args: string[] = []): Promise<Served> {
-  const child = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      join(ROOT, "src/cli/run.ts"),
-      "serve",
-      "--port",
-      "0",
-      "--workers",
-      "1",
-      "--log-level",
-      "warn",
-      ...args,
-    ],
-    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let out = "";
-  let err = "";
-  child.stderr!.on("data", (d) => {
-    err += d;
-  });
-  return new Promise((resolve, reject) => {
-    child.on("exit", (code) => reject(new Error(`serve exited ${code}: ${err}`)));
-    child.stdout!.on("data", (d) => {
-      out += d;
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m) {
-        child.removeAllListeners("exit");
-        resolve({
-          base: m[1],
-          child,
-          stop: () =>
-            new Promise<void>((done) => {
-              child.once("exit", () => done());
-              child.kill("SIGTERM");
-            }),
-        });
-      }
-    });
-  });
 }
 
 export async function launch(): Promise<Browser> {

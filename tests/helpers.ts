@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -121,4 +121,63 @@ export function withSafetensorsHeader(header: unknown, data: Uint8Array): Uint8A
   out.set(text, 8);
   out.set(data, 8 + text.length);
   return out;
+}
+
+export interface Served {
+  base: string;
+  port: number;
+  child: ChildProcess;
+  /** What it wrote to stderr so far. */
+  stderr(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * `memn2n serve --port 0` from source, as a user runs it (one worker unless `args` say otherwise);
+ * resolves once it listens.
+ */
+export function serve(args: string[] = []): Promise<Served> {
+  const workers = args.includes("--workers") ? [] : ["--workers", "1"];
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      join(ROOT, "src/cli/run.ts"),
+      "serve",
+      "--port",
+      "0",
+      "--log-level",
+      "warn",
+      ...workers,
+      ...args,
+    ],
+    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let out = "";
+  let err = "";
+  child.stderr!.on("data", (d) => {
+    err += d;
+  });
+  return new Promise((resolve, reject) => {
+    child.on("exit", (code) => reject(new Error(`serve exited ${code}: ${err}`)));
+    child.stdout!.on("data", (d) => {
+      out += d;
+      const m = /listening on (http:\/\/127\.0\.0\.1:(\d+))/.exec(out);
+      if (m) {
+        child.removeAllListeners("exit");
+        resolve({
+          base: m[1],
+          port: Number(m[2]),
+          child,
+          stderr: () => err,
+          stop: () =>
+            new Promise<void>((done) => {
+              child.once("exit", () => done());
+              child.kill("SIGTERM");
+            }),
+        });
+      }
+    });
+  });
 }

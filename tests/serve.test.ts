@@ -2,7 +2,6 @@
 // answers equal the library's bit for bit, conversations equal `memn2n chat`, fuzzed bodies and headers get
 // only 4xx, the OpenAPI document validates, a failed reload keeps serving, SIGTERM lets requests finish.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
@@ -12,7 +11,7 @@ import { loadModel } from "../src/api/model.js";
 import { LocalSessions } from "../src/server/sessions.js";
 import { type Started, startServer } from "../src/server/start.js";
 import { Rng } from "../src/util/random.js";
-import { BOOKING, ROOT, runCli, withTmpDirAsync } from "./helpers.js";
+import { BOOKING, ROOT, runCli, serve, withTmpDirAsync } from "./helpers.js";
 
 const MODELS = join(ROOT, "models");
 const STORY = ["Mary moved to the bathroom.", "John went to the hallway.", "Mary travelled to the office."];
@@ -426,37 +425,7 @@ test("serve: the command: a bad model file is one error line and exit 2; SIGTERM
       /^error: .*bad\.safetensors: header length: 9 bytes, but only 1 follow the length\n$/,
     );
   });
-  const child = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      join(ROOT, "src/cli/run.ts"),
-      "serve",
-      "--port",
-      "0",
-      "--workers",
-      "2",
-      "--model",
-      "babi-task-1",
-      "--log-level",
-      "warn",
-    ],
-    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let out = "";
-  let err = "";
-  child.stderr.on("data", (d) => {
-    err += d;
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout.on("data", (d) => {
-      out += d;
-      const m = /listening on http:\/\/127\.0\.0\.1:(\d+) \(2 workers/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child.on("exit", () => reject(new Error(`exited: ${err}`)));
-  });
+  const { child, port, stderr } = await serve(["--workers", "2", "--model", "babi-task-1"]);
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   const body = JSON.stringify({ story: STORY, question: "Where is Mary?" });
   // Requests in flight when SIGTERM comes: headers and half the body sent, the rest after the signal.
@@ -517,7 +486,7 @@ test("serve: the command: a bad model file is one error line and exit 2; SIGTERM
   assert.ok(loaded.filter((x) => x.status === 200).length > 0);
   for (const x of loaded)
     assert.ok(x.status === 200 || x.status === 503 || x.error !== null, JSON.stringify(x));
-  assert.equal(await exited, 0, err);
+  assert.equal(await exited, 0, stderr());
 });
 
 test("serve: sessions expire after their time to live, and the least recently used go first", async () => {

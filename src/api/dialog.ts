@@ -40,9 +40,9 @@ import {
   withPlaceholders,
 } from "../train/dialog-prepare.js";
 import { runSeeds } from "../train/runs.js";
-import { type EpochStats, finishRun, type TrainEvent, Trainer } from "../train/trainer.js";
+import { finishRun, type TrainEvent, Trainer } from "../train/trainer.js";
 import { type RankedAnswer, stripId } from "./model.js";
-import { bestReport, type RunData, type RunHooks, type RunReport, runOne } from "./train.js";
+import { bestReport, EpochRun, type RunData, type RunHooks, type RunReport, runOne } from "./train.js";
 
 export interface DialogTrainReport {
   config: Config;
@@ -408,14 +408,15 @@ export interface DialogTrainResult {
  * One dialog training run, an epoch at a time (as TrainingRun for bAbI): from the files' text to a bot,
  * the same steps as `memn2n dialog train` (read, placeholders, prepare, train, score on the test dialogs).
  */
-export class DialogTrainingRun {
+export class DialogTrainingRun extends EpochRun {
   readonly config: Config;
   readonly data: PreparedDialog;
   private readonly input: DialogInput;
   private readonly matchType: boolean;
-  private readonly trainer: Trainer;
+  protected readonly trainer: Trainer;
 
   constructor(o: DialogTrainOptions) {
+    super();
     this.config = makeConfig({ ...dialogDefaults(), ...o.config });
     this.matchType = o.matchType === true;
     const split = (name: string, f: NamedText, keep = Infinity): DialogSplit => ({
@@ -447,28 +448,6 @@ export class DialogTrainingRun {
       o.onEvent,
       head,
     );
-  }
-
-  get done(): boolean {
-    return this.trainer.state.done;
-  }
-
-  get totalEpochs(): number {
-    return this.trainer.totalEpochs;
-  }
-
-  /** Training turns per epoch. */
-  get trainQuestions(): number {
-    return this.data.train.n;
-  }
-
-  /** Threads the run computes on. */
-  get threads(): number {
-    return this.trainer.threads;
-  }
-
-  epoch(): EpochStats {
-    return this.trainer.runEpoch();
   }
 
   finish(): DialogTrainResult {

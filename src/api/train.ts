@@ -177,18 +177,47 @@ export function train(options: TrainOptions): TrainResult {
   };
 }
 
+/** A training run an epoch at a time: what a page (or any caller that shows each epoch and may stop) drives. */
+export abstract class EpochRun {
+  protected abstract readonly trainer: Trainer;
+
+  get done(): boolean {
+    return this.trainer.state.done;
+  }
+
+  /** Epochs in all (linear start included; it may end early, so this can shrink). */
+  get totalEpochs(): number {
+    return this.trainer.totalEpochs;
+  }
+
+  /** Training examples (questions, or dialog turns) per epoch. */
+  get trainQuestions(): number {
+    return this.trainer.train.n;
+  }
+
+  /** Threads the run computes on. */
+  get threads(): number {
+    return this.trainer.threads;
+  }
+
+  epoch(): EpochStats {
+    return this.trainer.runEpoch();
+  }
+}
+
 /**
  * One training run with the config's seed, an epoch at a time: for a page or any caller that shows each
  * epoch, yields between them and may stop early. `finish()` measures the model as it is (stopped or done),
  * exactly as `train` with one repeat does.
  */
-export class TrainingRun {
+export class TrainingRun extends EpochRun {
   readonly config: Config;
   readonly data: Prepared;
   private readonly task: number;
-  private readonly trainer: Trainer;
+  protected readonly trainer: Trainer;
 
   constructor(options: TrainOptions) {
+    super();
     this.config = makeConfig(options.config);
     const task = taskOf(options);
     this.task = task.task;
@@ -202,29 +231,6 @@ export class TrainingRun {
       this.config.seed,
       options.onEvent,
     );
-  }
-
-  get done(): boolean {
-    return this.trainer.state.done;
-  }
-
-  /** Epochs in all (linear start included; it may end early, so this can shrink). */
-  get totalEpochs(): number {
-    return this.trainer.totalEpochs;
-  }
-
-  /** Training questions per epoch. */
-  get trainQuestions(): number {
-    return this.data.train.n;
-  }
-
-  /** Threads the run computes on. */
-  get threads(): number {
-    return this.trainer.threads;
-  }
-
-  epoch(): EpochStats {
-    return this.trainer.runEpoch();
   }
 
   finish(): TrainResult {

@@ -189,7 +189,7 @@ async function serve(opts: ServeOptions): Promise<void> {
       throw listenError(settings, e);
     }
     console.log(
-      `memn2n serve: listening on http://${hostOf(settings.host)}:${started.port} (1 worker; models: ${names})${pageNote(settings)}`,
+      `memn2n serve: listening on http://${hostOf(settings.host)}:${started.port} (1 worker; models: ${names})${pageNote(settings, started.port)}`,
     );
     await started.closed;
     clearInterval(sweep);
@@ -199,13 +199,13 @@ async function serve(opts: ServeOptions): Promise<void> {
   clearInterval(sweep);
 }
 
-function pageNote(s: ServeSettings): string {
+function pageNote(s: ServeSettings, port: number): string {
   const page = s.page?.page;
   if (!page) return "";
   if (!existsSync(join(page, "index.html"))) return "\n(the web page is not built: run `npm run build:web`)";
   const data = s.page?.data;
   const sets = data ? [...Object.keys(data.babi), ...(data.dialog ? ["dialog"] : [])].join(", ") : "none";
-  return `\nthe web page is at / (data files: ${sets})`;
+  return `\nthe web page: http://${hostOf(s.host)}:${port}/ (data files served to it: ${sets})`;
 }
 
 function hostOf(host: string): string {
@@ -280,7 +280,7 @@ async function servePrimary(
       } else if (m.type === "memn2n-listening") {
         if (++listening === n) {
           console.log(
-            `memn2n serve: listening on http://${hostOf(settings.host)}:${m.port} (${n} workers; models: ${names})${pageNote(settings)}`,
+            `memn2n serve: listening on http://${hostOf(settings.host)}:${m.port} (${n} workers; models: ${names})${pageNote(settings, m.port ?? settings.port)}`,
           );
         }
       } else if (m.type === "memn2n-failed") {
