@@ -318,24 +318,16 @@ export function forward(b: i32, timePtr: usize, timeOff: i32, linear: bool): f64
   const n = load<i32>(MEMLEN + (<usize>b << 2));
   // question: u^0 = sum_j l_j * B[q_j]
   embedSentence(QUERY + (<usize>(b * J) << 2), QIDX, uRow(0));
-  // memories: every memory matrix in one pass over each sentence's words, starting from the time row
+  // memories: each memory matrix over each sentence's words, starting from the time row
   for (let i = 0; i < n; i++) {
     const t = timeIndex(timePtr, timeOff, i);
-    for (let x = 0; x < NMEM; x++) {
-      const e = load<i32>(MEMEMBS + (<usize>x << 2));
-      if (TEMPORAL) copy(slot(MV, e, i), timeRow(TIME, e, t));
-      else zero(slot(MV, e, i));
-    }
     const off = sentence(b, i);
     const L = sentenceLength(off);
-    for (let j = 0; j < L; j++) {
-      const id = load<i32>(off + (<usize>j << 2));
-      if (id <= 1) continue;
-      const w = peRow(L, j);
-      for (let x = 0; x < NMEM; x++) {
-        const e = load<i32>(MEMEMBS + (<usize>x << 2));
-        addMul(slot(MV, e, i), w, embRow(e, id));
-      }
+    for (let x = 0; x < NMEM; x++) {
+      const e = load<i32>(MEMEMBS + (<usize>x << 2));
+      const dst = slot(MV, e, i);
+      if (DP == 20) embedSlot20(dst, off, L, e, TEMPORAL ? timeRow(TIME, e, t) : 0);
+      else embedSlot(dst, off, L, e, TEMPORAL ? timeRow(TIME, e, t) : 0);
     }
   }
   let supervised: f64 = 0;
@@ -618,19 +610,144 @@ export function accumulate(b: i32, timePtr: usize, timeOff: i32, rb: usize): voi
     }
     const off = sentence(b, i);
     const L = sentenceLength(off);
-    for (let j = 0; j < L; j++) {
-      const id = load<i32>(off + (<usize>j << 2));
-      if (id <= 1) continue;
-      const w = peRow(L, j);
-      for (let x = 0; x < NMEM; x++) {
-        const e = load<i32>(MEMEMBS + (<usize>x << 2));
-        addMul(gembRow(e, id), w, slot(dmv, e, i));
-      }
+    for (let x = 0; x < NMEM; x++) {
+      const e = load<i32>(MEMEMBS + (<usize>x << 2));
+      const g = slot(dmv, e, i);
+      if (DP == 20) scatterSlot20(g, off, L, e);
+      else scatterSlot(g, off, L, e);
     }
   }
   // the null and unknown rows are held at zero
   zero(gembRow(AIDX, 0));
   zero(gembRow(AIDX, 1));
+}
+
+// A memory slot's embedding and its gradient's scatter, a row's vectors kept in registers over the
+// sentence's words: four at a time (d = 20, the paper's size for single tasks: all five at once). Each
+// element gets the same additions in the same order whatever the blocking.
+
+/** dst = (time row, or 0) + sum_j l_j * E_e[word j], for the L words at off. */
+function embedSlot(dst: usize, off: usize, L: i32, e: i32, time: usize): void {
+  const bytes = rowBytes();
+  let k: usize = 0;
+  for (; k + 64 <= bytes; k += 64) {
+    let a0 = f32x4.splat(0);
+    let a1 = a0;
+    let a2 = a0;
+    let a3 = a0;
+    if (time != 0) {
+      a0 = v128.load(time + k);
+      a1 = v128.load(time + k, 16);
+      a2 = v128.load(time + k, 32);
+      a3 = v128.load(time + k, 48);
+    }
+    for (let j = 0; j < L; j++) {
+      const id = load<i32>(off + (<usize>j << 2));
+      if (id <= 1) continue;
+      const w = peRow(L, j) + k;
+      const r = embRow(e, id) + k;
+      a0 = f32x4.add(a0, f32x4.mul(v128.load(w), v128.load(r)));
+      a1 = f32x4.add(a1, f32x4.mul(v128.load(w, 16), v128.load(r, 16)));
+      a2 = f32x4.add(a2, f32x4.mul(v128.load(w, 32), v128.load(r, 32)));
+      a3 = f32x4.add(a3, f32x4.mul(v128.load(w, 48), v128.load(r, 48)));
+    }
+    v128.store(dst + k, a0);
+    v128.store(dst + k, a1, 16);
+    v128.store(dst + k, a2, 32);
+    v128.store(dst + k, a3, 48);
+  }
+  for (; k < bytes; k += 16) {
+    let a = time != 0 ? v128.load(time + k) : f32x4.splat(0);
+    for (let j = 0; j < L; j++) {
+      const id = load<i32>(off + (<usize>j << 2));
+      if (id <= 1) continue;
+      a = f32x4.add(a, f32x4.mul(v128.load(peRow(L, j) + k), v128.load(embRow(e, id) + k)));
+    }
+    v128.store(dst + k, a);
+  }
+}
+
+/** dE_e[word j] += l_j * g for the L words at off. */
+function scatterSlot(g: usize, off: usize, L: i32, e: i32): void {
+  const bytes = rowBytes();
+  let k: usize = 0;
+  for (; k + 64 <= bytes; k += 64) {
+    const g0 = v128.load(g + k);
+    const g1 = v128.load(g + k, 16);
+    const g2 = v128.load(g + k, 32);
+    const g3 = v128.load(g + k, 48);
+    for (let j = 0; j < L; j++) {
+      const id = load<i32>(off + (<usize>j << 2));
+      if (id <= 1) continue;
+      const w = peRow(L, j) + k;
+      const r = gembRow(e, id) + k;
+      v128.store(r, f32x4.add(v128.load(r), f32x4.mul(v128.load(w), g0)));
+      v128.store(r, f32x4.add(v128.load(r, 16), f32x4.mul(v128.load(w, 16), g1)), 16);
+      v128.store(r, f32x4.add(v128.load(r, 32), f32x4.mul(v128.load(w, 32), g2)), 32);
+      v128.store(r, f32x4.add(v128.load(r, 48), f32x4.mul(v128.load(w, 48), g3)), 48);
+    }
+  }
+  for (; k < bytes; k += 16) {
+    const gk = v128.load(g + k);
+    for (let j = 0; j < L; j++) {
+      const id = load<i32>(off + (<usize>j << 2));
+      if (id <= 1) continue;
+      const r = gembRow(e, id) + k;
+      v128.store(r, f32x4.add(v128.load(r), f32x4.mul(v128.load(peRow(L, j) + k), gk)));
+    }
+  }
+}
+
+/** dst = (time row, or 0) + sum_j l_j * E_e[word j], for the L words at off. */
+function embedSlot20(dst: usize, off: usize, L: i32, e: i32, time: usize): void {
+  let a0 = f32x4.splat(0);
+  let a1 = a0;
+  let a2 = a0;
+  let a3 = a0;
+  let a4 = a0;
+  if (time != 0) {
+    a0 = v128.load(time);
+    a1 = v128.load(time, 16);
+    a2 = v128.load(time, 32);
+    a3 = v128.load(time, 48);
+    a4 = v128.load(time, 64);
+  }
+  for (let j = 0; j < L; j++) {
+    const id = load<i32>(off + (<usize>j << 2));
+    if (id <= 1) continue;
+    const w = peRow(L, j);
+    const r = embRow(e, id);
+    a0 = f32x4.add(a0, f32x4.mul(v128.load(w), v128.load(r)));
+    a1 = f32x4.add(a1, f32x4.mul(v128.load(w, 16), v128.load(r, 16)));
+    a2 = f32x4.add(a2, f32x4.mul(v128.load(w, 32), v128.load(r, 32)));
+    a3 = f32x4.add(a3, f32x4.mul(v128.load(w, 48), v128.load(r, 48)));
+    a4 = f32x4.add(a4, f32x4.mul(v128.load(w, 64), v128.load(r, 64)));
+  }
+  v128.store(dst, a0);
+  v128.store(dst, a1, 16);
+  v128.store(dst, a2, 32);
+  v128.store(dst, a3, 48);
+  v128.store(dst, a4, 64);
+}
+
+/** dE_e[word j] += l_j * g for the L words at off. */
+function scatterSlot20(g: usize, off: usize, L: i32, e: i32): void {
+  const g0 = v128.load(g);
+  const g1 = v128.load(g, 16);
+  const g2 = v128.load(g, 32);
+  const g3 = v128.load(g, 48);
+  const g4 = v128.load(g, 64);
+  for (let j = 0; j < L; j++) {
+    const id = load<i32>(off + (<usize>j << 2));
+    if (id <= 1) continue;
+    const w = peRow(L, j);
+    const r = gembRow(e, id);
+    v128.store(r, f32x4.add(v128.load(r), f32x4.mul(v128.load(w), g0)));
+    v128.store(r, f32x4.add(v128.load(r, 16), f32x4.mul(v128.load(w, 16), g1)), 16);
+    v128.store(r, f32x4.add(v128.load(r, 32), f32x4.mul(v128.load(w, 32), g2)), 32);
+    v128.store(r, f32x4.add(v128.load(r, 48), f32x4.mul(v128.load(w, 48), g3)), 48);
+    v128.store(r, f32x4.add(v128.load(r, 64), f32x4.mul(v128.load(w, 64), g4)), 64);
+  }
 }
 
 function scatterSentence(off: usize, e: i32, g: usize): void {
