@@ -116,11 +116,11 @@ export function kernelThreadCount(): number {
 }
 
 /**
- * Training batches run before the timing (long enough for the engine to have compiled the kernels'
- * optimised code in every thread), then timed on one thread and on all; the threads are kept unless they
- * were slower.
+ * Milliseconds of training batches run on every thread before the timing (long enough for the engine to
+ * have compiled the kernels' optimised code in every thread), then batches timed on one thread and on all;
+ * the threads are kept unless they were slower.
  */
-const PROBE_WARMUP = 12;
+const PROBE_WARMUP_MS = 300;
 const PROBE_BATCHES = 12;
 
 /** The most pages a shared memory may grow to (2 GiB), as the shared build declares. */
@@ -193,6 +193,7 @@ export class WasmKernel implements Kernel {
   private position: Int32Array = new Int32Array(0);
   /** Timing the first batches on one thread and on all (threadsPay). */
   private probe = {
+    warm: 0,
     batches: 0,
     single: 0,
     threaded: 0,
@@ -501,18 +502,19 @@ export class WasmKernel implements Kernel {
     const pool = this.pool?.owns(this) ? this.pool : null;
     const pr = this.probe;
     if (pool && !pool.adaptive) pr.decided = true;
-    if (pool && own && pr.decided === null) {
+    if (pool && own && pr.decided === null && pr.warm < PROBE_WARMUP_MS) {
+      const t0 = performance.now();
+      this.computeSlices(job, batchArgs, pool);
+      pr.warm += performance.now() - t0;
+    } else if (pool && own && pr.decided === null) {
       // The same batch on this thread alone, then on all: the same outputs, so only the times differ.
       const t0 = performance.now();
       this.computeSlices(job, batchArgs, null);
       const t1 = performance.now();
       this.computeSlices(job, batchArgs, pool);
-      const t2 = performance.now();
-      if (pr.batches++ >= PROBE_WARMUP) {
-        pr.single += t1 - t0;
-        pr.threaded += t2 - t1;
-      }
-      if (pr.batches >= PROBE_WARMUP + PROBE_BATCHES) pr.decided = pr.threaded < pr.single;
+      pr.single += t1 - t0;
+      pr.threaded += performance.now() - t1;
+      if (++pr.batches >= PROBE_BATCHES) pr.decided = pr.threaded < pr.single;
     } else {
       this.computeSlices(job, batchArgs, pool && pr.decided !== false ? pool : null);
     }
