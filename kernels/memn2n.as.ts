@@ -338,7 +338,8 @@ export function forward(b: i32, timePtr: usize, timeOff: i32, linear: bool): f64
     const c = hopC(h);
     const p = P + (<usize>(h * WM) << 2);
     // attend
-    for (let i = 0; i < n; i++) store<f32>(p + (<usize>i << 2), dot(u, slot(MV, a, i)));
+    if (DP == 20) scores20(p, u, slot(MV, a, 0), n);
+    else for (let i = 0; i < n; i++) store<f32>(p + (<usize>i << 2), dot(u, slot(MV, a, i)));
     if (!linear) softmax(p, n, SLOTS > n ? SLOTS - n : 0);
     if (!linear && SUPW > 0) {
       const t = supportOf(b, h);
@@ -350,7 +351,8 @@ export function forward(b: i32, timePtr: usize, timeOff: i32, linear: bool): f64
     } else {
       copy(un, u);
     }
-    for (let i = 0; i < n; i++) axpy(un, load<f32>(p + (<usize>i << 2)), slot(MV, c, i));
+    if (DP == 20) read20(un, p, slot(MV, c, 0), n);
+    else for (let i = 0; i < n; i++) axpy(un, load<f32>(p + (<usize>i << 2)), slot(MV, c, i));
     if (RELU) relu(un);
   }
   if (HEADC > 0) return headForward(b) + supervised;
@@ -541,10 +543,14 @@ export function backward(b: i32, linear: bool, rb: usize): void {
       copy(dprev, du);
     }
     // read: dp_i = du . c_i; dc_i += p_i du
-    for (let i = 0; i < n; i++) {
-      const ci = slot(MV, c, i);
-      store<f32>(DPV + (<usize>i << 2), dot(du, ci));
-      axpy(slot(DMV, c, i), load<f32>(p + (<usize>i << 2)), du);
+    if (DP == 20) {
+      readBack20(du, p, slot(MV, c, 0), slot(DMV, c, 0), n);
+    } else {
+      for (let i = 0; i < n; i++) {
+        const ci = slot(MV, c, i);
+        store<f32>(DPV + (<usize>i << 2), dot(du, ci));
+        axpy(slot(DMV, c, i), load<f32>(p + (<usize>i << 2)), du);
+      }
     }
     // attend: through the softmax unless linear
     if (!linear) {
@@ -567,10 +573,14 @@ export function backward(b: i32, linear: bool, rb: usize): void {
         }
       }
     }
-    for (let i = 0; i < n; i++) {
-      const ds = load<f32>(DPV + (<usize>i << 2));
-      axpy(dprev, ds, slot(MV, a, i));
-      axpy(slot(DMV, a, i), ds, u);
+    if (DP == 20) {
+      attendBack20(dprev, u, slot(MV, a, 0), slot(DMV, a, 0), n);
+    } else {
+      for (let i = 0; i < n; i++) {
+        const ds = load<f32>(DPV + (<usize>i << 2));
+        axpy(dprev, ds, slot(MV, a, i));
+        axpy(slot(DMV, a, i), ds, u);
+      }
     }
     const tmp = du;
     du = dprev;
@@ -728,6 +738,112 @@ function embedSlot20(dst: usize, off: usize, L: i32, e: i32, time: usize): void 
   v128.store(dst, a2, 32);
   v128.store(dst, a3, 48);
   v128.store(dst, a4, 64);
+}
+
+// The hops at d = 20: u (or du) in registers over the memory slots, which lie 80 bytes apart from `m`.
+
+@inline function lanes(acc: v128): f32 {
+  return f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+}
+
+/** p_i = u . m_i */
+function scores20(p: usize, u: usize, m: usize, n: i32): void {
+  const u0 = v128.load(u);
+  const u1 = v128.load(u, 16);
+  const u2 = v128.load(u, 32);
+  const u3 = v128.load(u, 48);
+  const u4 = v128.load(u, 64);
+  for (let i = 0; i < n; i++) {
+    const r = m + <usize>i * 80;
+    let acc = f32x4.add(f32x4.splat(0), f32x4.mul(u0, v128.load(r)));
+    acc = f32x4.add(acc, f32x4.mul(u1, v128.load(r, 16)));
+    acc = f32x4.add(acc, f32x4.mul(u2, v128.load(r, 32)));
+    acc = f32x4.add(acc, f32x4.mul(u3, v128.load(r, 48)));
+    acc = f32x4.add(acc, f32x4.mul(u4, v128.load(r, 64)));
+    store<f32>(p + (<usize>i << 2), lanes(acc));
+  }
+}
+
+/** un += sum_i p_i c_i, in slot order */
+function read20(un: usize, p: usize, c: usize, n: i32): void {
+  let a0 = v128.load(un);
+  let a1 = v128.load(un, 16);
+  let a2 = v128.load(un, 32);
+  let a3 = v128.load(un, 48);
+  let a4 = v128.load(un, 64);
+  for (let i = 0; i < n; i++) {
+    const sv = f32x4.splat(load<f32>(p + (<usize>i << 2)));
+    const r = c + <usize>i * 80;
+    a0 = f32x4.add(a0, f32x4.mul(sv, v128.load(r)));
+    a1 = f32x4.add(a1, f32x4.mul(sv, v128.load(r, 16)));
+    a2 = f32x4.add(a2, f32x4.mul(sv, v128.load(r, 32)));
+    a3 = f32x4.add(a3, f32x4.mul(sv, v128.load(r, 48)));
+    a4 = f32x4.add(a4, f32x4.mul(sv, v128.load(r, 64)));
+  }
+  v128.store(un, a0);
+  v128.store(un, a1, 16);
+  v128.store(un, a2, 32);
+  v128.store(un, a3, 48);
+  v128.store(un, a4, 64);
+}
+
+/** DPV_i = du . c_i; dc_i += p_i du */
+function readBack20(du: usize, p: usize, c: usize, dc: usize, n: i32): void {
+  const d0 = v128.load(du);
+  const d1 = v128.load(du, 16);
+  const d2 = v128.load(du, 32);
+  const d3 = v128.load(du, 48);
+  const d4 = v128.load(du, 64);
+  for (let i = 0; i < n; i++) {
+    const r = c + <usize>i * 80;
+    let acc = f32x4.add(f32x4.splat(0), f32x4.mul(d0, v128.load(r)));
+    acc = f32x4.add(acc, f32x4.mul(d1, v128.load(r, 16)));
+    acc = f32x4.add(acc, f32x4.mul(d2, v128.load(r, 32)));
+    acc = f32x4.add(acc, f32x4.mul(d3, v128.load(r, 48)));
+    acc = f32x4.add(acc, f32x4.mul(d4, v128.load(r, 64)));
+    store<f32>(DPV + (<usize>i << 2), lanes(acc));
+    const sv = f32x4.splat(load<f32>(p + (<usize>i << 2)));
+    const g = dc + <usize>i * 80;
+    v128.store(g, f32x4.add(v128.load(g), f32x4.mul(sv, d0)));
+    v128.store(g, f32x4.add(v128.load(g, 16), f32x4.mul(sv, d1)), 16);
+    v128.store(g, f32x4.add(v128.load(g, 32), f32x4.mul(sv, d2)), 32);
+    v128.store(g, f32x4.add(v128.load(g, 48), f32x4.mul(sv, d3)), 48);
+    v128.store(g, f32x4.add(v128.load(g, 64), f32x4.mul(sv, d4)), 64);
+  }
+}
+
+/** dprev += sum_i ds_i a_i (in slot order); da_i += ds_i u; ds in DPV */
+function attendBack20(dprev: usize, u: usize, a: usize, da: usize, n: i32): void {
+  let p0 = v128.load(dprev);
+  let p1 = v128.load(dprev, 16);
+  let p2 = v128.load(dprev, 32);
+  let p3 = v128.load(dprev, 48);
+  let p4 = v128.load(dprev, 64);
+  const u0 = v128.load(u);
+  const u1 = v128.load(u, 16);
+  const u2 = v128.load(u, 32);
+  const u3 = v128.load(u, 48);
+  const u4 = v128.load(u, 64);
+  for (let i = 0; i < n; i++) {
+    const sv = f32x4.splat(load<f32>(DPV + (<usize>i << 2)));
+    const r = a + <usize>i * 80;
+    p0 = f32x4.add(p0, f32x4.mul(sv, v128.load(r)));
+    p1 = f32x4.add(p1, f32x4.mul(sv, v128.load(r, 16)));
+    p2 = f32x4.add(p2, f32x4.mul(sv, v128.load(r, 32)));
+    p3 = f32x4.add(p3, f32x4.mul(sv, v128.load(r, 48)));
+    p4 = f32x4.add(p4, f32x4.mul(sv, v128.load(r, 64)));
+    const g = da + <usize>i * 80;
+    v128.store(g, f32x4.add(v128.load(g), f32x4.mul(sv, u0)));
+    v128.store(g, f32x4.add(v128.load(g, 16), f32x4.mul(sv, u1)), 16);
+    v128.store(g, f32x4.add(v128.load(g, 32), f32x4.mul(sv, u2)), 32);
+    v128.store(g, f32x4.add(v128.load(g, 48), f32x4.mul(sv, u3)), 48);
+    v128.store(g, f32x4.add(v128.load(g, 64), f32x4.mul(sv, u4)), 64);
+  }
+  v128.store(dprev, p0);
+  v128.store(dprev, p1, 16);
+  v128.store(dprev, p2, 32);
+  v128.store(dprev, p3, 48);
+  v128.store(dprev, p4, 64);
 }
 
 /** dE_e[word j] += l_j * g for the L words at off. */
