@@ -746,6 +746,25 @@ function embedSlot20(dst: usize, off: usize, L: i32, e: i32, time: usize): void 
   return f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
 }
 
+/** (x0..x4) . the row at r, as `dot` adds it up */
+@inline function dot20(x0: v128, x1: v128, x2: v128, x3: v128, x4: v128, r: usize): f32 {
+  let acc = f32x4.add(f32x4.splat(0), f32x4.mul(x0, v128.load(r)));
+  acc = f32x4.add(acc, f32x4.mul(x1, v128.load(r, 16)));
+  acc = f32x4.add(acc, f32x4.mul(x2, v128.load(r, 32)));
+  acc = f32x4.add(acc, f32x4.mul(x3, v128.load(r, 48)));
+  acc = f32x4.add(acc, f32x4.mul(x4, v128.load(r, 64)));
+  return lanes(acc);
+}
+
+/** the row at g += s * (x0..x4), as `axpy` adds it */
+@inline function axpy20(g: usize, s: v128, x0: v128, x1: v128, x2: v128, x3: v128, x4: v128): void {
+  v128.store(g, f32x4.add(v128.load(g), f32x4.mul(s, x0)));
+  v128.store(g, f32x4.add(v128.load(g, 16), f32x4.mul(s, x1)), 16);
+  v128.store(g, f32x4.add(v128.load(g, 32), f32x4.mul(s, x2)), 32);
+  v128.store(g, f32x4.add(v128.load(g, 48), f32x4.mul(s, x3)), 48);
+  v128.store(g, f32x4.add(v128.load(g, 64), f32x4.mul(s, x4)), 64);
+}
+
 /** p_i = u . m_i */
 function scores20(p: usize, u: usize, m: usize, n: i32): void {
   const u0 = v128.load(u);
@@ -754,17 +773,11 @@ function scores20(p: usize, u: usize, m: usize, n: i32): void {
   const u3 = v128.load(u, 48);
   const u4 = v128.load(u, 64);
   for (let i = 0; i < n; i++) {
-    const r = m + <usize>i * 80;
-    let acc = f32x4.add(f32x4.splat(0), f32x4.mul(u0, v128.load(r)));
-    acc = f32x4.add(acc, f32x4.mul(u1, v128.load(r, 16)));
-    acc = f32x4.add(acc, f32x4.mul(u2, v128.load(r, 32)));
-    acc = f32x4.add(acc, f32x4.mul(u3, v128.load(r, 48)));
-    acc = f32x4.add(acc, f32x4.mul(u4, v128.load(r, 64)));
-    store<f32>(p + (<usize>i << 2), lanes(acc));
+    store<f32>(p + (<usize>i << 2), dot20(u0, u1, u2, u3, u4, m + <usize>i * 80));
   }
 }
 
-/** un += sum_i p_i c_i, in slot order */
+/** un += sum_i p_i c_i, in slot order (p: f32[n]) */
 function read20(un: usize, p: usize, c: usize, n: i32): void {
   let a0 = v128.load(un);
   let a1 = v128.load(un, 16);
@@ -795,55 +808,22 @@ function readBack20(du: usize, p: usize, c: usize, dc: usize, n: i32): void {
   const d3 = v128.load(du, 48);
   const d4 = v128.load(du, 64);
   for (let i = 0; i < n; i++) {
-    const r = c + <usize>i * 80;
-    let acc = f32x4.add(f32x4.splat(0), f32x4.mul(d0, v128.load(r)));
-    acc = f32x4.add(acc, f32x4.mul(d1, v128.load(r, 16)));
-    acc = f32x4.add(acc, f32x4.mul(d2, v128.load(r, 32)));
-    acc = f32x4.add(acc, f32x4.mul(d3, v128.load(r, 48)));
-    acc = f32x4.add(acc, f32x4.mul(d4, v128.load(r, 64)));
-    store<f32>(DPV + (<usize>i << 2), lanes(acc));
-    const sv = f32x4.splat(load<f32>(p + (<usize>i << 2)));
-    const g = dc + <usize>i * 80;
-    v128.store(g, f32x4.add(v128.load(g), f32x4.mul(sv, d0)));
-    v128.store(g, f32x4.add(v128.load(g, 16), f32x4.mul(sv, d1)), 16);
-    v128.store(g, f32x4.add(v128.load(g, 32), f32x4.mul(sv, d2)), 32);
-    v128.store(g, f32x4.add(v128.load(g, 48), f32x4.mul(sv, d3)), 48);
-    v128.store(g, f32x4.add(v128.load(g, 64), f32x4.mul(sv, d4)), 64);
+    store<f32>(DPV + (<usize>i << 2), dot20(d0, d1, d2, d3, d4, c + <usize>i * 80));
+    axpy20(dc + <usize>i * 80, f32x4.splat(load<f32>(p + (<usize>i << 2))), d0, d1, d2, d3, d4);
   }
 }
 
 /** dprev += sum_i ds_i a_i (in slot order); da_i += ds_i u; ds in DPV */
 function attendBack20(dprev: usize, u: usize, a: usize, da: usize, n: i32): void {
-  let p0 = v128.load(dprev);
-  let p1 = v128.load(dprev, 16);
-  let p2 = v128.load(dprev, 32);
-  let p3 = v128.load(dprev, 48);
-  let p4 = v128.load(dprev, 64);
+  read20(dprev, DPV, a, n);
   const u0 = v128.load(u);
   const u1 = v128.load(u, 16);
   const u2 = v128.load(u, 32);
   const u3 = v128.load(u, 48);
   const u4 = v128.load(u, 64);
   for (let i = 0; i < n; i++) {
-    const sv = f32x4.splat(load<f32>(DPV + (<usize>i << 2)));
-    const r = a + <usize>i * 80;
-    p0 = f32x4.add(p0, f32x4.mul(sv, v128.load(r)));
-    p1 = f32x4.add(p1, f32x4.mul(sv, v128.load(r, 16)));
-    p2 = f32x4.add(p2, f32x4.mul(sv, v128.load(r, 32)));
-    p3 = f32x4.add(p3, f32x4.mul(sv, v128.load(r, 48)));
-    p4 = f32x4.add(p4, f32x4.mul(sv, v128.load(r, 64)));
-    const g = da + <usize>i * 80;
-    v128.store(g, f32x4.add(v128.load(g), f32x4.mul(sv, u0)));
-    v128.store(g, f32x4.add(v128.load(g, 16), f32x4.mul(sv, u1)), 16);
-    v128.store(g, f32x4.add(v128.load(g, 32), f32x4.mul(sv, u2)), 32);
-    v128.store(g, f32x4.add(v128.load(g, 48), f32x4.mul(sv, u3)), 48);
-    v128.store(g, f32x4.add(v128.load(g, 64), f32x4.mul(sv, u4)), 64);
+    axpy20(da + <usize>i * 80, f32x4.splat(load<f32>(DPV + (<usize>i << 2))), u0, u1, u2, u3, u4);
   }
-  v128.store(dprev, p0);
-  v128.store(dprev, p1, 16);
-  v128.store(dprev, p2, 32);
-  v128.store(dprev, p3, 48);
-  v128.store(dprev, p4, 64);
 }
 
 /** dE_e[word j] += l_j * g for the L words at off. */
