@@ -227,11 +227,12 @@ export class KernelThreads {
       };
       h.postMessage(setup);
     });
-    // The helpers say they are ready by finishing job 0... which they mark as DONE = SEQ = 0 plus a flag.
+    // Each helper says its instance is ready by storing OP = READY (OP held the last job's until then).
     for (let i = 0; i < this.helpers.length; i++) {
-      const base = i * STRIDE;
-      while (Atomics.load(this.control, base + OP) !== -2)
-        Atomics.wait(this.control, base + OP, Atomics.load(this.control, base + OP), 50);
+      const at = i * STRIDE + OP;
+      for (let op = Atomics.load(this.control, at); op !== READY; op = Atomics.load(this.control, at)) {
+        Atomics.wait(this.control, at, op, 50);
+      }
       this.check(i);
     }
   }
