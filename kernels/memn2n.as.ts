@@ -37,8 +37,7 @@ let PE: usize = 0; // f32[J+1][J][DP]
 let WM: i32 = 0; // memory slots the workspace holds
 let U: usize = 0; // f32[K+1][DP]
 let MV: usize = 0; // f32[NEMB][WM][DP] embedded memories
-let RB0: usize = 0; // this instance's own row buffer (see rowBufBytes)
-let DMV: usize = 0; // the current row buffer's memory gradients
+let DMV: usize = 0; // f32[NEMB][WM][DP] their gradients
 let P: usize = 0; // f32[K][WM] attention
 let DPV: usize = 0; // f32[WM]
 let PROBS: usize = 0; // f64[V] (and with a head, then f64[HEADC]: the candidates')
@@ -147,48 +146,16 @@ export function setBatch(sent: usize, mem: usize, memLen: usize, timeIx: usize, 
   PE = pe;
 }
 
-export function setWorkspace(wm: i32, u: usize, mv: usize, rb: usize, p: usize, dpv: usize, probs: usize, du: usize, dprev: usize): void {
+export function setWorkspace(wm: i32, u: usize, mv: usize, dmv: usize, p: usize, dpv: usize, probs: usize, du: usize, dprev: usize): void {
   WM = wm;
   U = u;
   MV = mv;
-  RB0 = rb;
+  DMV = dmv;
   P = p;
   DPV = dpv;
   PROBS = probs;
   DU = du;
   DPREV = dprev;
-}
-
-// ---- row buffer ----
-// The backward pass of one example writes what its gradient contributions are made of into a row buffer
-// (RB0), and `accumulate` adds them into the gradient buffers. Layout (bytes from the buffer's start):
-// f32[V4] answer-logit gradients | f32[DP] question gradient | f32[DP] u^K | f32[K][2][DP] (du, u) of each
-// hop for H (only with H) | f32[NEMB][WM][DP] memory gradients.
-
-@inline function v4(): i32 {
-  return (V + 3) & ~3;
-}
-
-@inline function rbDu(rb: usize): usize {
-  return rb + (<usize>v4() << 2);
-}
-
-@inline function rbUk(rb: usize): usize {
-  return rbDu(rb) + (<usize>DP << 2);
-}
-
-@inline function rbHop(rb: usize, h: i32): usize {
-  return rbUk(rb) + (<usize>DP << 2) + ((<usize>(h * 2) * <usize>DP) << 2);
-}
-
-@inline function rbDmv(rb: usize): usize {
-  return rbUk(rb) + (<usize>DP << 2) + (LAYERWISE ? (<usize>(K * 2) * <usize>DP) << 2 : 0);
-}
-
-/** Bytes of one row buffer for a workspace of wm memory slots (after setDims). */
-export function rowBufBytes(wm: i32): i32 {
-  const floats = v4() + 2 * DP + (LAYERWISE ? K * 2 * DP : 0) + NEMB * wm * DP;
-  return ((floats << 2) + 15) & ~15;
 }
 
 /** Where gradients are added from now on (this instance): a slice's own buffers, or the totals. */
@@ -435,10 +402,10 @@ function headForward(b: i32): f64 {
 }
 
 /**
- * The gradient reaching each used word's row of W from the candidates' softmax (float64, into PROBS),
- * written as float32 to the row buffer's answer part (zero for every other word); du = W^T of it.
+ * The gradient reaching each used word's row of W from the candidates' softmax (float64, into PROBS): dW
+ * += it times u^K (uk), du = W^T of it. (A word no candidate uses has a zero gradient.)
  */
-function headBackward(b: i32, rb: usize, du: usize): void {
+function headBackward(b: i32, uk: usize, du: usize): void {
   const ans = load<i32>(ANSWER + (<usize>b << 2));
   const z = headProbs();
   store<f64>(z + (<usize>ans << 3), load<f64>(z + (<usize>ans << 3)) - 1);
@@ -459,13 +426,13 @@ function headBackward(b: i32, rb: usize, du: usize): void {
       store<f64>(q, load<f64>(q) + load<f64>(z + (<usize>load<i32>(MCAND + (<usize>i << 2)) << 3)));
     }
   }
-  zeroFloats(rb, v4());
   zero(du);
   for (let x = 0; x < NUSED; x++) {
     const w = load<i32>(HUSED + (<usize>x << 2));
     const g = <f32>load<f64>(PROBS + (<usize>w << 3));
-    store<f32>(rb + (<usize>w << 2), g);
-    if (g != 0) axpy(du, g, embRow(AIDX, w));
+    if (g == 0) continue;
+    axpy(gembRow(AIDX, w), g, uk);
+    axpy(du, g, embRow(AIDX, w));
   }
 }
 
@@ -496,27 +463,25 @@ function softmax(p: usize, n: i32, empty: i32): void {
 // ---- backward ----
 
 /**
- * Backward pass of the example whose forward pass just ran, into the row buffer rb (see `accumulate`, which
- * adds it into the gradients).
+ * Backward pass of the example whose forward pass just ran; adds into the gradient buffers (setGrads): the
+ * answer layer, H, the question, then each memory slot's time row and words.
  */
-export function backward(b: i32, linear: bool, rb: usize): void {
+export function backward(b: i32, timePtr: usize, timeOff: i32, linear: bool): void {
   const n = load<i32>(MEMLEN + (<usize>b << 2));
   const ans = load<i32>(ANSWER + (<usize>b << 2));
-  DMV = rbDmv(rb);
   let du = DU;
   let dprev = DPREV;
-  // answer: dz = probs - onehot; dW += dz u^K (kept for accumulate); du = W^T dz
+  // answer: dz = probs - onehot; dW += dz u^K; du = W^T dz
   const uk = uRow(K);
-  copy(rbUk(rb), uk);
   if (HEADC > 0) {
-    headBackward(b, rb, du);
+    headBackward(b, uk, du);
   } else {
     zero(du);
     for (let v = 0; v < V; v++) {
       let g = load<f64>(PROBS + (<usize>v << 3));
       if (v == ans) g -= 1;
       const gv = <f32>g;
-      store<f32>(rb + (<usize>v << 2), gv);
+      axpy(gembRow(AIDX, v), gv, uk);
       axpy(du, gv, embRow(AIDX, v));
     }
   }
@@ -530,14 +495,14 @@ export function backward(b: i32, linear: bool, rb: usize): void {
     const c = hopC(h);
     const p = P + (<usize>(h * WM) << 2);
     if (RELU) maskPositive(du, uRow(h + 1));
-    // hop update: dH += du u^T (kept for accumulate)
+    // hop update: dH += du u^T
     if (LAYERWISE) {
-      copy(rbHop(rb, h), du);
-      copy(rbHop(rb, h) + (<usize>DP << 2), u);
       zero(dprev);
       for (let x = 0; x < DP; x++) {
         const gx = load<f32>(du + (<usize>x << 2));
-        axpy(dprev, gx, H + ((<usize>x * <usize>DP) << 2));
+        const row = (<usize>x * <usize>DP) << 2;
+        axpy(dprev, gx, H + row);
+        axpy(GH + row, gx, u);
       }
     } else {
       copy(dprev, du);
@@ -586,43 +551,21 @@ export function backward(b: i32, linear: bool, rb: usize): void {
     du = dprev;
     dprev = tmp;
   }
-  copy(rbDu(rb), du);
-}
-
-/**
- * Adds example b's gradient contributions from its row buffer rb into the gradient buffers: the answer
- * layer, H, the question, then each memory slot's time row and words.
- */
-export function accumulate(b: i32, timePtr: usize, timeOff: i32, rb: usize): void {
-  const n = load<i32>(MEMLEN + (<usize>b << 2));
-  const dmv = rbDmv(rb);
-  const uk = rbUk(rb);
-  // (A word no candidate uses has a zero gradient: adding it would change nothing.)
-  for (let v = 0; v < V; v++) {
-    const g = load<f32>(rb + (<usize>v << 2));
-    if (g != 0) axpy(gembRow(AIDX, v), g, uk);
-  }
-  if (LAYERWISE) {
-    for (let h = K - 1; h >= 0; h--) {
-      const du = rbHop(rb, h);
-      const u = du + (<usize>DP << 2);
-      for (let x = 0; x < DP; x++) axpy(GH + ((<usize>x * <usize>DP) << 2), load<f32>(du + (<usize>x << 2)), u);
-    }
-  }
-  scatterSentence(QUERY + (<usize>(b * J) << 2), QIDX, rbDu(rb));
+  // embeddings: the question into B, each memory into its matrices and time rows
+  scatterSentence(QUERY + (<usize>(b * J) << 2), QIDX, du);
   for (let i = 0; i < n; i++) {
     const t = timeIndex(timePtr, timeOff, i);
     if (TEMPORAL) {
       for (let x = 0; x < NMEM; x++) {
         const e = load<i32>(MEMEMBS + (<usize>x << 2));
-        add(timeRow(GTIME, e, t), slot(dmv, e, i));
+        add(timeRow(GTIME, e, t), slot(DMV, e, i));
       }
     }
     const off = sentence(b, i);
     const L = sentenceLength(off);
     for (let x = 0; x < NMEM; x++) {
       const e = load<i32>(MEMEMBS + (<usize>x << 2));
-      const g = slot(dmv, e, i);
+      const g = slot(DMV, e, i);
       if (DP == 20) scatterSlot20(g, off, L, e);
       else scatterSlot(g, off, L, e);
     }
@@ -869,10 +812,7 @@ export function runRows(rows: usize, from: i32, to: i32, timePtr: usize, timeByP
     const before = lastErrors;
     store<f64>(losses + (<usize>r << 3), forward(b, timePtr, timeOff, linear));
     store<i32>(wrong + (<usize>r << 2), lastErrors - before);
-    if (grad) {
-      backward(b, linear, RB0);
-      accumulate(b, timePtr, timeOff, RB0);
-    }
+    if (grad) backward(b, timePtr, timeOff, linear);
   }
 }
 

@@ -68,7 +68,6 @@ interface Exports {
   setGrads(gemb: number, gtime: number, gh: number): void;
   zeroFloats(p: number, n: number): void;
   sumSlices(...args: number[]): void;
-  rowBufBytes(wm: number): number;
   getLastErrors(): number;
   sumSquares(x: number, n: number): number;
   sgd(p: number, g: number, n: number, lrScale: number): void;
@@ -384,7 +383,7 @@ export class WasmKernel implements Kernel {
       M,
       this.alloc((p.hops + 1) * dp * 4),
       this.alloc(nEmb * M * dp * 4),
-      this.alloc(this.x.rowBufBytes(M)),
+      this.alloc(nEmb * M * dp * 4),
       this.alloc(p.hops * M * 4),
       this.alloc(M * 4),
       this.alloc((p.vocabSize + (this.head?.count ?? 0)) * 8),
