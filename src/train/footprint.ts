@@ -1,12 +1,13 @@
 // How much memory a training run will take, from the shapes alone, before any of it is allocated: the
 // vectorized data (one copy per worker thread and the one prepared here), the weights with their gradients
-// per run, and the workspaces. A run that would not fit is refused with the figure, not started.
+// (a batch's slices' too) per run, and the workspaces. A run that would not fit is refused with the figure, not started.
 
 import type { Example, Sentence } from "../data/babi.js";
 import type { Shape } from "../data/batch.js";
 import { FieldError } from "../data/errors.js";
 import { checkCount, DEFAULT_LIMITS, type Limits } from "../data/limits.js";
 import type { Config } from "../model/config.js";
+import { SLICE_ROWS } from "../model/kernel-threads.js";
 
 /** What a preparation may use: the data limits, and the memory a run may take. */
 export interface Bounds {
@@ -45,8 +46,10 @@ export function runFootprint(
   const data = splits.reduce((s, ex) => s + batchBytes(ex, shape), 0) + 4 * candidateWords;
   const nEmb = cfg.tying === "adjacent" ? cfg.hops + 1 : 4;
   const floats = nEmb * (vocabSize + shape.memorySize) * cfg.dim + cfg.dim * cfg.dim;
-  // Weights and gradients in float32 and float64 (the WASM kernel keeps its own copy), per run.
-  const weights = floats * (4 + 4 + 8 + 8);
+  // Weights and gradients in float32 and float64 (the WASM kernel keeps its own copy), and the float32
+  // gradients of each slice of a batch (the kernel sums a batch's slices in order), per run.
+  const slices = Math.ceil(cfg.batchSize / SLICE_ROWS);
+  const weights = floats * (4 + 4 + 8 + 8 + 4 * slices);
   const workspace = 8 * (2 * nEmb * shape.memorySize * cfg.dim + vocabSize);
   const bytes = data * (1 + workers) + (weights + workspace) * workers;
   const gb = size;
