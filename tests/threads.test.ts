@@ -6,14 +6,17 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { withKernelThreads } from "../src/cli/threads.js";
+import { runDataOf } from "../src/api/train.js";
+import { type Job, runJobs } from "../src/cli/pool.js";
+import { spawnKernelThread, withKernelThreads } from "../src/cli/threads.js";
 import { parseBabi } from "../src/data/babi.js";
 import { createHead } from "../src/model/candidate-head.js";
 import { type Config, makeConfig } from "../src/model/config.js";
+import { KernelThreads } from "../src/model/kernel-threads.js";
 import { createParams, initParams, namedTensors } from "../src/model/params.js";
-import { kernelThreadCount, WasmKernel } from "../src/model/wasm-kernel.js";
+import { kernelThreadCount, useKernelThreads, WasmKernel } from "../src/model/wasm-kernel.js";
 import { prepare } from "../src/train/prepare.js";
-import { Trainer } from "../src/train/trainer.js";
+import { type TrainEvent, Trainer } from "../src/train/trainer.js";
 import { Rng } from "../src/util/random.js";
 import { BABI_EN, runCli, withTmpDir } from "./helpers.js";
 import { randomBatch, randomCandidates } from "./model-helpers.js";
@@ -102,6 +105,81 @@ test("a kernel keeps to one thread where its first batches ran faster there, wit
   const chosen = await withKernelThreads(2, () => weightsAfter(cfg));
   assert.ok(chosen.threads === 1 || chosen.threads === 2);
   assert.deepEqual(chosen.weights, one.weights);
+});
+
+test("a run takes in the threads its budget grows to between batches, with the same weights", async () => {
+  const cfg = makeConfig({ epochs: 6, linearStart: false });
+  const data = prepare([{ task: 2, train: parseBabi(TRAIN, "t").examples, test: [] }], cfg);
+  const train = (onEpoch: (t: Trainer) => Promise<void> | void) => async () => {
+    const seen: number[] = [];
+    const t = new Trainer(cfg, data.vocab.size, data.train, data.valid, 7, (e) => {
+      if (e.type === "epoch") seen.push(e.threads);
+    });
+    while (!t.state.done) {
+      t.runEpoch();
+      await onEpoch(t);
+    }
+    return { seen, weights: namedTensors(t.params).map((x) => Array.from(x.data)) };
+  };
+  const one = await withKernelThreads(
+    1,
+    train(() => {}),
+  );
+  const cells = new Int32Array(new SharedArrayBuffer(4)).fill(1);
+  const pool = KernelThreads.growing(3, spawnKernelThread, { cells, index: 0 });
+  pool.adaptive = false;
+  useKernelThreads(pool);
+  try {
+    const grown = await train(async (t) => {
+      // After the first epoch the budget rises to 3; the helpers start on their own threads, and the run
+      // takes them in at a batch once they are up (here it waits for them, to see the change within 6 epochs).
+      if (t.state.epoch === 1) {
+        Atomics.store(cells, 0, 3);
+        const give = Date.now() + 30_000;
+        while (pool.size < 3 && Date.now() < give) {
+          await new Promise((r) => setTimeout(r, 20));
+          pool.poll();
+        }
+      }
+    })();
+    assert.equal(grown.seen[0], 1, "the first epoch ran on one thread");
+    assert.equal(grown.seen.at(-1), 3, "the last epochs ran on three");
+    assert.deepEqual(grown.weights, one.weights);
+  } finally {
+    useKernelThreads(null);
+    pool.release();
+    pool.close();
+  }
+});
+
+test("a sweep's last run takes the cores of the runs that have finished, with the same weights", async () => {
+  const data = runDataOf(
+    prepare([{ task: 2, train: parseBabi(TRAIN, "t").examples, test: [] }], makeConfig({})),
+  );
+  // Two short runs first, then a long one: it starts when a short one ends, and gets the other's core
+  // once that one ends too.
+  const job = (epochs: number, seed: number): Job => ({
+    cfg: makeConfig({ epochs, linearStart: false }),
+    seed,
+    data,
+  });
+  const jobs = [job(2, 1), job(2, 2), job(600, 3)];
+  const threads: number[][] = [[], [], []];
+  const onEvent = (j: number, e: TrainEvent) => {
+    if (e.type === "epoch") threads[j].push(e.threads);
+  };
+  const alone = await runJobs(jobs, 1, {}, 1);
+  const swept = await runJobs(jobs, 2, { onEvent }, 2, false);
+  assert.deepEqual(threads[2].slice(0, 1), [1], "the last run starts on one thread");
+  assert.equal(threads[2].at(-1), 2, "and ends on two");
+  swept.forEach((r, i) => {
+    const a = namedTensors(alone[i].run.params).map((t) => Array.from(t.data));
+    assert.deepEqual(
+      namedTensors(r.run.params).map((t) => Array.from(t.data)),
+      a,
+      `run ${i}: the same weights`,
+    );
+  });
 });
 
 test("memn2n train --threads 1 and --threads 2 write the same model file", () => {

@@ -68,37 +68,63 @@ export function fromWire(w: WireReport, cfg: Config, data: RunData): RunReport {
   return { ...w, run: { ...run, params } };
 }
 
+/**
+ * Runs the jobs on `workers` worker threads (one: in this thread), each run on one thread while others
+ * wait to start, and on up to `runThreads` once cores fall idle (in this thread: on `runThreads`).
+ * `adaptive` false: runs use every thread they are given, even where one would be faster (for tests).
+ */
 export async function runJobs(
   jobs: Job[],
   workers: number,
   cb: JobCallbacks = {},
   runThreads = 1,
+  adaptive = true,
 ): Promise<RunReport[]> {
   const results: RunReport[] = new Array(jobs.length);
   if (workers <= 1 || jobs.length <= 1) {
     // Runs one after another in this process: each on `threads` threads.
-    await withKernelThreads(runThreads, () => {
-      jobs.forEach((job, i) => {
-        results[i] = executeJob(
-          job,
-          (e) => cb.onEvent?.(i, e),
-          (s, w) => cb.onEpoch?.(i, s, w),
-        );
-        cb.onDone?.(i, results[i]);
-      });
-    });
+    await withKernelThreads(
+      runThreads,
+      () => {
+        jobs.forEach((job, i) => {
+          results[i] = executeJob(
+            job,
+            (e) => cb.onEvent?.(i, e),
+            (s, w) => cb.onEpoch?.(i, s, w),
+          );
+          cb.onDone?.(i, results[i]);
+        });
+      },
+      adaptive,
+    );
     return results;
   }
   let next = 0;
-  const threads = Array.from({ length: Math.min(workers, jobs.length) }, () => startWorker());
+  const count = Math.min(workers, jobs.length);
+  // How many threads each worker's run may use: one each while runs wait; then the cores of the workers
+  // that have nothing left to run go to those still running (their kernels take them in between batches).
+  const budget = new Int32Array(new SharedArrayBuffer(count * 4)).fill(1);
+  const busy = new Array<boolean>(count).fill(true);
+  const shareOut = () => {
+    const running = busy.flatMap((b, i) => (b ? [i] : []));
+    const spare = count - running.length;
+    running.forEach((w, r) => {
+      Atomics.store(budget, w, 1 + Math.floor(spare / running.length) + (r < spare % running.length ? 1 : 0));
+    });
+  };
+  const threads = Array.from({ length: count }, (_, index) =>
+    startWorker({ budget, index, capacity: Math.max(1, runThreads), adaptive }),
+  );
   try {
     await Promise.all(
       threads.map(
-        (w) =>
+        (w, index) =>
           new Promise<void>((resolve, reject) => {
             let current = -1;
             const feed = () => {
               if (next >= jobs.length) {
+                busy[index] = false;
+                shareOut();
                 resolve();
                 return;
               }
@@ -132,12 +158,21 @@ export async function runJobs(
   return results;
 }
 
+/** What a worker is started with: where it reads its run's thread budget, and the most it may use. */
+export interface WorkerSetup {
+  budget: Int32Array;
+  index: number;
+  capacity: number;
+  adaptive: boolean;
+}
+
 /** The built worker.js; when running from source (tests, through tsx), the worker loads tsx first. */
-function startWorker(): Worker {
-  if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./worker.js", import.meta.url));
+function startWorker(workerData: WorkerSetup): Worker {
+  if (!import.meta.url.endsWith(".ts"))
+    return new Worker(new URL("./worker.js", import.meta.url), { workerData });
   const src = new URL("./worker.ts", import.meta.url).href;
   const boot = `import("tsx/esm/api").then((m) => { m.register(); return import(${JSON.stringify(src)}); });`;
-  return new Worker(boot, { eval: true });
+  return new Worker(boot, { eval: true, workerData });
 }
 
 export type WorkerMessage =

@@ -18,7 +18,8 @@ export function parseThreads(v: string | undefined): number {
   return n;
 }
 
-function spawn(): ThreadEndpoint {
+/** A helper thread for the kernels (src/cli/kernel-thread.ts). */
+export function spawnKernelThread(): ThreadEndpoint {
   const worker = import.meta.url.endsWith(".ts")
     ? new Worker(
         `import("tsx/esm/api").then((m) => { m.register(); return import(${JSON.stringify(new URL("./kernel-thread.ts", import.meta.url).href)}); });`,
@@ -42,7 +43,7 @@ export async function withKernelThreads<T>(
   adaptive = true,
 ): Promise<T> {
   if (threads <= 1) return fn();
-  const pool = await KernelThreads.start(threads, spawn);
+  const pool = await KernelThreads.start(threads, spawnKernelThread);
   pool.adaptive = adaptive;
   useKernelThreads(pool);
   try {

@@ -152,13 +152,24 @@ export interface HelperSetup {
   calls: [string, number[]][];
 }
 
+/** Where a pool reads how many threads it may use: cells[index], written by whoever shares out the cores. */
+export interface ThreadBudget {
+  cells: Int32Array;
+  index: number;
+}
+
 /**
  * The pool of helper threads (size - 1 of them; this thread is the first). A kernel takes them for its
- * lifetime and gives them back with release().
+ * lifetime and gives them back with release(). A pool made by `growing` starts with none and spawns more, up
+ * to its capacity, as its budget rises (a sweep gives the cores of its finished runs to the runs still
+ * going); the kernel picks them up between batches (poll).
  */
 export class KernelThreads {
-  /** The kernel the helpers serve now; a new kernel takes them over. */
+  /** The kernel the helpers serve now, and what sets up an instance for it; a new kernel takes them over. */
   private owner: object | null = null;
+  private setup: Omit<HelperSetup, "type" | "control" | "index"> | null = null;
+  /** Spawned helpers that have not said they are up yet, in index order after the helpers. */
+  private readonly pending: ThreadEndpoint[] = [];
   /**
    * Kernels time their first batches on one thread and on all, and keep the faster (the weights are the
    * same either way); false: always all (for tests of the threads themselves).
@@ -168,6 +179,10 @@ export class KernelThreads {
   private constructor(
     private readonly helpers: ThreadEndpoint[],
     readonly control: Int32Array,
+    /** The most threads this pool may have, this one included. */
+    readonly capacity: number,
+    private readonly spawn: () => ThreadEndpoint,
+    private readonly budget: ThreadBudget | null,
   ) {}
 
   /** Threads in all, this one included. */
@@ -179,29 +194,67 @@ export class KernelThreads {
   static async start(threads: number, spawn: () => ThreadEndpoint): Promise<KernelThreads> {
     if (!Number.isInteger(threads) || threads < 1)
       throw new RangeError(`threads: a whole number >= 1, got ${threads}`);
-    const n = threads - 1;
-    const control = new Int32Array(new SharedArrayBuffer(Math.max(1, n) * STRIDE * 4));
-    const helpers = Array.from({ length: n }, () => spawn());
-    const pool = new KernelThreads(helpers, control);
-    // Each helper answers a ping by storing DONE = -1: it is up and waits for a kernel.
-    helpers.forEach((h, i) => {
-      Atomics.store(control, i * STRIDE + DONE, 0);
-      h.postMessage({ type: "memn2n-kernel-ping", control, index: i });
-    });
+    const pool = KernelThreads.growing(threads, spawn, null);
+    for (let i = 0; i < threads - 1; i++) pool.spawnOne();
     const give = performance.now() + START_TIMEOUT_MS;
-    while (helpers.some((_, i) => Atomics.load(control, i * STRIDE + DONE) !== -1)) {
+    while (pool.pending.length > 0) {
+      pool.adopt();
+      if (pool.pending.length === 0) break;
       if (performance.now() > give) {
         pool.close();
         throw new Error(`kernel threads: a helper thread did not start within ${START_TIMEOUT_MS / 1000} s`);
       }
       await new Promise((res) => setTimeout(res, 1));
     }
-    helpers.forEach((h, i) => {
-      Atomics.store(control, i * STRIDE + SEQ, 0);
-      Atomics.store(control, i * STRIDE + DONE, 0);
-      h.unref?.();
-    });
     return pool;
+  }
+
+  /**
+   * A pool of this thread alone that grows, up to `capacity` threads, to what `budget` allows (null: it
+   * stays at one). Its kernels run on shared memory from the start, so that helpers can join them later.
+   */
+  static growing(capacity: number, spawn: () => ThreadEndpoint, budget: ThreadBudget | null): KernelThreads {
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new RangeError(`threads: a whole number >= 1, got ${capacity}`);
+    const control = new Int32Array(new SharedArrayBuffer(Math.max(1, capacity - 1) * STRIDE * 4));
+    return new KernelThreads([], control, capacity, spawn, budget);
+  }
+
+  private spawnOne(): void {
+    const i = this.helpers.length + this.pending.length;
+    const h = this.spawn();
+    // A helper answers the ping by storing DONE = -1: it is up and waits for a kernel.
+    Atomics.store(this.control, i * STRIDE + DONE, 0);
+    h.postMessage({ type: "memn2n-kernel-ping", control: this.control, index: i });
+    this.pending.push(h);
+  }
+
+  /** Takes in the pending helpers that are up, in index order; sets each up for the owner. */
+  private adopt(): boolean {
+    let grew = false;
+    while (this.pending.length > 0) {
+      const i = this.helpers.length;
+      if (Atomics.load(this.control, i * STRIDE + DONE) !== -1) break;
+      Atomics.store(this.control, i * STRIDE + SEQ, 0);
+      Atomics.store(this.control, i * STRIDE + DONE, 0);
+      const h = this.pending.shift()!;
+      h.unref?.();
+      this.helpers.push(h);
+      if (this.setup) this.setUp(i);
+      grew = true;
+    }
+    return grew;
+  }
+
+  /**
+   * Between batches: spawns helpers up to the budget and takes in those that are up (set up for the
+   * owner). True when the threads grew: the caller hands the new ones their workspaces.
+   */
+  poll(): boolean {
+    if (this.budget === null) return false;
+    const want = Math.min(this.capacity, Atomics.load(this.budget.cells, this.budget.index));
+    while (this.helpers.length + this.pending.length + 1 < want) this.spawnOne();
+    return this.pending.length > 0 && this.adopt();
   }
 
   /**
@@ -216,25 +269,24 @@ export class KernelThreads {
   ): void {
     this.release();
     this.owner = kernel;
-    this.helpers.forEach((h, i) => {
-      const setup: HelperSetup = {
-        type: "memn2n-kernel-setup",
-        module,
-        memory,
-        control: this.control,
-        index: i,
-        calls,
-      };
-      h.postMessage(setup);
-    });
-    // Each helper says its instance is ready by storing OP = READY (OP held the last job's until then).
-    for (let i = 0; i < this.helpers.length; i++) {
-      const at = i * STRIDE + OP;
-      for (let op = Atomics.load(this.control, at); op !== READY; op = Atomics.load(this.control, at)) {
-        Atomics.wait(this.control, at, op, 50);
-      }
-      this.check(i);
+    this.setup = { module, memory, calls };
+    for (let i = 0; i < this.helpers.length; i++) this.setUp(i);
+  }
+
+  /** Sets helper i up for the owner; it says its instance is ready by storing OP = READY. */
+  private setUp(i: number): void {
+    const setup: HelperSetup = {
+      type: "memn2n-kernel-setup",
+      ...this.setup!,
+      control: this.control,
+      index: i,
+    };
+    this.helpers[i].postMessage(setup);
+    const at = i * STRIDE + OP;
+    for (let op = Atomics.load(this.control, at); op !== READY; op = Atomics.load(this.control, at)) {
+      Atomics.wait(this.control, at, op, 50);
     }
+    this.check(i);
   }
 
   /** Posts a job to helper i (its args after OP). */
@@ -281,12 +333,14 @@ export class KernelThreads {
     for (let i = 0; i < this.helpers.length; i++) this.post(i, OP_RELEASE, []);
     for (let i = 0; i < this.helpers.length; i++) this.wait(i);
     this.owner = null;
+    this.setup = null;
   }
 
   /** Stops the helper threads. */
   close(): void {
-    for (const h of this.helpers) h.terminate();
+    for (const h of [...this.helpers, ...this.pending]) h.terminate();
     this.helpers.length = 0;
+    this.pending.length = 0;
   }
 }
 

@@ -180,6 +180,8 @@ export class WasmKernel implements Kernel {
   }[] = [];
   private readonly batches = new WeakMap<Batch, BatchRef>();
   private wsM = 0;
+  /** Helpers of the pool that have this kernel's workspaces (more may join between batches). */
+  private helpersReady = 0;
   private rowsPtr = 0;
   private rowsCap = 0;
   private timePtr = 0;
@@ -208,7 +210,7 @@ export class WasmKernel implements Kernel {
     /** The dialog model's answer layer (the candidates), or null: the bAbI one. */
     private readonly head: CandidateHead | null = null,
   ) {
-    const shared = kernelThreads && kernelThreads.size > 1 ? sharedModule() : null;
+    const shared = kernelThreads && kernelThreads.capacity > 1 ? sharedModule() : null;
     this.pool = shared ? kernelThreads : null;
     this.memory = shared
       ? new WebAssembly.Memory({ initial: 16, maximum: SHARED_MAX_PAGES, shared: true })
@@ -216,13 +218,14 @@ export class WasmKernel implements Kernel {
     const raw = new WebAssembly.Instance(shared ?? module(), {
       env: { memory: this.memory, abort: wasmAbort },
     }).exports as unknown as Exports;
-    // The setters are recorded, so that each helper thread's instance is set up the same.
+    // The setters the constructor calls are recorded, so that each helper thread's instance is set up the
+    // same (those of a batch or a slice reach the helpers with their jobs).
     const x: Record<string, unknown> = {};
+    let recording = true;
     for (const [name, f] of Object.entries(raw as unknown as Record<string, (...a: number[]) => number>)) {
-      const recorded = name.startsWith("set") && !["setBatch", "setSupport", "setWorkspace"].includes(name);
-      x[name] = recorded
+      x[name] = name.startsWith("set")
         ? (...args: number[]) => {
-            this.calls.push([name, args]);
+            if (recording) this.calls.push([name, args]);
             return f(...args);
           }
         : f;
@@ -288,6 +291,7 @@ export class WasmKernel implements Kernel {
       this.x.setHead(head.count, off, ids, types, used, head.used.length);
     }
     this.x.setParams(emb, time, h, gemb, gtime, gh);
+    recording = false;
     this.load();
     if (this.pool) this.pool.acquire(this, shared!, this.memory, this.calls);
   }
@@ -374,12 +378,12 @@ export class WasmKernel implements Kernel {
     return ref;
   }
 
-  private allocWorkspace(M: number): void {
+  /** A thread's workspace for memories of M slots: the setWorkspace arguments. */
+  private workspace(M: number): number[] {
     const p = this.params;
     const dp = this.dp;
     const nEmb = p.emb.length;
-    this.wsM = M;
-    const workspace = () => [
+    return [
       M,
       this.alloc((p.hops + 1) * dp * 4),
       this.alloc(nEmb * M * dp * 4),
@@ -390,12 +394,24 @@ export class WasmKernel implements Kernel {
       this.alloc(dp * 4),
       this.alloc(dp * 4),
     ];
-    const own = workspace();
+  }
+
+  private allocWorkspace(M: number): void {
+    this.wsM = M;
+    const own = this.workspace(M);
     this.x.setWorkspace(own[0], own[1], own[2], own[3], own[4], own[5], own[6], own[7], own[8]);
-    if (this.pool?.owns(this)) {
-      for (let i = 0; i < this.pool.helperCount; i++) this.pool.post(i, OP_WORKSPACE, workspace());
-      for (let i = 0; i < this.pool.helperCount; i++) this.pool.wait(i);
+    this.helperWorkspaces(0);
+  }
+
+  /** Workspaces for the helpers from `from` on, at the present size (none before the first batch). */
+  private helperWorkspaces(from: number): void {
+    if (!this.pool?.owns(this)) return;
+    const n = this.pool.helperCount;
+    if (this.wsM > 0) {
+      for (let i = from; i < n; i++) this.pool.post(i, OP_WORKSPACE, this.workspace(this.wsM));
+      for (let i = from; i < n; i++) this.pool.wait(i);
     }
+    this.helpersReady = n;
   }
 
   // A small model's batch takes less time than the threads take to meet twice: runBatch times its first
@@ -498,7 +514,14 @@ export class WasmKernel implements Kernel {
       timeOffset: g.timeOffset,
       hOffset: g.hOffset,
     };
-    const pool = this.pool?.owns(this) ? this.pool : null;
+    const owned = this.pool?.owns(this) ? this.pool : null;
+    // Helpers that joined since the last batch: their workspaces, and the timing again from the start.
+    owned?.poll();
+    if (owned && owned.helperCount !== this.helpersReady) {
+      this.helperWorkspaces(this.helpersReady);
+      this.probe = { warm: 0, batches: 0, single: 0, threaded: 0, decided: null };
+    }
+    const pool = owned && owned.helperCount > 0 ? owned : null;
     const pr = this.probe;
     if (pool && !pool.adaptive) pr.decided = true;
     if (pool && own && pr.decided === null && pr.warm < PROBE_WARMUP_MS) {

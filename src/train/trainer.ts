@@ -32,7 +32,13 @@ export interface EpochStats {
 }
 
 export type TrainEvent =
-  | ({ type: "epoch"; seed: number; totalEpochs: number } & EpochStats)
+  | ({
+      type: "epoch";
+      seed: number;
+      totalEpochs: number;
+      /** Threads the epoch's last batch ran on (a sweep's runs get more once cores fall idle). */
+      threads: number;
+    } & EpochStats)
   | { type: "linear-start-end"; seed: number; epoch: number };
 
 export interface TrainState {
@@ -184,7 +190,13 @@ export class Trainer {
     state.history.push(stats);
     state.epoch++;
     state.phaseEpoch++;
-    this.onEvent({ type: "epoch", seed: state.seed, totalEpochs: this.totalEpochs, ...stats });
+    this.onEvent({
+      type: "epoch",
+      seed: state.seed,
+      totalEpochs: this.totalEpochs,
+      threads: kernel.threads,
+      ...stats,
+    });
     this.advancePhase(stats);
     state.rng = this.rng.getState();
     return stats;
