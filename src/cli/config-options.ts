@@ -169,7 +169,7 @@ export function addRunOptions(cmd: Command): Command {
     .option("--workers <n>", "runs trained at once, on worker threads (default: one per core)")
     .option(
       "--threads <n>",
-      "threads inside a run trained alone (one run, or --workers 1); the weights do not depend on it (default: one per core)",
+      "threads inside a run trained alone (one run, or --workers 1), and the most a sweep's run takes once cores fall idle; the weights do not depend on it (default: one per core)",
     )
     .option("--json", "print one JSON object as the last line")
     .option("--quiet", "no progress output");

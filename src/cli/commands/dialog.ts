@@ -165,18 +165,23 @@ async function trainAll(
   const quiet = opts.quiet === true || opts.json === true;
   const started = performance.now();
   let finished = 0;
-  const reports = await runJobs(jobs, parseWorkers(opts.workers), {
-    onDone: (j, r) => {
-      finished++;
-      if (quiet) return;
-      const s = sets[Math.floor(picked[j] / seeds.length)];
-      const scores = (r.dialog ?? []).map((x) => `${x.name} ${pct(x.perResponse)}%`).join(", ");
-      process.stderr.write(
-        `[${finished}/${jobs.length}] ${s.label} seed ${jobs[j].seed}: dev ${pct(1 - r.run.validError)}%, ` +
-          `${scores} (${r.seconds.toFixed(0)} s; ${((performance.now() - started) / 1000).toFixed(0)} s in all)\n`,
-      );
+  const reports = await runJobs(
+    jobs,
+    parseWorkers(opts.workers),
+    {
+      onDone: (j, r) => {
+        finished++;
+        if (quiet) return;
+        const s = sets[Math.floor(picked[j] / seeds.length)];
+        const scores = (r.dialog ?? []).map((x) => `${x.name} ${pct(x.perResponse)}%`).join(", ");
+        process.stderr.write(
+          `[${finished}/${jobs.length}] ${s.label} seed ${jobs[j].seed}: dev ${pct(1 - r.run.validError)}%, ` +
+            `${scores} (${r.seconds.toFixed(0)} s; ${((performance.now() - started) / 1000).toFixed(0)} s in all)\n`,
+        );
+      },
     },
-  });
+    parseThreads(opts.threads),
+  );
   const byJob: (RunReport | undefined)[] = new Array(all.length);
   picked.forEach((i, j) => {
     byJob[i] = reports[j];
