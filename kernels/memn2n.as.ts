@@ -863,6 +863,40 @@ export function sgd(p: usize, g: usize, n: i32, lrScale: f32): void {
   }
 }
 
+// The step of a run on several threads: each thread keeps its own copy of the weights (reading rows another
+// core has just written would stall on every one of them) and updates it with the same gradients, so the
+// copies stay the same, bit for bit. table: (gradient pointer, weight pointer, floats) per tensor as i32, in
+// the order src/model/wasm-kernel.ts step takes the norms; this copy's weights lie delta bytes from there.
+
+/** One SGD step on this thread's copy, as wasm-kernel.ts step makes it; args: lr, maxNorm (f64). */
+export function stepAll(table: usize, count: i32, args: usize, global: bool, delta: i32): void {
+  const lr = load<f64>(args);
+  const maxNorm = load<f64>(args, 8);
+  let total: f64 = 0;
+  if (global) {
+    for (let i = 0; i < count; i++) {
+      const e = table + <usize>i * 12;
+      total += sumSquares(load<i32>(e), load<i32>(e, 8));
+    }
+    total = Math.sqrt(total);
+  }
+  for (let i = 0; i < count; i++) {
+    const e = table + <usize>i * 12;
+    const g = <usize>load<i32>(e);
+    const n = load<i32>(e, 8);
+    const norm = global ? total : Math.sqrt(sumSquares(g, n));
+    const scale = <f32>(lr * (norm > maxNorm ? maxNorm / norm : 1.0));
+    // The gradients stay: the next batch's sum of its slices overwrites them, and other threads may still
+    // be reading them.
+    const p = <usize>(load<i32>(e, 4) + delta);
+    const sv = f32x4.splat(scale);
+    const end = <usize>n << 2;
+    for (let k: usize = 0; k < end; k += 16) {
+      v128.store(p + k, f32x4.sub(v128.load(p + k), f32x4.mul(sv, v128.load(g + k))));
+    }
+  }
+}
+
 // ---- bench helper ----
 
 /**

@@ -56,6 +56,7 @@ export const OP_SLICES = 1;
 export const OP_REDUCE = 2;
 export const OP_RELEASE = 3;
 export const OP_WORKSPACE = 4;
+export const OP_STEP = 5;
 /** What a helper stores in OP once its instance for a new kernel is set up. */
 const READY = -2;
 /** Args of a slices job before its own: the batch (setBatch, setSupport, setMatch). */
@@ -140,6 +141,7 @@ interface HelperExports extends SliceExports {
   setSupport(support: number, maxS: number): void;
   setMatch(off: number, cand: number, type: number): void;
   sumSlices(...a: number[]): void;
+  stepAll(table: number, count: number, args: number, global: number, delta: number): void;
 }
 
 export interface HelperSetup {
@@ -151,6 +153,9 @@ export interface HelperSetup {
   /** The setters to call on the new instance, with their arguments. */
   calls: [string, number[]][];
 }
+
+/** The setters helper i runs after the kernel's own (its copy of the weights, say). */
+export type OwnCalls = (helper: number) => [string, number[]][];
 
 /** Where a pool reads how many threads it may use: cells[index], written by whoever shares out the cores. */
 export interface ThreadBudget {
@@ -167,7 +172,7 @@ export interface ThreadBudget {
 export class KernelThreads {
   /** The kernel the helpers serve now, and what sets up an instance for it; a new kernel takes them over. */
   private owner: object | null = null;
-  private setup: Omit<HelperSetup, "type" | "control" | "index"> | null = null;
+  private setup: (Omit<HelperSetup, "type" | "control" | "index"> & { own: OwnCalls }) | null = null;
   /** Spawned helpers that have not said they are up yet, in index order after the helpers. */
   private readonly pending: ThreadEndpoint[] = [];
   /**
@@ -266,18 +271,22 @@ export class KernelThreads {
     module: WebAssembly.Module,
     memory: WebAssembly.Memory,
     calls: [string, number[]][],
+    own: OwnCalls = () => [],
   ): void {
     this.release();
     this.owner = kernel;
-    this.setup = { module, memory, calls };
+    this.setup = { module, memory, calls, own };
     for (let i = 0; i < this.helpers.length; i++) this.setUp(i);
   }
 
   /** Sets helper i up for the owner; it says its instance is ready by storing OP = READY. */
   private setUp(i: number): void {
+    const { module, memory, calls, own } = this.setup!;
     const setup: HelperSetup = {
       type: "memn2n-kernel-setup",
-      ...this.setup!,
+      module,
+      memory,
+      calls: [...calls, ...own(i)],
       control: this.control,
       index: i,
     };
@@ -396,6 +405,8 @@ export function serveKernelThread(port: ThreadPort): void {
           x.setWorkspace(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8));
         } else if (op === OP_REDUCE) {
           x.sumSlices(a(0), a(1), a(2), a(3), a(4), a(5));
+        } else if (op === OP_STEP) {
+          x.stepAll(a(0), a(1), a(2), a(3), a(4));
         } else if (op === OP_SLICES) {
           x.setBatch(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8));
           x.setSupport(a(9), a(10));

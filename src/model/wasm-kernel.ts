@@ -11,6 +11,7 @@ import {
   type KernelThreads,
   OP_REDUCE,
   OP_SLICES,
+  OP_STEP,
   OP_WORKSPACE,
   runSlices,
   SLICE_ROWS,
@@ -71,6 +72,7 @@ interface Exports {
   getLastErrors(): number;
   sumSquares(x: number, n: number): number;
   sgd(p: number, g: number, n: number, lrScale: number): void;
+  stepAll(table: number, count: number, args: number, global: number, delta: number): void;
   heapBase(): number;
   peakFlops(iters: number): number;
 }
@@ -200,6 +202,15 @@ export class WasmKernel implements Kernel {
     threaded: 0,
     decided: null as boolean | null,
   };
+  /** This thread's weights (one block: the word, time and H parts), which each helper has a copy of. */
+  private weights = { base: 0, bytes: 0, emb: 0, time: 0, h: 0 };
+  /** Helper i's copy lies copies[i] bytes from this thread's; fresh: the copies equal this thread's. */
+  private copies: number[] = [];
+  private copiesFresh = true;
+  /** (gradient, weight, floats) per tensor for stepAll, and its lr and maxNorm. */
+  private stepTable = { table: 0, args: 0 };
+  /** The last batch's gradients were summed on the threads: every thread takes the step on its copy. */
+  private threadedStep = false;
   /** Per-row losses and error flags, and the slices' own gradient buffers, for `rows` rows. */
   private rowsOut = { rows: 0, losses: 0, wrong: 0, slices: 0 };
 
@@ -242,6 +253,7 @@ export class WasmKernel implements Kernel {
     const emb = this.alloc(nEmb * V * dp * 4);
     const time = this.alloc(nEmb * T * dp * 4);
     const h = this.alloc(dp * dp * 4);
+    this.weights = { base: emb, bytes: this.top - emb, emb, time, h };
     // The gradients in one block (the word, time and H parts), as each slice of a batch has its own.
     this.grads = { timeOffset: nEmb * V * dp * 4, hOffset: nEmb * (V + T) * dp * 4, bytes: 0, ptr: 0 };
     this.grads.bytes = this.grads.hOffset + dp * dp * 4;
@@ -266,6 +278,12 @@ export class WasmKernel implements Kernel {
       }
     }
     if (p.H) this.tensors.push({ ptr: h, gptr: gh, rows: d, src: () => p.H! });
+    const nt = this.tensors.length;
+    this.stepTable = { table: this.alloc(nt * 12), args: this.alloc(16) };
+    const t32 = new Int32Array(this.memory.buffer, this.stepTable.table, nt * 3);
+    this.tensors.forEach((t, k) => {
+      t32.set([t.gptr, t.ptr, t.rows * this.dp], k * 3);
+    });
     const hops = this.alloc(p.hops * 8);
     const memEmbs = this.alloc(p.memEmbs.length * 4);
     const i32 = new Int32Array(this.memory.buffer);
@@ -293,7 +311,7 @@ export class WasmKernel implements Kernel {
     this.x.setParams(emb, time, h, gemb, gtime, gh);
     recording = false;
     this.load();
-    if (this.pool) this.pool.acquire(this, shared!, this.memory, this.calls);
+    if (this.pool) this.pool.acquire(this, shared!, this.memory, this.calls, (i) => this.copyFor(i));
   }
 
   /** Threads this kernel computes on (all of its pool's, until the first batches showed one is faster). */
@@ -323,6 +341,29 @@ export class WasmKernel implements Kernel {
     return this.i32View;
   }
 
+  /** Helper i's copy of the weights (made now if it has none), as the setter its instance runs. */
+  private copyFor(i: number): [string, number[]][] {
+    const w = this.weights;
+    if (this.copies[i] === undefined) this.copies[i] = this.alloc(w.bytes) - w.base;
+    const delta = this.copies[i];
+    new Uint8Array(this.memory.buffer).copyWithin(w.base + delta, w.base, w.base + w.bytes);
+    const g = this.grads;
+    return [
+      [
+        "setParams",
+        [w.emb + delta, w.time + delta, w.h + delta, g.ptr, g.ptr + g.timeOffset, g.ptr + g.hOffset],
+      ],
+    ];
+  }
+
+  /** The helpers' copies of the weights, made equal to this thread's again (after a step of its own). */
+  private refreshCopies(): void {
+    const w = this.weights;
+    const bytes = new Uint8Array(this.memory.buffer);
+    for (const delta of this.copies) bytes.copyWithin(w.base + delta, w.base, w.base + w.bytes);
+    this.copiesFresh = true;
+  }
+
   load(): void {
     const f = this.f32();
     const d = this.params.dim;
@@ -333,6 +374,7 @@ export class WasmKernel implements Kernel {
       f.fill(0, t.gptr / 4, t.gptr / 4 + t.rows * this.dp);
       for (let r = 0; r < t.rows; r++) for (let k = 0; k < d; k++) f[base + r * this.dp + k] = src[r * d + k];
     }
+    this.copiesFresh = false;
   }
 
   sync(): void {
@@ -425,7 +467,7 @@ export class WasmKernel implements Kernel {
       rows: count,
       losses: this.alloc(count * 8),
       wrong: this.alloc(count * 4),
-      slices: slices > 1 ? this.alloc(slices * this.grads.bytes) : 0,
+      slices: slices > 1 || this.pool ? this.alloc(slices * this.grads.bytes) : 0,
     };
   }
 
@@ -497,7 +539,9 @@ export class WasmKernel implements Kernel {
     const g = this.grads;
     const slices = Math.ceil(count / SLICE_ROWS);
     // One slice adds straight into the gradients (zero since the last step): the same sums.
-    const own = grad === 1 && slices > 1;
+    // With threads every batch goes through the slices' buffers, so that the sum overwrites the gradients
+    // and a step on the threads need not zero them (the same sums).
+    const own = grad === 1 && (slices > 1 || this.pool !== null);
     const job: SliceJob = {
       rows: this.rowsPtr,
       count,
@@ -556,6 +600,8 @@ export class WasmKernel implements Kernel {
     const g = this.grads;
     const slices = job.to;
     const threads = pool ? Math.min(pool.size, slices) : 1;
+    if (threads > 1 && !this.copiesFresh) this.refreshCopies();
+    this.threadedStep = false;
     const part = (t: number, n: number) => Math.floor((t * n) / threads);
     for (let t = 1; t < threads; t++) {
       pool!.post(t - 1, OP_SLICES, [
@@ -580,9 +626,24 @@ export class WasmKernel implements Kernel {
     for (let t = 1; t < threads; t++) pool!.post(t - 1, OP_REDUCE, reduce(t));
     this.x.sumSlices(...reduce(0));
     for (let t = 1; t < threads; t++) pool!.wait(t - 1);
+    this.threadedStep = threads > 1;
   }
 
   step(lr: number, maxNorm: number, clip: ClipMode): void {
+    if (this.threadedStep && this.pool) {
+      // Every helper updates its copy, the ones this batch did not use too, so that all stay fresh.
+      const st = this.stepTable;
+      new Float64Array(this.memory.buffer, st.args, 2).set([lr, maxNorm]);
+      const global = clip === "global" ? 1 : 0;
+      const n = this.tensors.length;
+      for (let i = 0; i < this.pool.helperCount; i++)
+        this.pool.post(i, OP_STEP, [st.table, n, st.args, global, this.copies[i]]);
+      this.x.stepAll(st.table, n, st.args, global, 0);
+      for (let i = 0; i < this.pool.helperCount; i++) this.pool.wait(i);
+      this.threadedStep = false;
+      return;
+    }
+    this.copiesFresh = this.copies.length === 0;
     const norms = this.tensors.map((t) => this.x.sumSquares(t.gptr, t.rows * this.dp));
     const total = Math.sqrt(norms.reduce((a, b) => a + b, 0));
     for (let i = 0; i < this.tensors.length; i++) {
