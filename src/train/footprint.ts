@@ -47,10 +47,11 @@ export function runFootprint(
   const nEmb = cfg.tying === "adjacent" ? cfg.hops + 1 : 4;
   const floats = nEmb * (vocabSize + shape.memorySize) * cfg.dim + cfg.dim * cfg.dim;
   // Weights and gradients in float32 and float64 (the WASM kernel keeps its own copy), and the float32
-  // gradients of each slice of a batch (the kernel sums a batch's slices in order), per run.
+  // gradients of each slice of a batch (the kernel sums a batch's slices in order), per run. A run on
+  // threads uses at most one per slice, each helper with its own copy of the weights and a workspace.
   const slices = Math.ceil(cfg.batchSize / SLICE_ROWS);
-  const weights = floats * (4 + 4 + 8 + 8 + 4 * slices);
-  const workspace = 8 * (2 * nEmb * shape.memorySize * cfg.dim + vocabSize);
+  const weights = floats * (4 + 4 + 8 + 8 + 4 * slices + 4 * (slices - 1));
+  const workspace = 8 * (2 * nEmb * shape.memorySize * cfg.dim + vocabSize) * slices;
   const bytes = data * (1 + workers) + (weights + workspace) * workers;
   const gb = size;
   return {
