@@ -87,9 +87,14 @@ if (spec.exportTo) {
 }
 
 // One thread: training passes only, then whole epochs (with the validation pass).
-/** Training examples per second of one run: the best of 3 timings of `epochs` training passes. */
+/**
+ * Training examples per second of one run, settled: after a second of training (the engine has optimised
+ * the kernels in every thread, and a kernel on threads has chosen between one and all), the best of 3
+ * timings of `epochs` training passes.
+ */
 function throughput(t: Trainer): number {
-  t.trainPass(false, cfg.lr);
+  const warm = performance.now() + 1000;
+  while (performance.now() < warm) t.trainPass(false, cfg.lr);
   let best = Number.POSITIVE_INFINITY;
   for (let rep = 0; rep < 3; rep++) {
     const t0 = performance.now();
