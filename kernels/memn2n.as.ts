@@ -836,7 +836,7 @@ export function sumSlices(dst: usize, src: usize, stride: usize, count: i32, fro
 }
 
 /** Sum of squares of f32[n] at x. */
-export function sumSquares(x: usize, n: i32): f64 {
+function sumSquares(x: usize, n: i32): f64 {
   let acc = f32x4.splat(0);
   const end = x + (<usize>n << 2);
   let p = x;
@@ -852,24 +852,18 @@ export function sumSquares(x: usize, n: i32): f64 {
   return s;
 }
 
-/** p -= lr * scale * g, then g = 0, over f32[n] (n a multiple of 4). */
-export function sgd(p: usize, g: usize, n: i32, lrScale: f32): void {
-  const s = f32x4.splat(lrScale);
-  const z = f32x4.splat(0);
-  const end = <usize>n << 2;
-  for (let k: usize = 0; k < end; k += 16) {
-    v128.store(p + k, f32x4.sub(v128.load(p + k), f32x4.mul(s, v128.load(g + k))));
-    v128.store(g + k, z);
-  }
-}
+// The SGD step, with each matrix's gradient clipped (or the whole gradient's, global). On several threads
+// each thread keeps its own copy of the weights (reading rows another core has just written would stall on
+// every one of them) and takes the step on it with the same gradients, so the copies stay the same, bit for
+// bit. table: (gradient pointer, weight pointer, floats) per tensor as i32, in the order the norms are
+// summed; this copy's weights lie delta bytes from the table's.
 
-// The step of a run on several threads: each thread keeps its own copy of the weights (reading rows another
-// core has just written would stall on every one of them) and updates it with the same gradients, so the
-// copies stay the same, bit for bit. table: (gradient pointer, weight pointer, floats) per tensor as i32, in
-// the order src/model/wasm-kernel.ts step takes the norms; this copy's weights lie delta bytes from there.
-
-/** One SGD step on this thread's copy, as wasm-kernel.ts step makes it; args: lr, maxNorm (f64). */
-export function stepAll(table: usize, count: i32, args: usize, global: bool, delta: i32): void {
+/**
+ * One step on this thread's copy; args: lr, maxNorm (f64). zero: the gradients are zeroed too (alone; on
+ * threads they stay, as other threads may still be reading them, and the next batch's sum of its slices
+ * overwrites them).
+ */
+export function step(table: usize, count: i32, args: usize, global: bool, delta: i32, zero: bool): void {
   const lr = load<f64>(args);
   const maxNorm = load<f64>(args, 8);
   let total: f64 = 0;
@@ -880,19 +874,18 @@ export function stepAll(table: usize, count: i32, args: usize, global: bool, del
     }
     total = Math.sqrt(total);
   }
+  const z = f32x4.splat(0);
   for (let i = 0; i < count; i++) {
     const e = table + <usize>i * 12;
     const g = <usize>load<i32>(e);
     const n = load<i32>(e, 8);
     const norm = global ? total : Math.sqrt(sumSquares(g, n));
-    const scale = <f32>(lr * (norm > maxNorm ? maxNorm / norm : 1.0));
-    // The gradients stay: the next batch's sum of its slices overwrites them, and other threads may still
-    // be reading them.
+    const sv = f32x4.splat(<f32>(lr * (norm > maxNorm ? maxNorm / norm : 1.0)));
     const p = <usize>(load<i32>(e, 4) + delta);
-    const sv = f32x4.splat(scale);
     const end = <usize>n << 2;
     for (let k: usize = 0; k < end; k += 16) {
       v128.store(p + k, f32x4.sub(v128.load(p + k), f32x4.mul(sv, v128.load(g + k))));
+      if (zero) v128.store(g + k, z);
     }
   }
 }

@@ -141,7 +141,7 @@ interface HelperExports extends SliceExports {
   setSupport(support: number, maxS: number): void;
   setMatch(off: number, cand: number, type: number): void;
   sumSlices(...a: number[]): void;
-  stepAll(table: number, count: number, args: number, global: number, delta: number): void;
+  step(table: number, count: number, args: number, global: number, delta: number, zero: number): void;
 }
 
 export interface HelperSetup {
@@ -406,7 +406,7 @@ export function serveKernelThread(port: ThreadPort): void {
         } else if (op === OP_REDUCE) {
           x.sumSlices(a(0), a(1), a(2), a(3), a(4), a(5));
         } else if (op === OP_STEP) {
-          x.stepAll(a(0), a(1), a(2), a(3), a(4));
+          x.step(a(0), a(1), a(2), a(3), a(4), 0);
         } else if (op === OP_SLICES) {
           x.setBatch(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8));
           x.setSupport(a(9), a(10));

@@ -70,9 +70,7 @@ interface Exports {
   zeroFloats(p: number, n: number): void;
   sumSlices(...args: number[]): void;
   getLastErrors(): number;
-  sumSquares(x: number, n: number): number;
-  sgd(p: number, g: number, n: number, lrScale: number): void;
-  stepAll(table: number, count: number, args: number, global: number, delta: number): void;
+  step(table: number, count: number, args: number, global: number, delta: number, zero: number): void;
   heapBase(): number;
   peakFlops(iters: number): number;
 }
@@ -207,7 +205,7 @@ export class WasmKernel implements Kernel {
   /** Helper i's copy lies copies[i] bytes from this thread's; fresh: the copies equal this thread's. */
   private copies: number[] = [];
   private copiesFresh = true;
-  /** (gradient, weight, floats) per tensor for stepAll, and its lr and maxNorm. */
+  /** (gradient, weight, floats) per tensor for the kernel's step, and its lr and maxNorm. */
   private stepTable = { table: 0, args: 0 };
   /** The last batch's gradients were summed on the threads: every thread takes the step on its copy. */
   private threadedStep = false;
@@ -630,28 +628,21 @@ export class WasmKernel implements Kernel {
   }
 
   step(lr: number, maxNorm: number, clip: ClipMode): void {
+    const st = this.stepTable;
+    new Float64Array(this.memory.buffer, st.args, 2).set([lr, maxNorm]);
+    const global = clip === "global" ? 1 : 0;
+    const n = this.tensors.length;
     if (this.threadedStep && this.pool) {
       // Every helper updates its copy, the ones this batch did not use too, so that all stay fresh.
-      const st = this.stepTable;
-      new Float64Array(this.memory.buffer, st.args, 2).set([lr, maxNorm]);
-      const global = clip === "global" ? 1 : 0;
-      const n = this.tensors.length;
       for (let i = 0; i < this.pool.helperCount; i++)
         this.pool.post(i, OP_STEP, [st.table, n, st.args, global, this.copies[i]]);
-      this.x.stepAll(st.table, n, st.args, global, 0);
+      this.x.step(st.table, n, st.args, global, 0, 0);
       for (let i = 0; i < this.pool.helperCount; i++) this.pool.wait(i);
       this.threadedStep = false;
       return;
     }
+    this.x.step(st.table, n, st.args, global, 0, 1);
     this.copiesFresh = this.copies.length === 0;
-    const norms = this.tensors.map((t) => this.x.sumSquares(t.gptr, t.rows * this.dp));
-    const total = Math.sqrt(norms.reduce((a, b) => a + b, 0));
-    for (let i = 0; i < this.tensors.length; i++) {
-      const t = this.tensors[i];
-      const norm = clip === "global" ? total : Math.sqrt(norms[i]);
-      const scale = norm > maxNorm ? maxNorm / norm : 1;
-      this.x.sgd(t.ptr, t.gptr, t.rows * this.dp, lr * scale);
-    }
   }
 }
 
