@@ -235,8 +235,7 @@ export class KernelThreads {
   }
 
   /** Takes in the pending helpers that are up, in index order; sets each up for the owner. */
-  private adopt(): boolean {
-    let grew = false;
+  private adopt(): void {
     while (this.pending.length > 0) {
       const i = this.helpers.length;
       if (Atomics.load(this.control, i * STRIDE + DONE) !== -1) break;
@@ -246,20 +245,18 @@ export class KernelThreads {
       h.unref?.();
       this.helpers.push(h);
       if (this.setup) this.setUp(i);
-      grew = true;
     }
-    return grew;
   }
 
   /**
    * Between batches: spawns helpers up to the budget and takes in those that are up (set up for the
-   * owner). True when the threads grew: the caller hands the new ones their workspaces.
+   * owner; the owner sees helperCount grow and hands the new ones their workspaces).
    */
-  poll(): boolean {
-    if (this.budget === null) return false;
+  poll(): void {
+    if (this.budget === null) return;
     const want = Math.min(this.capacity, Atomics.load(this.budget.cells, this.budget.index));
     while (this.helpers.length + this.pending.length + 1 < want) this.spawnOne();
-    return this.pending.length > 0 && this.adopt();
+    this.adopt();
   }
 
   /**
