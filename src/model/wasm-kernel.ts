@@ -536,9 +536,9 @@ export class WasmKernel implements Kernel {
     const out = this.rowsOut;
     const g = this.grads;
     const slices = Math.ceil(count / SLICE_ROWS);
-    // One slice adds straight into the gradients (zero since the last step): the same sums.
-    // With threads every batch goes through the slices' buffers, so that the sum overwrites the gradients
-    // and a step on the threads need not zero them (the same sums).
+    // Without threads a batch of one slice adds straight into the gradients (zero since the last step); with
+    // threads every batch goes through its slices' buffers, so that their sum overwrites the gradients and a
+    // step on the threads need not zero them. The sums are the same either way.
     const own = grad === 1 && (slices > 1 || this.pool !== null);
     const job: SliceJob = {
       rows: this.rowsPtr,
