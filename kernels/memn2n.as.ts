@@ -39,7 +39,7 @@ let U: usize = 0; // f32[K+1][DP]
 let MV: usize = 0; // f32[NEMB][WM][DP] embedded memories
 let DMV: usize = 0; // f32[NEMB][WM][DP] their gradients
 let P: usize = 0; // f32[K][WM] attention
-let DPV: usize = 0; // f32[WM]
+let DPV: usize = 0; // f32[WM] the scores' gradient; relative time: f32[WM] the next hop's for this one's attention, f32[K+1][RS] each hop's r, then dr
 let PROBS: usize = 0; // f64[V] (and with a head, then f64[HEADC]: the candidates')
 let DU: usize = 0; // f32[DP]
 let DPREV: usize = 0;
@@ -63,6 +63,11 @@ let SUPW: f32 = 0; // > 0: weight of the attention's cross-entropy with the supp
 let SUPLAST: bool = false; // hops past the last supporting fact are supervised towards it
 let SUPPORT: usize = 0; // i32[n][MAXS] memory slot of each supporting fact, -1 for none
 let MAXS: i32 = 1;
+// Relative time (src/model/memn2n.ts relativeForward): R, f32[K][RS], then Rv, f32[K][2T][DP], lie right
+// after H, and their gradients after H's, so that a slice's buffers and a helper's weight copy carry them
+// with no pointers of their own.
+let RELT: bool = false;
+let RS: i32 = 0; // floats per row of R: 2T, padded to a multiple of 4
 
 export function setSupervision(w: f32, last: bool): void {
   SUPW = w;
@@ -105,6 +110,11 @@ export function setSlots(s: i32): void {
 
 export function setRelu(r: bool): void {
   RELU = r;
+}
+
+export function setRelative(on: bool, rs: i32): void {
+  RELT = on;
+  RS = rs;
 }
 
 export function setDims(v: i32, dp: i32, k: i32, nemb: i32, t: i32, layerwise: bool, temporal: bool, q: i32, a: i32): void {
@@ -307,6 +317,7 @@ export function forward(b: i32, timePtr: usize, timeOff: i32, linear: bool): f64
     // attend
     if (DP == 20) scores20(p, u, slot(MV, a, 0), n);
     else for (let i = 0; i < n; i++) store<f32>(p + (<usize>i << 2), dot(u, slot(MV, a, i)));
+    if (RELT) relativeForward(h, u, p, n, timePtr, timeOff);
     if (!linear) softmax(p, n, SLOTS > n ? SLOTS - n : 0);
     if (!linear && SUPW > 0) {
       const t = supportOf(b, h);
@@ -517,6 +528,13 @@ export function backward(b: i32, timePtr: usize, timeOff: i32, linear: bool): vo
         axpy(slot(DMV, c, i), load<f32>(p + (<usize>i << 2)), du);
       }
     }
+    if (RELT && h < K - 1) {
+      const dq = DPV + (<usize>WM << 2);
+      for (let i = 0; i < n; i++) {
+        const q = DPV + (<usize>i << 2);
+        store<f32>(q, load<f32>(q) + load<f32>(dq + (<usize>i << 2)));
+      }
+    }
     // attend: through the softmax unless linear
     if (!linear) {
       let s: f32 = 0;
@@ -538,6 +556,7 @@ export function backward(b: i32, timePtr: usize, timeOff: i32, linear: bool): vo
         }
       }
     }
+    if (RELT) relativeBackward(h, u, dprev, n, timePtr, timeOff);
     if (DP == 20) {
       attendBack20(dprev, u, slot(MV, a, 0), slot(DMV, a, 0), n);
     } else {
@@ -573,6 +592,106 @@ export function backward(b: i32, timePtr: usize, timeOff: i32, linear: bool): vo
   // the null and unknown rows are held at zero
   zero(gembRow(AIDX, 0));
   zero(gembRow(AIDX, 1));
+}
+
+// ---- relative time (src/model/memn2n.ts relativeForward): s_j += sum_i q_i r_h[t_j - t_i], q the previous
+// hop's attention (hop 1: the question, at time -1), r_h[c] = R_h[c] + u^h . Rv_h[c] ----
+
+@inline function relRow(base: usize, h: i32): usize {
+  return base + ((<usize>DP * <usize>DP + <usize>(h * RS)) << 2);
+}
+
+@inline function rvRow(base: usize, h: i32, c: i32): usize {
+  return base + ((<usize>DP * <usize>DP + <usize>(K * RS) + <usize>(h * 2 * T + c) * <usize>DP) << 2);
+}
+
+/** Hop h's r, kept for the backward pass (after the two [WM] parts of DPV). */
+@inline function relTable(h: i32): usize {
+  return DPV + (<usize>(2 * WM + h * RS) << 2);
+}
+
+/** Offset of column (tj seen from tq) in a row of r. */
+@inline function relAt(tj: i32, tq: i32): usize {
+  return <usize>(tj - tq + T - 1) << 2;
+}
+
+// The columns an example's offsets reach, [RLO, RHI]: a short story needs a few of the 2T (the others' r is
+// never read, and their gradient would be zero).
+let RLO: i32 = 0;
+let RHI: i32 = 0;
+
+function relColumns(n: i32, timePtr: usize, timeOff: i32): void {
+  let lo = T - 1;
+  let hi = 0;
+  for (let i = 0; i < n; i++) {
+    const t = timeIndex(timePtr, timeOff, i);
+    if (t < lo) lo = t;
+    if (t > hi) hi = t;
+  }
+  RLO = lo - hi + T - 1;
+  RHI = hi + T;
+}
+
+function relativeForward(h: i32, u: usize, p: usize, n: i32, timePtr: usize, timeOff: i32): void {
+  const r = relTable(h);
+  const row = relRow(H, h);
+  if (h == 0) relColumns(n, timePtr, timeOff);
+  for (let c = RLO; c <= RHI; c++) {
+    store<f32>(r + (<usize>c << 2), load<f32>(row + (<usize>c << 2)) + dot(u, rvRow(H, h, c)));
+  }
+  const q = P + (<usize>((h - 1) * WM) << 2);
+  for (let j = 0; j < n; j++) {
+    const tj = timeIndex(timePtr, timeOff, j);
+    let s: f32 = 0;
+    if (h == 0) {
+      s = load<f32>(r + relAt(tj, -1));
+    } else {
+      for (let i = 0; i < n; i++) {
+        s += load<f32>(q + (<usize>i << 2)) * load<f32>(r + relAt(tj, timeIndex(timePtr, timeOff, i)));
+      }
+    }
+    const pj = p + (<usize>j << 2);
+    store<f32>(pj, load<f32>(pj) + s);
+  }
+}
+
+/**
+ * From the scores' gradient (DPV): adds into dR, dRv and du (u^h's gradient), and leaves in DPV + WM the
+ * gradient of the previous hop's attention.
+ */
+function relativeBackward(h: i32, u: usize, du: usize, n: i32, timePtr: usize, timeOff: i32): void {
+  const r = relTable(h);
+  const dr = relTable(K);
+  relColumns(n, timePtr, timeOff);
+  for (let c = RLO; c <= RHI; c++) store<f32>(dr + (<usize>c << 2), 0);
+  if (h == 0) {
+    for (let j = 0; j < n; j++) {
+      const g = dr + relAt(timeIndex(timePtr, timeOff, j), -1);
+      store<f32>(g, load<f32>(g) + load<f32>(DPV + (<usize>j << 2)));
+    }
+  } else {
+    const q = P + (<usize>((h - 1) * WM) << 2);
+    const dq = DPV + (<usize>WM << 2);
+    for (let i = 0; i < n; i++) store<f32>(dq + (<usize>i << 2), 0);
+    for (let j = 0; j < n; j++) {
+      const tj = timeIndex(timePtr, timeOff, j);
+      const ds = load<f32>(DPV + (<usize>j << 2));
+      for (let i = 0; i < n; i++) {
+        const c = relAt(tj, timeIndex(timePtr, timeOff, i));
+        store<f32>(dr + c, load<f32>(dr + c) + ds * load<f32>(q + (<usize>i << 2)));
+        const d = dq + (<usize>i << 2);
+        store<f32>(d, load<f32>(d) + ds * load<f32>(r + c));
+      }
+    }
+  }
+  const grow = relRow(GH, h);
+  for (let c = RLO; c <= RHI; c++) {
+    const g = load<f32>(dr + (<usize>c << 2));
+    const gr = grow + (<usize>c << 2);
+    store<f32>(gr, load<f32>(gr) + g);
+    axpy(rvRow(GH, h, c), g, u);
+    axpy(du, g, rvRow(H, h, c));
+  }
 }
 
 // A memory slot's embedding and its gradient's scatter, a row's vectors kept in registers over the

@@ -60,6 +60,20 @@ for (const last of [false, true]) {
   }
 }
 
+// Relative time: R's gradient, and what hop h's scores send back into hop h-1's attention.
+for (const [linear, extra] of [
+  [false, {}],
+  [true, {}],
+  [false, { slots: 7, relu: true, hopMap: true, supervise: { weight: 0.7, last: false } }],
+] as const) {
+  // One hop of this tiny model leaves its ReLU with nothing clipped, which the check refuses.
+  for (const hops of "relu" in extra ? [3] : [1, 3]) {
+    const name = `pe-official adjacent TE ${hops} hop(s), relative time${linear ? " LS" : ""}${"relu" in extra ? ", ReLU + H, empty slots, supervised" : ""}`;
+    test(`gradient check: ${name}`, () =>
+      checkGradients("pe-official", "adjacent", true, linear, hops, { ...extra, relTime: true }));
+  }
+}
+
 for (const tying of ["adjacent", "layerwise"] as const) {
   for (const match of [false, true]) {
     for (const hops of [1, 3]) {
@@ -82,14 +96,15 @@ function checkGradients(
     relu?: boolean;
     hopMap?: boolean;
     supervise?: { weight: number; last: boolean };
+    relTime?: boolean;
   } = {},
 ) {
-  const { dialog, slots, relu = false, hopMap = false, supervise } = opts;
+  const { dialog, slots, relu = false, hopMap = false, supervise, relTime = false } = opts;
   const rng = new Rng(hops * 31 + encoding.length + (temporal ? 3 : 0) + (linear ? 1 : 0));
   const V = 9;
   const M = 4;
   const J = 4;
-  const p = tinyModel({ V, d: 5, M, J, hops, tying, temporal, hopMap }, 11);
+  const p = tinyModel({ V, d: 5, M, J, hops, tying, temporal, hopMap, relTime }, 11);
   p.slots = slots;
   p.relu = relu;
   // Random noise gives some slots a later time row than their position: check through a noisy time too.

@@ -20,7 +20,9 @@ test("WebAssembly SIMD is available here", () => {
 });
 
 for (const tying of ["adjacent", "layerwise"] as const) {
-  for (const [encoding, temporal, linear, hops, dim, slots, relu, hopMap] of [
+  // With relative time the time rows are 5 for memories of 6 slots: R's rows (2T = 10 floats) are padded,
+  // and the oldest slots share a time row.
+  for (const [encoding, temporal, linear, hops, dim, slots, relu, hopMap, relTime = false] of [
     ["pe-official", true, false, 3, 20, undefined, false, false],
     ["bow", false, true, 1, 5, undefined, false, false],
     ["pe", false, false, 2, 6, undefined, false, false],
@@ -29,14 +31,19 @@ for (const tying of ["adjacent", "layerwise"] as const) {
     ["pe-official", true, false, 3, 10, 9, true, false],
     ["pe-official", true, true, 2, 7, undefined, true, false],
     ["pe-official", true, false, 3, 10, 9, true, true],
+    ["pe-official", true, false, 3, 20, 9, true, true, true],
+    ["pe-official", true, true, 2, 7, undefined, false, false, true],
+    ["bow", false, false, 3, 10, undefined, false, false, true],
   ] as const) {
     if (hopMap && tying === "layerwise") continue;
     const name =
       `${tying}${hopMap ? " + H" : ""} ${encoding}${temporal ? " TE" : ""}${linear ? " LS" : ""} ${hops} hops d=${dim}` +
       (slots ? ` attend over ${slots} slots` : "") +
-      (relu ? " ReLU" : "");
+      (relu ? " ReLU" : "") +
+      (relTime ? " relative time" : "");
     test(`wasm kernel matches the reference kernel: ${name}`, () => {
-      const shape = { vocabSize: 13, dim, timeSize: 6, hops, tying, temporal, slots, relu, hopMap };
+      const timeSize = relTime ? 5 : 6;
+      const shape = { vocabSize: 13, dim, timeSize, hops, tying, temporal, slots, relu, hopMap, relTime };
       const a = createParams(shape, "f32");
       initParams(a, new Rng(7), 0.3);
       const b = createParams(shape, "f32");

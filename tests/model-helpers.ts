@@ -16,6 +16,7 @@ export interface TinySpec {
   temporal: boolean;
   timeSize?: number;
   hopMap?: boolean;
+  relTime?: boolean;
 }
 
 /** A batch with variable memory and sentence lengths, unknown words (id 1) and padding (id 0). */
@@ -50,6 +51,7 @@ export function tinyModel(spec: TinySpec, seed: number, dtype: DType = "f64"): P
       tying: spec.tying,
       temporal: spec.temporal,
       hopMap: spec.hopMap,
+      relTime: spec.relTime,
     },
     dtype,
   );

@@ -30,6 +30,8 @@ export interface ReferenceCase {
     /** Weight of the attention's supervision by the supporting facts. */
     supervise?: number;
     superviseRest?: "free" | "last";
+    /** Relative time scores between hops (tensors R and Rv). */
+    relativeTime?: boolean;
   };
   tensors: Record<string, { shape: number[]; data: number[] }>;
   batch: {
@@ -69,6 +71,7 @@ export function caseParams(c: ReferenceCase, dtype: DType = "f32"): Params {
       ...(cfg.slots ? { slots: cfg.slots } : {}),
       ...(cfg.relu ? { relu: true } : {}),
       ...(cfg.hopMap ? { hopMap: true } : {}),
+      ...(cfg.relativeTime ? { relTime: true } : {}),
     },
     dtype,
   );

@@ -34,7 +34,7 @@ function weightsAfter(cfg: Partial<Config>): { weights: number[][]; losses: numb
   const p = t.params;
   return {
     threads: (t as unknown as { kernel: { threads: number } }).kernel.threads,
-    weights: [...p.emb, ...p.time, ...(p.H ? [p.H] : [])].map((a) => Array.from(a)),
+    weights: [...p.emb, ...p.time, ...(p.H ? [p.H] : []), ...(p.R ? [p.R] : [])].map((a) => Array.from(a)),
     losses: t.state.history.map((h) => h.trainLoss),
   };
 }
@@ -47,6 +47,10 @@ const VARIANTS: [string, Partial<Config>][] = [
   ],
   ["layer-wise tying", { tying: "layerwise" }],
   ["supervised attention", { superviseAttention: 0.3 }],
+  [
+    "relative time, supervised, ReLU + H",
+    { relativeTime: true, superviseAttention: 0.3, hopMap: true, nonlin: "relu", linearStart: false },
+  ],
 ];
 
 test("1, 2 and 3 threads train bit-identical weights", async () => {

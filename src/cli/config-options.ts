@@ -45,6 +45,12 @@ const OPTIONS: [keyof Config, string, Kind, string][] = [
   ["nonlin", "--nonlin", ["none", "relu"], "nonlinearity on the controller state after each hop"],
   ["hopMap", "--hop-map", "bool", "u' = H u + o with adjacent tying too (layer-wise always has H)"],
   [
+    "relativeTime",
+    "--relative-time",
+    "bool",
+    "each hop scores slots by their time offset from what the last hop read",
+  ],
+  [
     "superviseAttention",
     "--supervise-attention",
     "weight",

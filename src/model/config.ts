@@ -63,6 +63,15 @@ export interface Config {
    */
   hopMap: boolean;
   /**
+   * Relative time: hop h adds to slot j's score r_h(t_j - t_i) = R_h[t_j - t_i] + u^h . Rv_h[t_j - t_i],
+   * averaged over the slots i the previous hop read (by its attention; hop 1 reads from the question, newer
+   * than every slot). So a hop can look for "the sentence just before the one read", as the question asks
+   * (Rv) and in any story. Temporal encoding alone compares two absolute times through T_C and T_A, which 1k
+   * training stories do not teach for every pair. Not in the paper; Memory Networks compare the times of
+   * two memories in their scoring (Weston et al. 2015).
+   */
+  relativeTime: boolean;
+  /**
    * Strong supervision of the attention, as Memory Networks are trained (Weston et al. 2015): the weight of
    * an extra loss, the cross-entropy between hop k's attention and the question's k-th supporting fact (in
    * the data's order), added to the answer's; 0: off (the paper's MemN2N). Applied while the memory
@@ -129,6 +138,7 @@ export const PAPER_DEFAULTS: Readonly<Config> = Object.freeze({
   tying: "adjacent",
   nonlin: "none",
   hopMap: false,
+  relativeTime: false,
   memorySize: 50,
   sentenceLen: 0,
   epochs: 100,
@@ -246,6 +256,7 @@ export function validateConfig(cfg: Config): void {
     "candidateWords",
     "joint",
     "hopMap",
+    "relativeTime",
   ] as const) {
     if (typeof cfg[k] !== "boolean") throw new ConfigError(k, "must be true or false");
   }

@@ -134,6 +134,7 @@ interface HelperExports extends SliceExports {
   setTopology(...a: number[]): void;
   setSlots(s: number): void;
   setRelu(r: number): void;
+  setRelative(on: number, rowFloats: number): void;
   setSupervision(w: number, last: number): void;
   setParams(...a: number[]): void;
   setWorkspace(...a: number[]): void;

@@ -26,6 +26,11 @@ export interface Workspace {
   /** Attention of every hop over the memory: [K, M] (raw scores under linear start). */
   p: Float64Array;
   dp: Float64Array;
+  /** Relative time: the gradient of hop h-1's attention that hop h's scores send back, [M]. */
+  dq: Float64Array;
+  /** Relative time: hop h's score per time offset, and its gradient, [2 timeSize]. */
+  r: Float64Array;
+  dr: Float64Array;
   /** Answer probabilities over the vocabulary, then their gradient. */
   probs: Float64Array;
   du: Float64Array;
@@ -60,6 +65,9 @@ export function createWorkspace(
     dmem: new Float64Array(0),
     p: new Float64Array(0),
     dp: new Float64Array(0),
+    dq: new Float64Array(0),
+    r: new Float64Array(2 * p.timeSize),
+    dr: new Float64Array(2 * p.timeSize),
     probs: new Float64Array(p.vocabSize),
     du: new Float64Array(p.dim),
     dprev: new Float64Array(p.dim),
@@ -91,6 +99,7 @@ export function ensureWorkspace(ws: Workspace, p: Params, M: number, J: number):
     ws.dmem = new Float64Array(p.emb.length * M * d);
     ws.p = new Float64Array(p.hops * M);
     ws.dp = new Float64Array(M);
+    ws.dq = new Float64Array(M);
     ws.M = M;
   }
   ws.J = J;
@@ -218,6 +227,7 @@ export function forwardExample(
       for (let k = 0; k < d; k++) s += u[uo + k] * mem[ao + i * d + k];
       ws.p[po + i] = s;
     }
+    if (p.R) relativeForward(p, ws, h, po, n, time, timeOff);
     if (!linear) softmaxInPlace(ws.p, po, n, p.slots !== undefined && p.slots > n ? p.slots - n : 0);
     // supervision: -w log p_t, t the hop's supporting fact
     if (!linear && ws.supervise > 0) {
@@ -273,6 +283,106 @@ export function forwardExample(
   const zAns = z[ans];
   const logZ = softmaxInPlace(z, 0, V);
   return logZ - zAns + supervised;
+}
+
+// ---- relative time: s_j += sum_i q_i r_h[t_j - t_i], q the previous hop's attention --------------------
+// r_h[c] = R_h[c] + u^h . Rv_h[c] scores a time offset c - (T - 1): hop h looks for "the sentence just
+// before (or after) the one read", by the question's words (Rv) and by itself (R), in any story. Hop 1 sees
+// the offsets from the question, newer than every slot.
+
+/** Column of r for a slot at time tj seen from time tq (-1: the question). */
+function relColumn(tj: number, tq: number, T: number): number {
+  return tj - tq + T - 1;
+}
+
+/** r_h into ws.r. */
+function relativeTable(p: Params, ws: Workspace, h: number): void {
+  const T2 = 2 * p.timeSize;
+  const d = p.dim;
+  const R = p.R!;
+  const Rv = p.Rv!;
+  for (let c = 0; c < T2; c++) {
+    let s = R[h * T2 + c];
+    const o = (h * T2 + c) * d;
+    for (let k = 0; k < d; k++) s += ws.u[h * d + k] * Rv[o + k];
+    ws.r[c] = s;
+  }
+}
+
+function relativeForward(
+  p: Params,
+  ws: Workspace,
+  h: number,
+  po: number,
+  n: number,
+  time: Int32Array,
+  timeOff: number,
+): void {
+  const T = p.timeSize;
+  const tmax = T - 1;
+  const scores = ws.p;
+  const q = po - ws.M;
+  relativeTable(p, ws, h);
+  const r = ws.r;
+  for (let j = 0; j < n; j++) {
+    const tj = Math.min(time[timeOff + j], tmax);
+    if (h === 0) {
+      scores[po + j] += r[relColumn(tj, -1, T)];
+      continue;
+    }
+    let s = 0;
+    for (let i = 0; i < n; i++) s += scores[q + i] * r[relColumn(tj, Math.min(time[timeOff + i], tmax), T)];
+    scores[po + j] += s;
+  }
+}
+
+/**
+ * From the scores' gradient ds: adds into dR, dRv and du (u^h's gradient), and leaves in ws.dq the gradient
+ * of the previous hop's attention.
+ */
+function relativeBackward(
+  p: Params,
+  g: Params,
+  ws: Workspace,
+  h: number,
+  po: number,
+  n: number,
+  time: Int32Array,
+  timeOff: number,
+  ds: Float64Array,
+  du: Float64Array,
+): void {
+  const T = p.timeSize;
+  const T2 = 2 * T;
+  const tmax = T - 1;
+  const d = p.dim;
+  const q = po - ws.M;
+  relativeTable(p, ws, h);
+  const { r, dr, dq } = ws;
+  dr.fill(0, 0, T2);
+  if (h === 0) {
+    for (let j = 0; j < n; j++) dr[relColumn(Math.min(time[timeOff + j], tmax), -1, T)] += ds[j];
+  } else {
+    dq.fill(0, 0, n);
+    for (let j = 0; j < n; j++) {
+      const tj = Math.min(time[timeOff + j], tmax);
+      for (let i = 0; i < n; i++) {
+        const c = relColumn(tj, Math.min(time[timeOff + i], tmax), T);
+        dr[c] += ds[j] * ws.p[q + i];
+        dq[i] += ds[j] * r[c];
+      }
+    }
+  }
+  const Rv = p.Rv!;
+  const dRv = g.Rv!;
+  for (let c = 0; c < T2; c++) {
+    g.R![h * T2 + c] += dr[c];
+    const o = (h * T2 + c) * d;
+    for (let k = 0; k < d; k++) {
+      dRv[o + k] += dr[c] * ws.u[h * d + k];
+      du[k] += dr[c] * Rv[o + k];
+    }
+  }
 }
 
 /**
@@ -364,6 +474,7 @@ export function backwardExample(
       }
       dp[i] = s;
     }
+    if (p.R && h < K - 1) for (let i = 0; i < n; i++) dp[i] += ws.dq[i];
     // attend backward: through the softmax (or not, under linear start), then the scores u . m_i
     if (!linear) {
       let dot = 0;
@@ -378,6 +489,7 @@ export function backwardExample(
         }
       }
     }
+    if (p.R) relativeBackward(p, g, ws, h, po, n, time, timeOff, dp, dprev);
     for (let i = 0; i < n; i++) {
       const a = ao + i * d;
       const ds = dp[i];

@@ -30,6 +30,8 @@ export interface ParamShape {
   relu?: boolean;
   /** H between hops under adjacent tying too (config `hopMap`); layer-wise tying always has it. */
   hopMap?: boolean;
+  /** Relative time scores between hops (config `relativeTime`): the tensors R and Rv. */
+  relTime?: boolean;
 }
 
 export interface Params extends ParamShape {
@@ -39,6 +41,12 @@ export interface Params extends ParamShape {
   time: Floats[];
   /** d×d: layer-wise tying, or adjacent with hopMap; null: u^{k+1} = u^k + o^k. */
   H: Floats | null;
+  /**
+   * Relative time (null: off): hop h scores a slot by its time offset c from what hop h-1 read (hop 1: from
+   * the question) as R[h, c] + u^h . Rv[h, c]; R is [hops, 2 timeSize], Rv [hops, 2 timeSize, d].
+   */
+  R: Floats | null;
+  Rv: Floats | null;
   hopA: number[];
   hopC: number[];
   query: number;
@@ -62,6 +70,7 @@ export function shapeFor(cfg: Config, vocabSize: number, peLength: number, memor
     ...(cfg.attendEmpty ? { slots: memorySize } : {}),
     ...(cfg.nonlin === "relu" ? { relu: true } : {}),
     ...(cfg.hopMap ? { hopMap: true } : {}),
+    ...(cfg.relativeTime ? { relTime: true } : {}),
     dim: cfg.dim,
     timeSize: cfg.memorySize,
     hops: cfg.hops,
@@ -85,6 +94,8 @@ export function createParams(shape: ParamShape, dtype: DType = "f32"): Params {
     emb,
     time,
     H: adjacent && !shape.hopMap ? null : alloc(dtype, d * d),
+    R: shape.relTime ? alloc(dtype, K * 2 * M) : null,
+    Rv: shape.relTime ? alloc(dtype, K * 2 * M * d) : null,
     hopA,
     hopC,
     query: adjacent ? 0 : 2,
@@ -103,6 +114,8 @@ export function namedTensors(p: Params): { name: string; data: Floats; rows: num
     if (data.length > 0) out.push({ name: timeNames[i], data, rows: p.timeSize, cols: d });
   });
   if (p.H) out.push({ name: "H", data: p.H, rows: d, cols: d });
+  if (p.R) out.push({ name: "R", data: p.R, rows: p.hops, cols: 2 * p.timeSize });
+  if (p.Rv) out.push({ name: "Rv", data: p.Rv, rows: p.hops * 2 * p.timeSize, cols: d });
   return out;
 }
 

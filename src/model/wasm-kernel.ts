@@ -38,6 +38,7 @@ interface Exports {
   setTopology(hops: number, memEmbs: number, nmem: number): void;
   setSlots(s: number): void;
   setRelu(r: number): void;
+  setRelative(on: number, rowFloats: number): void;
   setSupervision(w: number, last: number): void;
   setSupport(support: number, maxS: number): void;
   setHead(count: number, off: number, ids: number, types: number, used: number, nused: number): void;
@@ -172,10 +173,15 @@ export class WasmKernel implements Kernel {
   private readonly x: Exports;
   private top: number;
   private readonly dp: number;
+  /** Floats per row of R (2 timeSize, padded to a multiple of 4). */
+  private relStride = 0;
+  /** Each tensor: rows of `cols` floats, `stride` apart here (d and dp for all but R). */
   private readonly tensors: {
     ptr: number;
     gptr: number;
     rows: number;
+    cols: number;
+    stride: number;
     src: () => Float32Array | Float64Array;
   }[] = [];
   private readonly batches = new WeakMap<Batch, BatchRef>();
@@ -250,11 +256,15 @@ export class WasmKernel implements Kernel {
     const T = p.timeSize;
     const emb = this.alloc(nEmb * V * dp * 4);
     const time = this.alloc(nEmb * T * dp * 4);
-    const h = this.alloc(dp * dp * 4);
+    // R and Rv (relative time) right after H, where the kernel looks for them.
+    const rs = Math.ceil((2 * T) / 4) * 4;
+    this.relStride = rs;
+    const relBytes = p.R ? (p.hops * rs + p.hops * 2 * T * dp) * 4 : 0;
+    const h = this.alloc(dp * dp * 4 + relBytes);
     this.weights = { base: emb, bytes: this.top - emb, emb, time, h };
-    // The gradients in one block (the word, time and H parts), as each slice of a batch has its own.
+    // The gradients in one block (the word, time, H and R parts), as each slice of a batch has its own.
     this.grads = { timeOffset: nEmb * V * dp * 4, hOffset: nEmb * (V + T) * dp * 4, bytes: 0, ptr: 0 };
-    this.grads.bytes = this.grads.hOffset + dp * dp * 4;
+    this.grads.bytes = this.grads.hOffset + dp * dp * 4 + relBytes;
     this.grads.ptr = this.alloc(this.grads.bytes);
     const gemb = this.grads.ptr;
     const gtime = gemb + this.grads.timeOffset;
@@ -264,6 +274,8 @@ export class WasmKernel implements Kernel {
         ptr: emb + e * V * dp * 4,
         gptr: gemb + e * V * dp * 4,
         rows: V,
+        cols: d,
+        stride: dp,
         src: () => p.emb[e],
       });
       if (p.time[e].length > 0) {
@@ -271,16 +283,32 @@ export class WasmKernel implements Kernel {
           ptr: time + e * T * dp * 4,
           gptr: gtime + e * T * dp * 4,
           rows: T,
+          cols: d,
+          stride: dp,
           src: () => p.time[e],
         });
       }
     }
-    if (p.H) this.tensors.push({ ptr: h, gptr: gh, rows: d, src: () => p.H! });
+    if (p.H) this.tensors.push({ ptr: h, gptr: gh, rows: d, cols: d, stride: dp, src: () => p.H! });
+    if (p.R) {
+      const at = dp * dp * 4;
+      this.tensors.push({
+        ptr: h + at,
+        gptr: gh + at,
+        rows: p.hops,
+        cols: 2 * T,
+        stride: rs,
+        src: () => p.R!,
+      });
+      const rv = at + p.hops * rs * 4;
+      const rows = p.hops * 2 * T;
+      this.tensors.push({ ptr: h + rv, gptr: gh + rv, rows, cols: d, stride: dp, src: () => p.Rv! });
+    }
     const nt = this.tensors.length;
     this.stepTable = { table: this.alloc(nt * 12), args: this.alloc(16) };
     const t32 = new Int32Array(this.memory.buffer, this.stepTable.table, nt * 3);
     this.tensors.forEach((t, k) => {
-      t32.set([t.gptr, t.ptr, t.rows * this.dp], k * 3);
+      t32.set([t.gptr, t.ptr, t.rows * t.stride], k * 3);
     });
     const hops = this.alloc(p.hops * 8);
     const memEmbs = this.alloc(p.memEmbs.length * 4);
@@ -296,6 +324,7 @@ export class WasmKernel implements Kernel {
     this.x.setTopology(hops, memEmbs, p.memEmbs.length);
     this.x.setSlots(p.slots ?? 0);
     this.x.setRelu(p.relu ? 1 : 0);
+    this.x.setRelative(p.R ? 1 : 0, rs);
     this.x.setSupervision(supervision.weight, supervision.last ? 1 : 0);
     if (head) {
       const ints = (a: Int32Array) => {
@@ -364,24 +393,24 @@ export class WasmKernel implements Kernel {
 
   load(): void {
     const f = this.f32();
-    const d = this.params.dim;
-    for (const t of this.tensors) {
-      const src = t.src();
-      const base = t.ptr / 4;
-      f.fill(0, base, base + t.rows * this.dp);
-      f.fill(0, t.gptr / 4, t.gptr / 4 + t.rows * this.dp);
-      for (let r = 0; r < t.rows; r++) for (let k = 0; k < d; k++) f[base + r * this.dp + k] = src[r * d + k];
+    for (const { src: from, ptr, gptr, rows, cols, stride } of this.tensors) {
+      const src = from();
+      const base = ptr / 4;
+      f.fill(0, base, base + rows * stride);
+      f.fill(0, gptr / 4, gptr / 4 + rows * stride);
+      for (let r = 0; r < rows; r++)
+        for (let k = 0; k < cols; k++) f[base + r * stride + k] = src[r * cols + k];
     }
     this.copiesFresh = false;
   }
 
   sync(): void {
     const f = this.f32();
-    const d = this.params.dim;
-    for (const t of this.tensors) {
-      const dst = t.src();
-      const base = t.ptr / 4;
-      for (let r = 0; r < t.rows; r++) for (let k = 0; k < d; k++) dst[r * d + k] = f[base + r * this.dp + k];
+    for (const { src, ptr, rows, cols, stride } of this.tensors) {
+      const dst = src();
+      const base = ptr / 4;
+      for (let r = 0; r < rows; r++)
+        for (let k = 0; k < cols; k++) dst[r * cols + k] = f[base + r * stride + k];
     }
   }
 
@@ -429,7 +458,7 @@ export class WasmKernel implements Kernel {
       this.alloc(nEmb * M * dp * 4),
       this.alloc(nEmb * M * dp * 4),
       this.alloc(p.hops * M * 4),
-      this.alloc(M * 4),
+      this.alloc((2 * M + (p.R ? (p.hops + 1) * this.relStride : 0)) * 4),
       this.alloc((p.vocabSize + (this.head?.count ?? 0)) * 8),
       this.alloc(dp * 4),
       this.alloc(dp * 4),

@@ -45,7 +45,8 @@ export function runFootprint(
 ): { bytes: number; detail: string } {
   const data = splits.reduce((s, ex) => s + batchBytes(ex, shape), 0) + 4 * candidateWords;
   const nEmb = cfg.tying === "adjacent" ? cfg.hops + 1 : 4;
-  const floats = nEmb * (vocabSize + shape.memorySize) * cfg.dim + cfg.dim * cfg.dim;
+  const relative = cfg.relativeTime ? cfg.hops * 2 * cfg.memorySize * (cfg.dim + 1) : 0;
+  const floats = nEmb * (vocabSize + shape.memorySize) * cfg.dim + cfg.dim * cfg.dim + relative;
   // Weights and gradients in float32 and float64 (the WASM kernel keeps its own copy), and the float32
   // gradients of each slice of a batch (the kernel sums a batch's slices in order), per run. A run on
   // threads uses at most one per slice, each helper with its own copy of the weights and a workspace.

@@ -64,6 +64,7 @@ class MemN2N(torch.nn.Module):
         t = time.clamp(max=cfg["timeSize"] - 1)
         u = self.embed(self.t[self.B], query)
         attention = []
+        T = cfg["timeSize"]
         for k in range(cfg["hops"]):
             m = self.embed(self.t[self.A[k]], memory)
             c = self.embed(self.t[self.C[k]], memory)
@@ -71,6 +72,16 @@ class MemN2N(torch.nn.Module):
                 m = m + self.t[self.TA[k]][t]
                 c = c + self.t[self.TC[k]][t]
             scores = torch.einsum("nmd,nd->nm", m, u)
+            if cfg.get("relativeTime"):
+                # r[c]: hop k's score for a time offset c - (T - 1) from what the last hop read
+                r = self.t["R"][k] + u @ self.t["Rv"].reshape(cfg["hops"], 2 * T, -1)[k].T  # [n, 2T]
+                if k == 0:
+                    col = t + T  # seen from the question, at time -1
+                    scores = scores + torch.gather(r, 1, col)
+                else:
+                    col = (t.unsqueeze(2) - t.unsqueeze(1) + T - 1).reshape(n, M * M)  # [n, j, i]
+                    pair = torch.gather(r, 1, col).reshape(n, M, M)
+                    scores = scores + torch.einsum("nji,ni->nj", pair, attention[-1] * slot_used)
             if linear:
                 p = scores * slot_used
             elif cfg.get("slots"):
@@ -115,10 +126,13 @@ def make_case(name, cfg, linear, seed):
             shapes["TA"] = (cfg["timeSize"], d)
             shapes["TC"] = (cfg["timeSize"], d)
         shapes["H"] = (d, d)
+    if cfg.get("relativeTime"):
+        shapes["R"] = (K, 2 * cfg["timeSize"])
+        shapes["Rv"] = (K * 2 * cfg["timeSize"], d)
     tensors = {}
     for nm, shape in shapes.items():
         w = randn(*shape)
-        if shape[0] == V and nm != "H":
+        if shape[0] == V and nm not in ("H", "R", "Rv"):
             w[:2] = 0  # null and unknown rows are held at zero
         tensors[nm] = (w.flatten().tolist(), list(shape))
 
@@ -169,7 +183,7 @@ def make_case(name, cfg, linear, seed):
     grads = {}
     for nm, prm in model.t.items():
         gr = prm.grad.clone()
-        if prm.shape[0] == V and nm != "H":
+        if prm.shape[0] == V and nm not in ("H", "R", "Rv"):
             gr[:2] = 0  # the constraint: reserved rows do not move
         grads[nm] = gr.flatten().tolist()
 
@@ -209,6 +223,9 @@ CASES = [
     ("pe-adjacent-te-3hops-hopmap-relu", dict(encoding="pe", tying="adjacent", temporal=True, hops=3, relu=True, hopMap=True), False),
     ("pe-adjacent-te-3hops-supervised-slots", dict(encoding="pe", tying="adjacent", temporal=True, hops=3, slots=7, supervise=0.7), False),
     ("pe-adjacent-te-3hops-supervised-last", dict(encoding="pe", tying="adjacent", temporal=True, hops=3, supervise=0.5, superviseRest="last"), False),
+    ("pe-adjacent-te-3hops-relative-hopmap-relu-supervised-slots", dict(encoding="pe", tying="adjacent", temporal=True, hops=3, relativeTime=True, hopMap=True, relu=True, supervise=0.5, slots=7), False),
+    ("pe-adjacent-2hops-relative-ls", dict(encoding="pe", tying="adjacent", temporal=False, hops=2, relativeTime=True), True),
+    ("bow-layerwise-te-3hops-relative", dict(encoding="bow", tying="layerwise", temporal=True, hops=3, relativeTime=True), False),
 ]
 
 if __name__ == "__main__":
