@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { runDataOf, runOne } from "../src/api/train.js";
+import { loadModel } from "../src/api/model.js";
+import { runDataOf, runOne, train } from "../src/api/train.js";
 import { parseBabi } from "../src/data/babi.js";
 import { taskErrors } from "../src/eval/errors.js";
 import { makeConfig } from "../src/model/config.js";
@@ -127,4 +128,51 @@ test("clipping scales the global norm or each matrix's norm down to the limit", 
   clipGradients(g, 1, "per-matrix");
   assert.ok(Math.abs(Math.hypot(...g.emb[0]) - 1) < 1e-9);
   assert.equal(g.emb[1][0], 0.01);
+});
+
+test("relative time finds where a dropped object is (task 2): the supervised model without it stays near 10% test error", () => {
+  // A dropped object is where its holder was at the drop: the holder's last move before the sentence hop 1
+  // read. Over ten seeds the file's runs have 9.0-11.7% without relative time and 0.4-1.4% with it.
+  const read = (f: string) => parseBabi(readFileSync(join(BABI_EN, f), "utf8"), f).examples;
+  const task = {
+    task: 2,
+    train: read("qa2_two-supporting-facts_train.txt"),
+    test: read("qa2_two-supporting-facts_test.txt"),
+  };
+  const errors = [false, true].map((relativeTime) => {
+    const cfg = makeConfig({
+      ...{ nonlin: "relu", hopMap: true, clip: "global", linearStart: false, dim: 50 },
+      ...{ superviseAttention: 0.3, relativeTime, seed: 4 },
+    });
+    const data = prepare([task], cfg);
+    const run = trainOne(cfg, data, cfg.seed);
+    assert.equal(
+      namedTensors(run.params).some((t) => t.name === "Rv"),
+      relativeTime,
+    );
+    return taskErrors(run.params, cfg.encoding, data.tests)[0].error;
+  });
+  assert.ok(errors[0] > 0.06, `without relative time: ${errors[0]}`);
+  assert.ok(errors[1] < 0.03, `with relative time: ${errors[1]}`);
+});
+
+test("a model with relative time answers the same after JSON and safetensors round trips", () => {
+  const text = readFileSync(join(BABI_EN, "qa3_three-supporting-facts_train.txt"), "utf8");
+  const { model } = train({
+    train: text.split("\n").slice(0, 2000).join("\n"),
+    task: 3,
+    config: { relativeTime: true, superviseAttention: 0.3, epochs: 3, linearStart: false, seed: 2 },
+  });
+  assert.ok(
+    model.toJSON().weights.Rv.some((x: number) => x !== 0),
+    "Rv was trained",
+  );
+  const story = ["Mary got the football there.", "Mary went to the kitchen.", "Mary went to the garden."];
+  const ask = (m: typeof model) => m.answer(story, "Where was the football before the garden?");
+  const want = ask(model);
+  for (const back of [loadModel(JSON.stringify(model.toJSON())), loadModel(model.toSafetensors())]) {
+    const got = ask(back);
+    assert.deepEqual(got.top, want.top);
+    assert.deepEqual(got.attention, want.attention);
+  }
 });
