@@ -307,6 +307,7 @@ export function forward(b: i32, timePtr: usize, timeOff: i32, linear: bool): f64
       else embedSlot(dst, off, L, e, TEMPORAL ? timeRow(TIME, e, t) : 0);
     }
   }
+  if (RELT) relColumns(n, timePtr, timeOff);
   let supervised: f64 = 0;
   for (let h = 0; h < K; h++) {
     const u = uRow(h);
@@ -500,6 +501,7 @@ export function backward(b: i32, timePtr: usize, timeOff: i32, linear: bool): vo
     const e = load<i32>(MEMEMBS + (<usize>x << 2));
     for (let i = 0; i < n; i++) zero(slot(DMV, e, i));
   }
+  if (RELT) relColumns(n, timePtr, timeOff);
   for (let h = K - 1; h >= 0; h--) {
     const u = uRow(h);
     const a = hopA(h);
@@ -615,8 +617,8 @@ export function backward(b: i32, timePtr: usize, timeOff: i32, linear: bool): vo
   return <usize>(tj - tq + T - 1) << 2;
 }
 
-// The columns an example's offsets reach, [RLO, RHI]: a short story needs a few of the 2T (the others' r is
-// never read, and their gradient would be zero).
+// The columns an example's offsets reach, [RLO, RHI], set before its hops: a short story needs a few of the
+// 2T (the others' r is never read, and their gradient would be zero).
 let RLO: i32 = 0;
 let RHI: i32 = 0;
 
@@ -635,7 +637,6 @@ function relColumns(n: i32, timePtr: usize, timeOff: i32): void {
 function relativeForward(h: i32, u: usize, p: usize, n: i32, timePtr: usize, timeOff: i32): void {
   const r = relTable(h);
   const row = relRow(H, h);
-  if (h == 0) relColumns(n, timePtr, timeOff);
   for (let c = RLO; c <= RHI; c++) {
     store<f32>(r + (<usize>c << 2), load<f32>(row + (<usize>c << 2)) + dot(u, rvRow(H, h, c)));
   }
@@ -662,7 +663,6 @@ function relativeForward(h: i32, u: usize, p: usize, n: i32, timePtr: usize, tim
 function relativeBackward(h: i32, u: usize, du: usize, n: i32, timePtr: usize, timeOff: i32): void {
   const r = relTable(h);
   const dr = relTable(K);
-  relColumns(n, timePtr, timeOff);
   for (let c = RLO; c <= RHI; c++) store<f32>(dr + (<usize>c << 2), 0);
   if (h == 0) {
     for (let j = 0; j < n; j++) {

@@ -28,7 +28,7 @@ export interface Workspace {
   dp: Float64Array;
   /** Relative time: the gradient of hop h-1's attention that hop h's scores send back, [M]. */
   dq: Float64Array;
-  /** Relative time: hop h's score per time offset, and its gradient, [2 timeSize]. */
+  /** Relative time: each hop's score per time offset, [hops, 2 timeSize], and one hop's gradient. */
   r: Float64Array;
   dr: Float64Array;
   /** Answer probabilities over the vocabulary, then their gradient. */
@@ -66,7 +66,7 @@ export function createWorkspace(
     p: new Float64Array(0),
     dp: new Float64Array(0),
     dq: new Float64Array(0),
-    r: new Float64Array(2 * p.timeSize),
+    r: new Float64Array(p.hops * 2 * p.timeSize),
     dr: new Float64Array(2 * p.timeSize),
     probs: new Float64Array(p.vocabSize),
     du: new Float64Array(p.dim),
@@ -198,7 +198,6 @@ export function forwardExample(
   const WM = ws.M;
   const n = batch.memLen[b];
   const { u, mem, pe } = ws;
-  const tmax = p.timeSize - 1;
 
   embedForward(p.emb[p.query], d, batch.query, b * J, J, pe, u, 0);
 
@@ -208,7 +207,7 @@ export function forwardExample(
       const o = (e * WM + i) * d;
       embedForward(p.emb[e], d, batch.sentences, batch.memory[b * M + i] * J, J, pe, mem, o);
       if (T.length > 0) {
-        const t = Math.min(time[timeOff + i], tmax) * d;
+        const t = slotTime(time, timeOff, i, p.timeSize) * d;
         for (let k = 0; k < d; k++) mem[o + k] += T[t + k];
       }
     }
@@ -290,25 +289,17 @@ export function forwardExample(
 // before (or after) the one read", by the question's words (Rv) and by itself (R), in any story. Hop 1 sees
 // the offsets from the question, newer than every slot.
 
-/** Column of r for a slot at time tj seen from time tq (-1: the question). */
-function relColumn(tj: number, tq: number, T: number): number {
-  return tj - tq + T - 1;
+/** The time row of slot i: its time index, the oldest ones sharing the table's last row. */
+function slotTime(time: Int32Array, timeOff: number, i: number, T: number): number {
+  return Math.min(time[timeOff + i], T - 1);
 }
 
-/** r_h into ws.r. */
-function relativeTable(p: Params, ws: Workspace, h: number): void {
-  const T2 = 2 * p.timeSize;
-  const d = p.dim;
-  const R = p.R!;
-  const Rv = p.Rv!;
-  for (let c = 0; c < T2; c++) {
-    let s = R[h * T2 + c];
-    const o = (h * T2 + c) * d;
-    for (let k = 0; k < d; k++) s += ws.u[h * d + k] * Rv[o + k];
-    ws.r[c] = s;
-  }
+/** Column of r for slot j seen from slot i (-1: the question, at time -1). */
+function relColumn(time: Int32Array, timeOff: number, T: number, j: number, i: number): number {
+  return slotTime(time, timeOff, j, T) - (i < 0 ? -1 : slotTime(time, timeOff, i, T)) + T - 1;
 }
 
+/** Adds hop h's relative scores; r_h is kept in ws.r for the backward pass. */
 function relativeForward(
   p: Params,
   ws: Workspace,
@@ -319,19 +310,24 @@ function relativeForward(
   timeOff: number,
 ): void {
   const T = p.timeSize;
-  const tmax = T - 1;
+  const d = p.dim;
+  const ro = h * 2 * T;
+  const { r, u } = ws;
+  for (let c = 0; c < 2 * T; c++) {
+    let s = p.R![ro + c];
+    const o = (ro + c) * d;
+    for (let k = 0; k < d; k++) s += u[h * d + k] * p.Rv![o + k];
+    r[ro + c] = s;
+  }
   const scores = ws.p;
   const q = po - ws.M;
-  relativeTable(p, ws, h);
-  const r = ws.r;
   for (let j = 0; j < n; j++) {
-    const tj = Math.min(time[timeOff + j], tmax);
     if (h === 0) {
-      scores[po + j] += r[relColumn(tj, -1, T)];
+      scores[po + j] += r[ro + relColumn(time, timeOff, T, j, -1)];
       continue;
     }
     let s = 0;
-    for (let i = 0; i < n; i++) s += scores[q + i] * r[relColumn(tj, Math.min(time[timeOff + i], tmax), T)];
+    for (let i = 0; i < n; i++) s += scores[q + i] * r[ro + relColumn(time, timeOff, T, j, i)];
     scores[po + j] += s;
   }
 }
@@ -353,34 +349,29 @@ function relativeBackward(
   du: Float64Array,
 ): void {
   const T = p.timeSize;
-  const T2 = 2 * T;
-  const tmax = T - 1;
   const d = p.dim;
+  const ro = h * 2 * T;
   const q = po - ws.M;
-  relativeTable(p, ws, h);
   const { r, dr, dq } = ws;
-  dr.fill(0, 0, T2);
+  dr.fill(0, 0, 2 * T);
   if (h === 0) {
-    for (let j = 0; j < n; j++) dr[relColumn(Math.min(time[timeOff + j], tmax), -1, T)] += ds[j];
+    for (let j = 0; j < n; j++) dr[relColumn(time, timeOff, T, j, -1)] += ds[j];
   } else {
     dq.fill(0, 0, n);
     for (let j = 0; j < n; j++) {
-      const tj = Math.min(time[timeOff + j], tmax);
       for (let i = 0; i < n; i++) {
-        const c = relColumn(tj, Math.min(time[timeOff + i], tmax), T);
+        const c = relColumn(time, timeOff, T, j, i);
         dr[c] += ds[j] * ws.p[q + i];
-        dq[i] += ds[j] * r[c];
+        dq[i] += ds[j] * r[ro + c];
       }
     }
   }
-  const Rv = p.Rv!;
-  const dRv = g.Rv!;
-  for (let c = 0; c < T2; c++) {
-    g.R![h * T2 + c] += dr[c];
-    const o = (h * T2 + c) * d;
+  for (let c = 0; c < 2 * T; c++) {
+    g.R![ro + c] += dr[c];
+    const o = (ro + c) * d;
     for (let k = 0; k < d; k++) {
-      dRv[o + k] += dr[c] * ws.u[h * d + k];
-      du[k] += dr[c] * Rv[o + k];
+      g.Rv![o + k] += dr[c] * ws.u[h * d + k];
+      du[k] += dr[c] * p.Rv![o + k];
     }
   }
 }
@@ -505,14 +496,13 @@ export function backwardExample(
 
   // embed backward: the question into B, each memory into its matrix and its time row
   embedBackward(g.emb[p.query], d, batch.query, b * J, J, pe, du, 0);
-  const tmax = p.timeSize - 1;
   for (const e of p.memEmbs) {
     const dT = g.time[e];
     for (let i = 0; i < n; i++) {
       const o = (e * WM + i) * d;
       embedBackward(g.emb[e], d, batch.sentences, batch.memory[b * M + i] * J, J, pe, dmem, o);
       if (dT.length > 0) {
-        const t = Math.min(time[timeOff + i], tmax) * d;
+        const t = slotTime(time, timeOff, i, p.timeSize) * d;
         for (let k = 0; k < d; k++) dT[t + k] += dmem[o + k];
       }
     }
