@@ -61,6 +61,10 @@ let SLOTS: i32 = 0; // > 0: the attention softmax spreads over this many slots, 
 let RELU: bool = false; // a ReLU on the controller state after each hop
 let SUPW: f32 = 0; // > 0: weight of the attention's cross-entropy with the supporting facts
 let SUPLAST: bool = false; // hops past the last supporting fact are supervised towards it
+let SUPSPREAD: bool = false; // facts past the last hop share its target
+let SLO: i32 = 0; // supportRange's answer: the hop's facts are [SLO, SHI) of SUPBASE's
+let SHI: i32 = 0;
+let SUPBASE: usize = 0;
 let SUPPORT: usize = 0; // i32[n][MAXS] memory slot of each supporting fact, -1 for none
 let MAXS: i32 = 1;
 // Relative time (src/model/memn2n.ts relativeForward): R, f32[K][RS], then Rv, f32[K][2T][DP], lie right
@@ -69,9 +73,10 @@ let MAXS: i32 = 1;
 let RELT: bool = false;
 let RS: i32 = 0; // floats per row of R: 2T, padded to a multiple of 4
 
-export function setSupervision(w: f32, last: bool): void {
+export function setSupervision(w: f32, last: bool, spread: bool): void {
   SUPW = w;
   SUPLAST = last;
+  SUPSPREAD = spread;
 }
 
 export function setSupport(support: usize, maxS: i32): void {
@@ -79,14 +84,24 @@ export function setSupport(support: usize, maxS: i32): void {
   MAXS = maxS;
 }
 
-/** The slot hop h of example b is supervised towards, or -1 (src/model/memn2n.ts supportOf). */
-function supportOf(b: i32, h: i32): i32 {
-  const base = SUPPORT + (<usize>(b * MAXS) << 2);
+/** The facts hop h of example b is supervised towards, into SLO, SHI, SUPBASE (src/model/memn2n.ts supportRange). */
+function supportRange(b: i32, h: i32): void {
+  SUPBASE = SUPPORT + (<usize>(b * MAXS) << 2);
   let count = 0;
-  while (count < MAXS && load<i32>(base + (<usize>count << 2)) != -1) count++;
-  if (h < count) return load<i32>(base + (<usize>h << 2));
-  if (SUPLAST && count > 0 && h >= count) return load<i32>(base + (<usize>(count - 1) << 2));
-  return -1;
+  while (count < MAXS && load<i32>(SUPBASE + (<usize>count << 2)) != -1) count++;
+  SLO = 0;
+  SHI = 0;
+  if (h < count) {
+    SLO = h;
+    SHI = SUPSPREAD && h == K - 1 ? count : h + 1;
+  } else if (SUPLAST && count > 0) {
+    SLO = count - 1;
+    SHI = count;
+  }
+}
+
+function supportSlot(j: i32): usize {
+  return <usize>load<i32>(SUPBASE + (<usize>j << 2)) << 2;
 }
 
 export function setHead(count: i32, off: usize, ids: usize, types: usize, used: usize, nused: i32): void {
@@ -321,8 +336,9 @@ export function forward(b: i32, timePtr: usize, timeOff: i32, linear: bool): f64
     if (RELT) relativeForward(h, u, p, n, timePtr, timeOff);
     if (!linear) softmax(p, n, SLOTS > n ? SLOTS - n : 0);
     if (!linear && SUPW > 0) {
-      const t = supportOf(b, h);
-      if (t >= 0) supervised -= <f64>SUPW * Math.log(Math.max(<f64>load<f32>(p + (<usize>t << 2)), 1e-30));
+      supportRange(b, h);
+      const w = <f64>SUPW / <f64>(SHI - SLO);
+      for (let j = SLO; j < SHI; j++) supervised -= w * Math.log(Math.max(<f64>load<f32>(p + supportSlot(j)), 1e-30));
     }
     // hop update and read: u' = u (or H u) + sum_i p_i c_i
     if (LAYERWISE) {
@@ -545,16 +561,19 @@ export function backward(b: i32, timePtr: usize, timeOff: i32, linear: bool): vo
         const pi = load<f32>(p + (<usize>i << 2));
         store<f32>(DPV + (<usize>i << 2), pi * (load<f32>(DPV + (<usize>i << 2)) - s));
       }
-      // supervision: d(-w log p_t)/ds_i = w (p_i - [i = t])
+      // supervision: d(-w/m sum_t log p_t)/ds_i = w (p_i - [i in t]/m)
       if (SUPW > 0) {
-        const t = supportOf(b, h);
-        if (t >= 0) {
+        supportRange(b, h);
+        if (SHI > SLO) {
           for (let i = 0; i < n; i++) {
             const q = DPV + (<usize>i << 2);
             store<f32>(q, load<f32>(q) + SUPW * load<f32>(p + (<usize>i << 2)));
           }
-          const q = DPV + (<usize>t << 2);
-          store<f32>(q, load<f32>(q) - SUPW);
+          const w = SUPW / <f32>(SHI - SLO);
+          for (let j = SLO; j < SHI; j++) {
+            const q = DPV + supportSlot(j);
+            store<f32>(q, load<f32>(q) - w);
+          }
         }
       }
     }

@@ -47,15 +47,21 @@ for (const [tying, hopMap] of [
   }
 }
 
-for (const last of [false, true]) {
-  for (const slots of [undefined, 7]) {
-    for (const hops of [1, 3]) {
-      const name = `pe-official adjacent TE ${hops} hop(s), supervised attention (rest ${last ? "last" : "free"})${slots ? ", empty slots" : ""}`;
-      test(`gradient check: ${name}`, () =>
-        checkGradients("pe-official", "adjacent", true, false, hops, {
-          slots,
-          supervise: { weight: 0.7, last },
-        }));
+// Spread needs more facts than hops: with one hop, the example with two facts has them.
+for (const [spread, hopsList] of [
+  [false, [1, 3]],
+  [true, [1]],
+] as const) {
+  for (const last of [false, true]) {
+    for (const slots of [undefined, 7]) {
+      for (const hops of hopsList) {
+        const name = `pe-official adjacent TE ${hops} hop(s), supervised attention (rest ${last ? "last" : "free"}${spread ? ", extra facts spread" : ""})${slots ? ", empty slots" : ""}`;
+        test(`gradient check: ${name}`, () =>
+          checkGradients("pe-official", "adjacent", true, false, hops, {
+            slots,
+            supervise: { weight: 0.7, last, spread },
+          }));
+      }
     }
   }
 }
@@ -64,7 +70,7 @@ for (const last of [false, true]) {
 for (const [linear, extra] of [
   [false, {}],
   [true, {}],
-  [false, { slots: 7, relu: true, hopMap: true, supervise: { weight: 0.7, last: false } }],
+  [false, { slots: 7, relu: true, hopMap: true, supervise: { weight: 0.7, last: false, spread: false } }],
 ] as const) {
   // One hop of this tiny model leaves its ReLU with nothing clipped, which the check refuses.
   for (const hops of "relu" in extra ? [3] : [1, 3]) {
@@ -95,7 +101,7 @@ function checkGradients(
     slots?: number;
     relu?: boolean;
     hopMap?: boolean;
-    supervise?: { weight: number; last: boolean };
+    supervise?: { weight: number; last: boolean; spread: boolean };
     relTime?: boolean;
   } = {},
 ) {
@@ -125,6 +131,7 @@ function checkGradients(
     const free = runRows(p, ws, batch, [0, 1, 2], 3, linear, null, null).loss;
     ws.supervise = supervise.weight;
     ws.superviseLast = supervise.last;
+    ws.superviseSpread = supervise.spread;
     assert.ok(
       runRows(p, ws, batch, [0, 1, 2], 3, linear, null, null).loss > free,
       "the supervision adds a loss",

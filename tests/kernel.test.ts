@@ -112,6 +112,7 @@ for (const c of referenceCases()) {
     const k = new WasmKernel(p, cfg.encoding, {
       weight: cfg.supervise ?? 0,
       last: cfg.superviseRest === "last",
+      spread: cfg.superviseExtra === "spread",
     });
     const rows = Int32Array.from({ length: cfg.n }, (_, i) => i);
     const r = k.run(batch, rows, cfg.n, cfg.linear, true, null);
@@ -126,9 +127,14 @@ for (const c of referenceCases()) {
   });
 }
 
-for (const last of [false, true]) {
+for (const [last, spread] of [
+  [false, false],
+  [true, false],
+  [false, true],
+  [true, true],
+] as const) {
   for (const slots of [undefined, 9]) {
-    test(`wasm kernel matches the reference kernel: supervised attention (rest ${last ? "last" : "free"})${slots ? ` over ${slots} slots` : ""}`, () => {
+    test(`wasm kernel matches the reference kernel: supervised attention (rest ${last ? "last" : "free"}${spread ? ", extra facts spread" : ""})${slots ? ` over ${slots} slots` : ""}`, () => {
       const shape = {
         vocabSize: 13,
         dim: 10,
@@ -144,11 +150,12 @@ for (const last of [false, true]) {
       initParams(b, new Rng(7), 0.3);
       const batch = randomBatch(new Rng(9), 13, 6, 5, 12);
       const rng = new Rng(3);
-      batch.maxSupporting = 2;
-      batch.supporting = new Int32Array(24).fill(-1);
+      // Up to five facts for three hops, so that spread has some to share.
+      batch.maxSupporting = 5;
+      batch.supporting = new Int32Array(60).fill(-1);
       for (let e = 0; e < 12; e++)
-        for (let k = 0; k < e % 3; k++) batch.supporting[e * 2 + k] = rng.int(batch.memLen[e]);
-      const supervision = { weight: 0.5, last };
+        for (let k = 0; k < e % 6; k++) batch.supporting[e * 5 + k] = rng.int(batch.memLen[e]);
+      const supervision = { weight: 0.5, last, spread };
       const js = new JsKernel(a, "pe-official", null, supervision);
       const wa = new WasmKernel(b, "pe-official", supervision);
       const rows = Int32Array.from({ length: 12 }, (_, i) => i);

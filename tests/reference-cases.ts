@@ -30,6 +30,7 @@ export interface ReferenceCase {
     /** Weight of the attention's supervision by the supporting facts. */
     supervise?: number;
     superviseRest?: "free" | "last";
+    superviseExtra?: "drop" | "spread";
     /** Relative time scores between hops (tensors R and Rv). */
     relativeTime?: boolean;
   };

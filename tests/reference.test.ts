@@ -24,6 +24,7 @@ for (const c of cases) {
       const ws = createWorkspace(p, cfg.encoding, cfg.M, cfg.J);
       ws.supervise = cfg.supervise ?? 0;
       ws.superviseLast = cfg.superviseRest === "last";
+      ws.superviseSpread = cfg.superviseExtra === "spread";
       const probs: number[] = [];
       const attention: number[] = [];
       const losses: number[] = [];

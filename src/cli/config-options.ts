@@ -62,6 +62,12 @@ const OPTIONS: [keyof Config, string, Kind, string][] = [
     ["free", "last"],
     "hops past the last supporting fact: free, or on the last one",
   ],
+  [
+    "superviseExtra",
+    "--supervise-extra",
+    ["drop", "spread"],
+    "supporting facts past the last hop: dropped, or spread with its own over its target",
+  ],
   ["memorySize", "--memory-size", "int", "most recent sentences kept in memory"],
   ["sentenceLen", "--sentence-len", "int", "most words per sentence (0: as the data needs)"],
   ["epochs", "--epochs", "int", "epochs after linear start (100; 60 joint 1k, 20 joint 10k)"],

@@ -11,6 +11,7 @@ export type SelectBy = "valid" | "train";
 export type KernelName = "wasm" | "js";
 export type Nonlin = "none" | "relu";
 export type SuperviseRest = "free" | "last";
+export type SuperviseExtra = "drop" | "spread";
 
 export interface Config {
   /** K, memory hops. */
@@ -80,6 +81,11 @@ export interface Config {
   superviseAttention: number;
   /** Hops past the last supporting fact: left free, or supervised towards the last one. */
   superviseRest: SuperviseRest;
+  /**
+   * Supporting facts past the last hop (counting and lists can have more facts than hops): dropped, or
+   * spread, the last hop's target then being all of its facts, each with an equal share.
+   */
+  superviseExtra: SuperviseExtra;
   /** Most recent sentences the memory holds (also the number of time rows). */
   memorySize: number;
   /** Most words per sentence; 0: as long as the data needs. */
@@ -154,6 +160,7 @@ export const PAPER_DEFAULTS: Readonly<Config> = Object.freeze({
   splitSeed: null,
   superviseAttention: 0,
   superviseRest: "free",
+  superviseExtra: "drop",
   repeats: 1,
   selectBy: "valid",
   candidateWords: false,
@@ -230,6 +237,8 @@ export function validateConfig(cfg: Config): void {
     throw new ConfigError("superviseAttention", `must be a number ≥ 0, got ${cfg.superviseAttention}`);
   if (cfg.superviseRest !== "free" && cfg.superviseRest !== "last")
     throw new ConfigError("superviseRest", `must be free or last, got ${cfg.superviseRest}`);
+  if (cfg.superviseExtra !== "drop" && cfg.superviseExtra !== "spread")
+    throw new ConfigError("superviseExtra", `must be drop or spread, got ${cfg.superviseExtra}`);
   for (const k of ["lr", "lsLr", "maxGradNorm", "initStd", "annealFactor"] as const) {
     if (!(Number.isFinite(cfg[k]) && cfg[k] > 0))
       throw new ConfigError(k, `must be a number > 0, got ${cfg[k]}`);

@@ -14,9 +14,10 @@ import { type Params, zerosLike } from "./params.js";
 export interface Supervision {
   weight: number;
   last: boolean;
+  spread: boolean;
 }
 
-export const NO_SUPERVISION: Supervision = { weight: 0, last: false };
+export const NO_SUPERVISION: Supervision = { weight: 0, last: false, spread: false };
 
 export interface Kernel {
   readonly name: KernelName;
@@ -55,6 +56,7 @@ export class JsKernel implements Kernel {
     this.ws = createWorkspace(params, encoding, 1, 1, head);
     this.ws.supervise = supervision.weight;
     this.ws.superviseLast = supervision.last;
+    this.ws.superviseSpread = supervision.spread;
   }
 
   run(

@@ -43,10 +43,12 @@ export interface Workspace {
   /**
    * Strong supervision of the attention (config superviseAttention): the weight of the cross-entropy
    * between hop k's attention and the k-th supporting fact; 0: off. With `superviseLast`, hops past the
-   * last supporting fact attend to it; otherwise they are left free.
+   * last supporting fact attend to it; otherwise they are left free. With `superviseSpread`, facts past
+   * the last hop share its target with the fact it has; otherwise they are dropped.
    */
   supervise: number;
   superviseLast: boolean;
+  superviseSpread: boolean;
 }
 
 export function createWorkspace(
@@ -76,6 +78,7 @@ export function createWorkspace(
     peByJ: new Map(),
     supervise: 0,
     superviseLast: false,
+    superviseSpread: false,
   };
   ensureWorkspace(ws, p, M, J);
   return ws;
@@ -228,10 +231,14 @@ export function forwardExample(
     }
     if (p.R) relativeForward(p, ws, h, po, n, time, timeOff);
     if (!linear) softmaxInPlace(ws.p, po, n, p.slots !== undefined && p.slots > n ? p.slots - n : 0);
-    // supervision: -w log p_t, t the hop's supporting fact
+    // supervision: -w/m sum_t log p_t, over the hop's m supporting facts t (m = 1 but for spread)
     if (!linear && ws.supervise > 0) {
-      const t = supportOf(batch, b, h, ws.superviseLast);
-      if (t >= 0) supervised -= ws.supervise * Math.log(Math.max(ws.p[po + t], 1e-300));
+      const [lo, hi] = supportRange(batch, b, h, K, ws.superviseLast, ws.superviseSpread);
+      const S = batch.maxSupporting;
+      for (let j = lo; j < hi; j++) {
+        const t = batch.supporting[b * S + j];
+        supervised -= (ws.supervise / (hi - lo)) * Math.log(Math.max(ws.p[po + t], 1e-300));
+      }
     }
     // hop update: u' = u (or H u) + o, with o = sum_i p_i c_i (read)
     if (p.H) {
@@ -377,16 +384,25 @@ function relativeBackward(
 }
 
 /**
- * The memory slot hop h is supervised towards: the h-th supporting fact of example b (in the data's order),
- * or past the last one, that one (`last`) or none (-1); -1 also where the fact is not in the memory.
+ * The supporting facts [lo, hi) of example b (in the data's order) that hop h of K is supervised towards
+ * as one target: its own, the h-th; past the last fact, that one (`last`) or none (lo = hi); at the last
+ * hop with `spread`, every fact from the h-th on, so that a question with more facts than hops is taught
+ * all of them. Facts from the first one not in the memory on are not counted.
  */
-export function supportOf(batch: Batch, b: number, h: number, last: boolean): number {
+export function supportRange(
+  batch: Batch,
+  b: number,
+  h: number,
+  K: number,
+  last: boolean,
+  spread: boolean,
+): [number, number] {
   const S = batch.maxSupporting;
   let count = 0;
   while (count < S && batch.supporting[b * S + count] !== -1) count++;
-  if (h < count) return batch.supporting[b * S + h];
-  if (last && count > 0 && h >= count) return batch.supporting[b * S + count - 1];
-  return -1;
+  if (h < count) return [h, spread && h === K - 1 ? count : h + 1];
+  if (last && count > 0) return [count - 1, count];
+  return [0, 0];
 }
 
 /** Backward pass of the example whose forward pass just ran; adds into `g` (same layout as `p`). */
@@ -471,12 +487,13 @@ export function backwardExample(
       let dot = 0;
       for (let i = 0; i < n; i++) dot += ws.p[po + i] * dp[i];
       for (let i = 0; i < n; i++) dp[i] = ws.p[po + i] * (dp[i] - dot);
-      // supervision: d(-w log p_t)/ds_i = w (p_i - [i = t])
+      // supervision: d(-w/m sum_t log p_t)/ds_i = w (p_i - [i in t]/m)
       if (ws.supervise > 0) {
-        const t = supportOf(batch, b, h, ws.superviseLast);
-        if (t >= 0) {
+        const [lo, hi] = supportRange(batch, b, h, K, ws.superviseLast, ws.superviseSpread);
+        if (hi > lo) {
           for (let i = 0; i < n; i++) dp[i] += ws.supervise * ws.p[po + i];
-          dp[t] -= ws.supervise;
+          const S = batch.maxSupporting;
+          for (let j = lo; j < hi; j++) dp[batch.supporting[b * S + j]] -= ws.supervise / (hi - lo);
         }
       }
     }

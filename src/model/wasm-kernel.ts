@@ -39,7 +39,7 @@ interface Exports {
   setSlots(s: number): void;
   setRelu(r: number): void;
   setRelative(on: number, rowFloats: number): void;
-  setSupervision(w: number, last: number): void;
+  setSupervision(w: number, last: number, spread: number): void;
   setSupport(support: number, maxS: number): void;
   setHead(count: number, off: number, ids: number, types: number, used: number, nused: number): void;
   setMatch(off: number, cand: number, type: number): void;
@@ -325,7 +325,7 @@ export class WasmKernel implements Kernel {
     this.x.setSlots(p.slots ?? 0);
     this.x.setRelu(p.relu ? 1 : 0);
     this.x.setRelative(p.R ? 1 : 0, rs);
-    this.x.setSupervision(supervision.weight, supervision.last ? 1 : 0);
+    this.x.setSupervision(supervision.weight, supervision.last ? 1 : 0, supervision.spread ? 1 : 0);
     if (head) {
       const ints = (a: Int32Array) => {
         const ptr = this.alloc(Math.max(4, a.length * 4));

@@ -92,6 +92,7 @@ export class Trainer {
     this.kernel = createKernel(cfg.kernel, this.params, cfg.encoding, head, {
       weight: cfg.superviseAttention,
       last: cfg.superviseRest === "last",
+      spread: cfg.superviseExtra === "spread",
     });
     this.order = new Int32Array(train.n);
     this.validRows = Int32Array.from({ length: valid.n }, (_, i) => i);

@@ -157,9 +157,17 @@ def make_case(name, cfg, linear, seed):
     answer = torch.randint(2, V, (n,), generator=g)
     # Supporting facts (strong supervision): up to two memory slots per example, -1 for none. Drawn only
     # for the cases that use them, so the other cases' random draws are as they were.
-    supporting = torch.full((n, 2), -1, dtype=torch.long)
+    # Spread cases draw up to three, so that some examples have more facts than two hops.
+    spread = cfg.get("superviseExtra") == "spread"
+    supporting = torch.full((n, 3 if spread else 2), -1, dtype=torch.long)
     if cfg.get("supervise"):
         for b in range(n):
+            if spread:
+                # distinct slots, or sharing the last hop's target would teach it one fact again
+                order = torch.randperm(int(mem_len[b]), generator=g)
+                for k in range(min(b + 1, 3, int(mem_len[b]))):
+                    supporting[b, k] = int(order[k])
+                continue
             for k in range(b % 3):
                 supporting[b, k] = int(torch.randint(0, int(mem_len[b]), (1,), generator=g))
 
@@ -167,17 +175,20 @@ def make_case(name, cfg, linear, seed):
     logits, attention = model(memory, mem_len, time, query, linear)
     losses = torch.nn.functional.cross_entropy(logits, answer, reduction="none")
     if cfg.get("supervise") and not linear:
-        # hop k learns supporting fact k; past the last one: free, or the last ("last")
+        # hop k learns supporting fact k; past the last one: free, or the last ("last"); with "spread",
+        # the last hop learns every fact from its own on, each with an equal share
+        K = cfg["hops"]
         for b in range(n):
             facts = [int(x) for x in supporting[b] if x >= 0]
-            for k in range(cfg["hops"]):
+            for k in range(K):
                 if k < len(facts):
-                    t = facts[k]
+                    targets = facts[k:] if spread and k == K - 1 else [facts[k]]
                 elif cfg.get("superviseRest") == "last" and facts:
-                    t = facts[-1]
+                    targets = [facts[-1]]
                 else:
                     continue
-                losses[b] = losses[b] - cfg["supervise"] * torch.log(attention[b, k, t])
+                for t in targets:
+                    losses[b] = losses[b] - cfg["supervise"] / len(targets) * torch.log(attention[b, k, t])
     loss = losses.sum()
     loss.backward()
     grads = {}
@@ -226,6 +237,8 @@ CASES = [
     ("pe-adjacent-te-3hops-relative-hopmap-relu-supervised-slots", dict(encoding="pe", tying="adjacent", temporal=True, hops=3, relativeTime=True, hopMap=True, relu=True, supervise=0.5, slots=7), False),
     ("pe-adjacent-2hops-relative-ls", dict(encoding="pe", tying="adjacent", temporal=False, hops=2, relativeTime=True), True),
     ("bow-layerwise-te-3hops-relative", dict(encoding="bow", tying="layerwise", temporal=True, hops=3, relativeTime=True), False),
+    ("pe-adjacent-te-2hops-supervised-spread", dict(encoding="pe", tying="adjacent", temporal=True, hops=2, supervise=0.6, superviseExtra="spread"), False),
+    ("pe-adjacent-te-2hops-relu-supervised-spread-last-slots", dict(encoding="pe", tying="adjacent", temporal=True, hops=2, relu=True, supervise=0.6, superviseExtra="spread", superviseRest="last", slots=7), False),
 ]
 
 if __name__ == "__main__":
