@@ -63,13 +63,15 @@ const noOverflow = (page: Page) =>
   });
 
 test("the page trains task 1 in its Worker: the chart grows epoch by epoch and the test error falls below 10%", async () => {
-  const { page, errors } = await open("?task=1&ls=0&epochs=15");
+  // With the supporting facts (the form's second fieldset), so that the weights below show they reach training.
+  const { page, errors } = await open("?task=1&ls=0&epochs=15&sup=0.3&rest=last&extra=spread");
   assert.equal(
     await page.evaluate(() => crossOriginIsolated),
     true,
     "COOP and COEP make the page cross-origin isolated",
   );
   assert.equal(await page.inputValue("#cfg-epochs"), "15");
+  assert.equal(await page.inputValue("#cfg-superviseAttention"), "0.3");
   // Every value the chart's host took, in order: one point more per epoch.
   await page.evaluate(() => {
     const w = window as unknown as { points: number[] };
@@ -96,7 +98,7 @@ test("the page trains task 1 in its Worker: the chart grows epoch by epoch and t
   assert.ok(testError < 0.1, `test error ${testError}`);
   assert.match(
     (await page.textContent("#result"))!,
-    /Done after 15 epochs .* test error \d+\.\d% .*The paper has no column for this config/,
+    /Done after 15 epochs .* test error \d+\.\d% .*The paper \(MemNN \(strong supervision\)\): 0\.0%/,
   );
   assert.match((await page.textContent("#train-status"))!, /epoch 15\/15: .* examples\/s/);
   assert.equal(await page.isDisabled("#download"), false);
@@ -104,6 +106,8 @@ test("the page trains task 1 in its Worker: the chart grows epoch by epoch and t
   const bytes = readFileSync((await download.path())!);
   const m = loadModel(new Uint8Array(bytes), "downloaded.safetensors");
   assert.deepEqual(m.meta.tasks, [1]);
+  assert.equal(m.config.superviseAttention, 0.3);
+  assert.equal(m.config.superviseRest, "last");
   // The page's threads (it is cross-origin isolated) train the library's model in Node bit for bit.
   const threads = Math.min(4, availableParallelism());
   assert.equal(
@@ -117,7 +121,13 @@ test("the page trains task 1 in its Worker: the chart grows epoch by epoch and t
     train: file("qa1_single-supporting-fact_train.txt"),
     test: file("qa1_single-supporting-fact_test.txt"),
     task: 1,
-    config: { linearStart: false, epochs: 15 },
+    config: {
+      linearStart: false,
+      epochs: 15,
+      superviseAttention: 0.3,
+      superviseRest: "last",
+      superviseExtra: "spread",
+    },
   });
   while (!node.done) node.epoch();
   const want = node.finish().model.toJSON();
@@ -267,7 +277,9 @@ test("bad input: a dropped file that is not bAbI and a model file that does not 
 });
 
 test("the URL holds the task, the config and the seed: a reloaded link shows the same form", async () => {
-  const query = "?tab=train&task=6&set=en&hops=2&dim=30&encoding=bow&te=0&ls=0&rn=1&epochs=7&lr=0.02&seed=9";
+  const query =
+    "?tab=train&task=6&set=en&hops=2&dim=30&encoding=bow&te=0&ls=0&rn=1&epochs=7&lr=0.02&seed=9" +
+    "&nonlin=relu&h=1&clip=global&rel=1&sup=0.5&rest=last&extra=spread";
   const { page, errors } = await open(query);
   const form = () =>
     page.evaluate(() =>
@@ -282,12 +294,22 @@ test("the URL holds the task, the config and the seed: a reloaded link shows the
         "cfg-temporal",
         "cfg-linearStart",
         "cfg-randomNoise",
+        "cfg-nonlin",
+        "cfg-hopMap",
+        "cfg-clip",
+        "cfg-relativeTime",
+        "cfg-superviseAttention",
+        "cfg-superviseRest",
+        "cfg-superviseExtra",
       ].map((id) => {
         const el = document.getElementById(id) as HTMLInputElement;
         return el.type === "checkbox" ? el.checked : el.value;
       }),
     );
-  assert.deepEqual(await form(), ["6", "2", "30", "bow", "7", "0.02", "9", false, false, true]);
+  assert.deepEqual(await form(), [
+    ...["6", "2", "30", "bow", "7", "0.02", "9", false, false, true],
+    ...["relu", true, "global", true, "0.5", "last", "spread"],
+  ]);
   // The form changes the URL; the link reproduces the form.
   await page.fill("#cfg-seed", "12");
   await page.press("#cfg-seed", "Tab");

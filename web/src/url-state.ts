@@ -15,7 +15,22 @@ export interface PageState {
 /** The config fields the Train form shows; the rest keep the paper's defaults. */
 export type FormConfig = Pick<
   Config,
-  "hops" | "dim" | "encoding" | "temporal" | "linearStart" | "randomNoise" | "epochs" | "lr" | "seed"
+  | "hops"
+  | "dim"
+  | "encoding"
+  | "temporal"
+  | "linearStart"
+  | "randomNoise"
+  | "epochs"
+  | "lr"
+  | "seed"
+  | "nonlin"
+  | "hopMap"
+  | "clip"
+  | "relativeTime"
+  | "superviseAttention"
+  | "superviseRest"
+  | "superviseExtra"
 >;
 
 export const FORM_FIELDS = [
@@ -28,7 +43,23 @@ export const FORM_FIELDS = [
   "epochs",
   "lr",
   "seed",
+  "nonlin",
+  "hopMap",
+  "clip",
+  "relativeTime",
+  "superviseAttention",
+  "superviseRest",
+  "superviseExtra",
 ] as const satisfies readonly (keyof FormConfig)[];
+
+/** The values a word-valued field may take in a URL; anything else keeps the default. */
+const CHOICES: Partial<Record<keyof FormConfig, readonly string[]>> = {
+  encoding: ["pe-official", "pe", "bow"],
+  nonlin: ["none", "relu"],
+  clip: ["per-matrix", "global"],
+  superviseRest: ["free", "last"],
+  superviseExtra: ["drop", "spread"],
+};
 
 /** Short URL keys, as the CLI's flag names say them. */
 const KEYS: Record<keyof FormConfig, string> = {
@@ -41,6 +72,13 @@ const KEYS: Record<keyof FormConfig, string> = {
   epochs: "epochs",
   lr: "lr",
   seed: "seed",
+  nonlin: "nonlin",
+  hopMap: "h",
+  clip: "clip",
+  relativeTime: "rel",
+  superviseAttention: "sup",
+  superviseRest: "rest",
+  superviseExtra: "extra",
 };
 
 export function defaultState(): PageState {
@@ -67,7 +105,7 @@ export function parseState(search: string): PageState {
     } else if (typeof def === "number") {
       const n = Number(v);
       if (v.trim() !== "" && Number.isFinite(n)) c[f] = n;
-    } else if (f === "encoding" && (v === "bow" || v === "pe" || v === "pe-official")) {
+    } else if (CHOICES[f]?.includes(v)) {
       c[f] = v;
     }
   }
