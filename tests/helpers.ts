@@ -80,15 +80,31 @@ export async function killAtEpoch(args: string[], ckpt: string, epoch: number): 
 export async function killWhen(args: string[], ready: () => boolean): Promise<void> {
   const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src/cli/run.ts"), ...args], {
     cwd: ROOT,
-    stdio: "ignore",
+    stdio: ["ignore", "ignore", "pipe"],
   });
-  const exited = new Promise<void>((res) => child.on("exit", () => res()));
+  let stderr = "";
+  child.stderr.on("data", (b: Buffer) => {
+    stderr = (stderr + b.toString()).slice(-2000);
+  });
+  let code: number | null | undefined;
+  const exited = new Promise<void>((res) =>
+    child.on("exit", (c) => {
+      code = c;
+      res();
+    }),
+  );
   const deadline = Date.now() + 120_000;
-  while (!ready() && Date.now() < deadline) {
+  // A child that ends by itself (an error, or done before the moment came) fails the test at once, and says how.
+  let isReady = ready();
+  while (!isReady && code === undefined && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 5));
+    isReady = ready();
   }
   child.kill("SIGKILL");
   await exited;
+  if (!isReady && code !== null) {
+    throw new Error(`memn2n ${args.join(" ")} ended (exit ${code}) before the moment to kill it: ${stderr}`);
+  }
 }
 
 /** A booking, as the user's lines of a chat with the restaurant bot: Italian food in Paris for six, cheap. */
