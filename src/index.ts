@@ -27,7 +27,14 @@ export { ALL_TASKS, parseTaskList, TASK_NAMES, taskFiles } from "./data/tasks.js
 export { type DialogScore, dialogScores } from "./eval/dialog.js";
 export { type TaskError, taskErrors } from "./eval/errors.js";
 export { FAIL_THRESHOLD, PAPER_COLUMNS, type PaperColumn, paperColumn } from "./eval/paper.js";
-export { type Config, dialogDefaults, jointDefaults, makeConfig, PAPER_DEFAULTS } from "./model/config.js";
+export {
+  CONFIG_CHOICES,
+  type Config,
+  dialogDefaults,
+  jointDefaults,
+  makeConfig,
+  PAPER_DEFAULTS,
+} from "./model/config.js";
 export {
   MODEL_FORMAT,
   MODEL_VERSION,

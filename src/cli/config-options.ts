@@ -2,11 +2,19 @@
 // command line. Only the options a user gives override the defaults.
 
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { type Config, ConfigError, jointDefaults, makeConfig, PAPER_DEFAULTS } from "../model/config.js";
+import {
+  CONFIG_CHOICES,
+  type Config,
+  ConfigError,
+  jointDefaults,
+  makeConfig,
+  PAPER_DEFAULTS,
+} from "../model/config.js";
 import { BABI_SETS } from "./datadir.js";
 import { UsageError } from "./errors.js";
 
-type Kind = "int" | "float" | "bool" | "weight" | string[];
+/** "choice": one of the field's CONFIG_CHOICES. */
+type Kind = "int" | "float" | "bool" | "weight" | "choice";
 
 const OPTIONS: [keyof Config, string, Kind, string][] = [
   ["hops", "--hops", "int", "memory hops K"],
@@ -14,17 +22,12 @@ const OPTIONS: [keyof Config, string, Kind, string][] = [
   [
     "encoding",
     "--encoding",
-    ["pe-official", "pe", "bow"],
+    "choice",
     "sentence encoding: the official code's position encoding, the paper's printed one, or bag of words",
   ],
   ["temporal", "--temporal", "bool", "temporal encoding"],
   ["linearStart", "--linear-start", "bool", "linear start"],
-  [
-    "lsRule",
-    "--ls-rule",
-    ["valid", "fixed"],
-    "how linear start ends: validation loss stops falling, or fixed epochs",
-  ],
+  ["lsRule", "--ls-rule", "choice", "how linear start ends: validation loss stops falling, or fixed epochs"],
   ["lsEpochs", "--ls-epochs", "int", "most linear-start epochs (valid rule) or their number (fixed rule)"],
   [
     "lsPatience",
@@ -41,8 +44,8 @@ const OPTIONS: [keyof Config, string, Kind, string][] = [
   ],
   ["randomNoise", "--random-noise", "bool", "random noise: empty memories as random time gaps in training"],
   ["noiseFraction", "--noise-fraction", "float", "fraction of empty memories for random noise"],
-  ["tying", "--tying", ["adjacent", "layerwise"], "weight tying"],
-  ["nonlin", "--nonlin", ["none", "relu"], "nonlinearity on the controller state after each hop"],
+  ["tying", "--tying", "choice", "weight tying"],
+  ["nonlin", "--nonlin", "choice", "nonlinearity on the controller state after each hop"],
   ["hopMap", "--hop-map", "bool", "u' = H u + o with adjacent tying too (layer-wise always has H)"],
   [
     "relativeTime",
@@ -59,13 +62,13 @@ const OPTIONS: [keyof Config, string, Kind, string][] = [
   [
     "superviseRest",
     "--supervise-rest",
-    ["free", "last"],
+    "choice",
     "hops past the last supporting fact: free, or on the last one",
   ],
   [
     "superviseExtra",
     "--supervise-extra",
-    ["drop", "spread"],
+    "choice",
     "supporting facts past the last hop: dropped, or spread with its own over its target",
   ],
   ["memorySize", "--memory-size", "int", "most recent sentences kept in memory"],
@@ -76,19 +79,14 @@ const OPTIONS: [keyof Config, string, Kind, string][] = [
   ["annealFactor", "--anneal-factor", "float", "factor applied at each anneal"],
   ["batchSize", "--batch-size", "int", "questions per batch (loss summed over the batch)"],
   ["maxGradNorm", "--max-grad-norm", "float", "clip gradients to this L2 norm"],
-  ["clip", "--clip", ["per-matrix", "global"], "clip each matrix's gradient, or all together"],
+  ["clip", "--clip", "choice", "clip each matrix's gradient, or all together"],
   ["initStd", "--init-std", "float", "standard deviation of the initial weights"],
   ["validFraction", "--valid-fraction", "float", "fraction of training questions held out (by story)"],
   ["seed", "--seed", "int", "seed of the first run (run r uses seed + r)"],
   ["splitSeed", "--split-seed", "int", "seed of the validation split (default: --seed)"],
   ["repeats", "--repeats", "int", "runs with different seeds; the best is kept"],
   ["candidateWords", "--candidate-words", "bool", "dialog: the vocabulary also holds the candidates' words"],
-  [
-    "selectBy",
-    "--select-by",
-    ["valid", "train"],
-    "keep the run with the lowest validation or training error",
-  ],
+  ["selectBy", "--select-by", "choice", "keep the run with the lowest validation or training error"],
 ];
 
 /** Options of the dialog commands only, and of the bAbI ones only. */
@@ -109,8 +107,9 @@ export function addConfigOptions(cmd: Command, defaults: Partial<Config> | null 
     if (kind === "bool") {
       cmd.addOption(new Option(flag, `${desc} (default: ${def ? "on" : "off"})`));
       cmd.addOption(new Option(flag.replace("--", "--no-"), `turn ${flag} off`));
-    } else if (Array.isArray(kind)) {
-      cmd.addOption(new Option(`${flag} <value>`, `${desc} (default: ${def})`).choices(kind));
+    } else if (kind === "choice") {
+      const values = CONFIG_CHOICES[key as keyof typeof CONFIG_CHOICES];
+      cmd.addOption(new Option(`${flag} <value>`, `${desc} (default: ${def})`).choices(values));
     } else {
       const parse = kind === "int" ? parseWhole : parseNumber;
       const shown = def === null ? "" : ` (default: ${def})`;

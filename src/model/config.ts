@@ -128,6 +128,22 @@ export interface Config {
   kernel: KernelName;
 }
 
+/**
+ * The values of each word-valued field, the default first: what validateConfig accepts, the CLI offers and
+ * the page reads from its URL.
+ */
+export const CONFIG_CHOICES = {
+  encoding: ["pe-official", "pe", "bow"],
+  lsRule: ["valid", "fixed"],
+  tying: ["adjacent", "layerwise"],
+  nonlin: ["none", "relu"],
+  superviseRest: ["free", "last"],
+  superviseExtra: ["drop", "spread"],
+  clip: ["per-matrix", "global"],
+  selectBy: ["valid", "train"],
+  kernel: ["wasm", "js"],
+} as const satisfies { [K in keyof Config]?: readonly Config[K][] };
+
 export const PAPER_DEFAULTS: Readonly<Config> = Object.freeze({
   hops: 3,
   dim: 20,
@@ -235,10 +251,6 @@ export function validateConfig(cfg: Config): void {
     throw new ConfigError("splitSeed", "must be a whole number ≥ 0");
   if (!(Number.isFinite(cfg.superviseAttention) && cfg.superviseAttention >= 0))
     throw new ConfigError("superviseAttention", `must be a number ≥ 0, got ${cfg.superviseAttention}`);
-  if (cfg.superviseRest !== "free" && cfg.superviseRest !== "last")
-    throw new ConfigError("superviseRest", `must be free or last, got ${cfg.superviseRest}`);
-  if (cfg.superviseExtra !== "drop" && cfg.superviseExtra !== "spread")
-    throw new ConfigError("superviseExtra", `must be drop or spread, got ${cfg.superviseExtra}`);
   for (const k of ["lr", "lsLr", "maxGradNorm", "initStd", "annealFactor"] as const) {
     if (!(Number.isFinite(cfg[k]) && cfg[k] > 0))
       throw new ConfigError(k, `must be a number > 0, got ${cfg[k]}`);
@@ -246,17 +258,10 @@ export function validateConfig(cfg: Config): void {
   for (const k of ["validFraction", "noiseFraction"] as const) {
     if (!(cfg[k] >= 0 && cfg[k] < 1)) throw new ConfigError(k, `must be in [0, 1), got ${cfg[k]}`);
   }
-  const oneOf = <K extends keyof Config>(k: K, values: Config[K][]) => {
+  for (const [k, values] of Object.entries(CONFIG_CHOICES) as [keyof Config, readonly unknown[]][]) {
     if (!values.includes(cfg[k]))
       throw new ConfigError(k, `must be one of ${values.join(", ")}, got ${cfg[k]}`);
-  };
-  oneOf("encoding", ["bow", "pe", "pe-official"]);
-  oneOf("tying", ["adjacent", "layerwise"]);
-  oneOf("nonlin", ["none", "relu"]);
-  oneOf("lsRule", ["valid", "fixed"]);
-  oneOf("clip", ["global", "per-matrix"]);
-  oneOf("selectBy", ["valid", "train"]);
-  oneOf("kernel", ["wasm", "js"]);
+  }
   for (const k of [
     "temporal",
     "linearStart",

@@ -1,7 +1,7 @@
 // The page's state in its URL, as TensorFlow Playground keeps it: the tab, the task and data set, and the
 // config fields of the Train form. A link reproduces a run: same data, same config, same seed.
 
-import { type Config, PAPER_DEFAULTS } from "../../src/index.js";
+import { CONFIG_CHOICES, type Config, PAPER_DEFAULTS } from "../../src/index.js";
 
 export type Tab = "train" | "ask" | "chat";
 
@@ -52,15 +52,6 @@ export const FORM_FIELDS = [
   "superviseExtra",
 ] as const satisfies readonly (keyof FormConfig)[];
 
-/** The values a word-valued field may take in a URL; anything else keeps the default. */
-const CHOICES: Partial<Record<keyof FormConfig, readonly string[]>> = {
-  encoding: ["pe-official", "pe", "bow"],
-  nonlin: ["none", "relu"],
-  clip: ["per-matrix", "global"],
-  superviseRest: ["free", "last"],
-  superviseExtra: ["drop", "spread"],
-};
-
 /** Short URL keys, as the CLI's flag names say them. */
 const KEYS: Record<keyof FormConfig, string> = {
   hops: "hops",
@@ -105,7 +96,8 @@ export function parseState(search: string): PageState {
     } else if (typeof def === "number") {
       const n = Number(v);
       if (v.trim() !== "" && Number.isFinite(n)) c[f] = n;
-    } else if (CHOICES[f]?.includes(v)) {
+    } else if ((CONFIG_CHOICES as Partial<Record<string, readonly string[]>>)[f]?.includes(v)) {
+      // a word-valued field: one of its values, or the default
       c[f] = v;
     }
   }
