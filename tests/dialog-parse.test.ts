@@ -8,7 +8,7 @@ import { CandidateSet, matchIndex } from "../src/data/candidates.js";
 import { dialogExamples, entitiesOfResults, parseCandidates, parseDialogs } from "../src/data/dialog.js";
 import { DataError } from "../src/data/errors.js";
 import { parseKnowledgeBase } from "../src/data/kb.js";
-import { dialogDefaults, makeConfig } from "../src/model/config.js";
+import { ConfigError, dialogDefaults, makeConfig } from "../src/model/config.js";
 import { prepareDialog } from "../src/train/dialog-prepare.js";
 import { runCli, withTmpDir } from "./helpers.js";
 
@@ -82,6 +82,11 @@ test("a response that is not a candidate is an error at its line", () => {
   assert.throws(
     () => prepareDialog(input, makeConfig(dialogDefaults()), false),
     /d\.txt:3: the bot's response is not among the candidates/,
+  );
+  // Question-match words are for bAbI questions; the dialog model has its match types.
+  assert.throws(
+    () => prepareDialog(input, makeConfig({ ...dialogDefaults(), matchQuestion: true }), false),
+    (e: unknown) => e instanceof ConfigError && e.field === "matchQuestion" && /match-type/.test(e.message),
   );
 });
 

@@ -64,7 +64,7 @@ const noOverflow = (page: Page) =>
 
 test("the page trains task 1 in its Worker: the chart grows epoch by epoch and the test error falls below 10%", async () => {
   // With the supporting facts (the form's second fieldset), so that the weights below show they reach training.
-  const { page, errors } = await open("?task=1&ls=0&epochs=15&sup=0.3&rest=last&extra=spread");
+  const { page, errors } = await open("?task=1&ls=0&epochs=15&sup=0.3&rest=last&extra=spread&match=1");
   assert.equal(
     await page.evaluate(() => crossOriginIsolated),
     true,
@@ -108,6 +108,7 @@ test("the page trains task 1 in its Worker: the chart grows epoch by epoch and t
   assert.deepEqual(m.meta.tasks, [1]);
   assert.equal(m.config.superviseAttention, 0.3);
   assert.equal(m.config.superviseRest, "last");
+  assert.equal(m.config.matchQuestion, true);
   // The page's threads (it is cross-origin isolated) train the library's model in Node bit for bit.
   const threads = Math.min(4, availableParallelism());
   assert.equal(
@@ -127,6 +128,7 @@ test("the page trains task 1 in its Worker: the chart grows epoch by epoch and t
       superviseAttention: 0.3,
       superviseRest: "last",
       superviseExtra: "spread",
+      matchQuestion: true,
     },
   });
   while (!node.done) node.epoch();
@@ -279,7 +281,7 @@ test("bad input: a dropped file that is not bAbI and a model file that does not 
 test("the URL holds the task, the config and the seed: a reloaded link shows the same form", async () => {
   const query =
     "?tab=train&task=6&set=en&hops=2&dim=30&encoding=bow&te=0&ls=0&rn=1&epochs=7&lr=0.02&seed=9" +
-    "&nonlin=relu&h=1&clip=global&rel=1&sup=0.5&rest=last&extra=spread";
+    "&nonlin=relu&h=1&clip=global&rel=1&sup=0.5&rest=last&extra=spread&match=1";
   const { page, errors } = await open(query);
   const form = () =>
     page.evaluate(() =>
@@ -301,6 +303,7 @@ test("the URL holds the task, the config and the seed: a reloaded link shows the
         "cfg-superviseAttention",
         "cfg-superviseRest",
         "cfg-superviseExtra",
+        "cfg-matchQuestion",
       ].map((id) => {
         const el = document.getElementById(id) as HTMLInputElement;
         return el.type === "checkbox" ? el.checked : el.value;
@@ -308,7 +311,7 @@ test("the URL holds the task, the config and the seed: a reloaded link shows the
     );
   assert.deepEqual(await form(), [
     ...["6", "2", "30", "bow", "7", "0.02", "9", false, false, true],
-    ...["relu", true, "global", true, "0.5", "last", "spread"],
+    ...["relu", true, "global", true, "0.5", "last", "spread", true],
   ]);
   // The form changes the URL; the link reproduces the form.
   await page.fill("#cfg-seed", "12");

@@ -4,6 +4,7 @@
 import type { Example, Sentence } from "../data/babi.js";
 import { vectorize } from "../data/batch.js";
 import { DataError, FieldError } from "../data/errors.js";
+import { matchQuestions } from "../data/question-match.js";
 import type { Config } from "../model/config.js";
 import {
   type ModelJson,
@@ -79,7 +80,7 @@ export class Model {
     }
     const sentences: Sentence[] = kept.map((text, i) => ({ id: i + 1, tokens: tokenize(stripId(text)) }));
     const q = tokenize(question);
-    const example: Example = {
+    const asked: Example = {
       story: 0,
       line: 0,
       sentences,
@@ -87,6 +88,9 @@ export class Model {
       answer: this.answers[0],
       supporting: [],
     };
+    const example = this.config.matchQuestion
+      ? matchQuestions([asked], M, (w) => this.vocab.has(w))[0]
+      : asked;
     let needed = q.length;
     for (const s of sentences) needed = Math.max(needed, s.tokens.length);
     const J = Math.max(1, needed);

@@ -71,6 +71,12 @@ const OPTIONS: [keyof Config, string, Kind, string][] = [
     "choice",
     "supporting facts past the last hop: dropped, or spread with its own over its target",
   ],
+  [
+    "matchQuestion",
+    "--match-question",
+    "bool",
+    "memory words that occur in the question become words naming their place in it (#q1, #q2, ...)",
+  ],
   ["memorySize", "--memory-size", "int", "most recent sentences kept in memory"],
   ["sentenceLen", "--sentence-len", "int", "most words per sentence (0: as the data needs)"],
   ["epochs", "--epochs", "int", "epochs after linear start (100; 60 joint 1k, 20 joint 10k)"],
@@ -91,12 +97,13 @@ const OPTIONS: [keyof Config, string, Kind, string][] = [
 
 /** Options of the dialog commands only, and of the bAbI ones only. */
 const DIALOG_ONLY: (keyof Config)[] = ["candidateWords"];
+const BABI_ONLY: (keyof Config)[] = ["matchQuestion"];
 
 /** Every Config field as an option; `defaults` is what the help shows (the dialog commands have their own). */
 export function addConfigOptions(cmd: Command, defaults: Partial<Config> | null = null): Command {
   const dialog = defaults !== null;
   for (const [key, flag, kind, text] of OPTIONS) {
-    if (!dialog && DIALOG_ONLY.includes(key)) continue;
+    if (dialog ? BABI_ONLY.includes(key) : DIALOG_ONLY.includes(key)) continue;
     const def = { ...PAPER_DEFAULTS, ...defaults }[key];
     // The bAbI notes in parentheses ("50 with --joint") say nothing about the dialog defaults.
     const desc = (dialog ? text.replace(/ \([^)]*\)$/, "") : text).replace(/^dialog: /, "");

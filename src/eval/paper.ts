@@ -110,6 +110,7 @@ export function paperColumn(opts: {
   tying: "adjacent" | "layerwise";
   nonlin: "none" | "relu";
   superviseAttention?: number;
+  matchQuestion?: boolean;
 }): PaperColumn | undefined {
   // A model trained with the supporting facts stands beside the strongly supervised MemNN (1k only).
   if (opts.superviseAttention) {
@@ -117,7 +118,7 @@ export function paperColumn(opts: {
       ? PAPER_COLUMNS.find((c) => c.name === "MemNN (strong supervision)")
       : undefined;
   }
-  if (opts.tying !== "adjacent" || opts.nonlin !== "none") return undefined;
+  if (opts.tying !== "adjacent" || opts.nonlin !== "none" || opts.matchQuestion) return undefined;
   let name = opts.encoding === "bow" ? "MemN2N BoW" : "MemN2N PE";
   if (opts.linearStart) name += " LS";
   if (opts.randomNoise) name += " RN";

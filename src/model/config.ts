@@ -86,6 +86,13 @@ export interface Config {
    * spread, the last hop's target then being all of its facts, each with an equal share.
    */
   superviseExtra: SuperviseExtra;
+  /**
+   * Question-match words: in a question's memory, each word that also occurs in the question becomes a word
+   * naming its place there ("#q4": the question's 4th word), so that whether the question's entity is a
+   * fact's subject or its object is learned once for all entities (src/data/question-match.ts). bAbI only.
+   * Not in the paper; the dialog paper's match-type features mark entities in the same spirit.
+   */
+  matchQuestion: boolean;
   /** Most recent sentences the memory holds (also the number of time rows). */
   memorySize: number;
   /** Most words per sentence; 0: as long as the data needs. */
@@ -177,6 +184,7 @@ export const PAPER_DEFAULTS: Readonly<Config> = Object.freeze({
   superviseAttention: 0,
   superviseRest: "free",
   superviseExtra: "drop",
+  matchQuestion: false,
   repeats: 1,
   selectBy: "valid",
   candidateWords: false,
@@ -271,6 +279,7 @@ export function validateConfig(cfg: Config): void {
     "joint",
     "hopMap",
     "relativeTime",
+    "matchQuestion",
   ] as const) {
     if (typeof cfg[k] !== "boolean") throw new ConfigError(k, "must be true or false");
   }

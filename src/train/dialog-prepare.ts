@@ -18,7 +18,7 @@ import {
   withoutUnnamed,
 } from "../data/placeholders.js";
 import { type CandidateTable, candidateTable } from "../model/candidate-head.js";
-import type { Config } from "../model/config.js";
+import { type Config, ConfigError } from "../model/config.js";
 import { Vocab } from "../text/vocab.js";
 import { type Bounds, checkRun, NO_BOUNDS } from "./footprint.js";
 
@@ -76,6 +76,12 @@ export function prepareDialog(
   matchType: boolean,
   bounds: Bounds = NO_BOUNDS,
 ): PreparedDialog {
+  if (cfg.matchQuestion) {
+    throw new ConfigError(
+      "matchQuestion",
+      "is for bAbI questions; a dialog model marks entities with its match-type features instead",
+    );
+  }
   const set = new CandidateSet(input.candidates, input.entities);
   const train = dialogExamples(input.train.dialogs);
   const extra = [

@@ -5,6 +5,7 @@
 import type { Example } from "../data/babi.js";
 import { wordsOf } from "../data/babi.js";
 import { type Batch, deriveShape, type Shape, vectorize } from "../data/batch.js";
+import { matchQuestions } from "../data/question-match.js";
 import { splitByStory } from "../data/split.js";
 import type { Config } from "../model/config.js";
 import { Vocab } from "../text/vocab.js";
@@ -28,26 +29,34 @@ export interface Prepared {
 }
 
 export function prepare(tasks: TaskExamples[], cfg: Config, bounds: Bounds = NO_BOUNDS): Prepared {
-  const train: Example[] = [];
-  const valid: Example[] = [];
+  let train: Example[] = [];
+  let valid: Example[] = [];
   for (const t of tasks) {
     const s = splitByStory(t.train, cfg.validFraction, cfg.splitSeed ?? cfg.seed);
     train.push(...s.train);
     valid.push(...s.valid);
   }
+  if (cfg.matchQuestion) {
+    train = matchQuestions(train, cfg.memorySize);
+    valid = matchQuestions(valid, cfg.memorySize);
+  }
   const vocab = Vocab.build(wordsOf([...train, ...valid]));
+  // Test questions get the match words training gave the model, as a model file's user would.
+  const tests = cfg.matchQuestion
+    ? tasks.map((t) => ({ ...t, test: matchQuestions(t.test, cfg.memorySize, (w) => vocab.has(w)) }))
+    : tasks;
   const answers = [...new Set([...train, ...valid].map((e) => e.answer))].sort();
-  const shape = deriveShape([train, valid, ...tasks.map((t) => t.test)], {
+  const shape = deriveShape([train, valid, ...tests.map((t) => t.test)], {
     memorySize: cfg.memorySize,
     sentenceLen: cfg.sentenceLen,
   });
-  checkRun([train, valid, ...tasks.map((t) => t.test)], shape, vocab.size, cfg, bounds);
+  checkRun([train, valid, ...tests.map((t) => t.test)], shape, vocab.size, cfg, bounds);
   return {
     vocab,
     answers,
     shape,
     train: vectorize(train, vocab, shape),
     valid: vectorize(valid, vocab, shape),
-    tests: tasks.map((t) => ({ task: t.task, batch: vectorize(t.test, vocab, shape) })),
+    tests: tests.map((t) => ({ task: t.task, batch: vectorize(t.test, vocab, shape) })),
   };
 }

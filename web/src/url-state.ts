@@ -31,6 +31,7 @@ export type FormConfig = Pick<
   | "superviseAttention"
   | "superviseRest"
   | "superviseExtra"
+  | "matchQuestion"
 >;
 
 export const FORM_FIELDS = [
@@ -50,6 +51,7 @@ export const FORM_FIELDS = [
   "superviseAttention",
   "superviseRest",
   "superviseExtra",
+  "matchQuestion",
 ] as const satisfies readonly (keyof FormConfig)[];
 
 /** Short URL keys, as the CLI's flag names say them. */
@@ -70,6 +72,7 @@ const KEYS: Record<keyof FormConfig, string> = {
   superviseAttention: "sup",
   superviseRest: "rest",
   superviseExtra: "extra",
+  matchQuestion: "match",
 };
 
 export function defaultState(): PageState {

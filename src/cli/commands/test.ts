@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { deriveShape, vectorize } from "../../data/batch.js";
+import { matchQuestions } from "../../data/question-match.js";
 import { parseTaskList } from "../../data/tasks.js";
 import { meanError, taskErrors } from "../../eval/errors.js";
 import { BABI_SETS, findBabiDir, loadTask } from "../datadir.js";
@@ -35,7 +36,10 @@ function testCommand(opts: TestOptions): void {
   applyLimits(opts as unknown as Record<string, unknown>);
   const dir = findBabiDir(set, opts.data);
   const tests = tasks.map((task) => {
-    const examples = loadTask(dir, task).test.examples;
+    const parsed = loadTask(dir, task).test.examples;
+    const examples = model.config.matchQuestion
+      ? matchQuestions(parsed, model.config.memorySize, (w) => model.vocab.has(w))
+      : parsed;
     const shape = deriveShape([examples], {
       memorySize: model.config.memorySize,
       sentenceLen: model.config.sentenceLen,
