@@ -4,7 +4,7 @@
 import type { Example, Sentence } from "../data/babi.js";
 import { vectorize } from "../data/batch.js";
 import { DataError, FieldError } from "../data/errors.js";
-import { matchQuestions } from "../data/question-match.js";
+import { modelExamples } from "../data/question-match.js";
 import type { Config } from "../model/config.js";
 import {
   type ModelJson,
@@ -88,9 +88,7 @@ export class Model {
       answer: this.answers[0],
       supporting: [],
     };
-    const example = this.config.matchQuestion
-      ? matchQuestions([asked], M, (w) => this.vocab.has(w))[0]
-      : asked;
+    const [example] = modelExamples([asked], this.config, this.vocab);
     let needed = q.length;
     for (const s of sentences) needed = Math.max(needed, s.tokens.length);
     const J = Math.max(1, needed);

@@ -11,6 +11,7 @@
 // The memory of a question then depends on the question, so a statement that several questions of a story
 // share is stored once per distinct rewriting (vectorize keys its sentence table by Sentence object).
 
+import type { Vocab } from "../text/vocab.js";
 import type { Example, Sentence } from "./babi.js";
 
 const PREFIX = "#q";
@@ -43,8 +44,11 @@ export function matchQuestions(
       const at = s.tokens.map((w) => position.get(w) ?? 0);
       if (at.every((p) => p === 0)) return s;
       const key = at.join(",");
-      const forms = shared.get(s) ?? new Map<string, Sentence>();
-      shared.set(s, forms);
+      let forms = shared.get(s);
+      if (!forms) {
+        forms = new Map();
+        shared.set(s, forms);
+      }
       let form = forms.get(key);
       if (!form) {
         form = { id: s.id, tokens: s.tokens.map((w, j) => (at[j] > 0 ? matchWord(at[j]) : w)) };
@@ -54,4 +58,18 @@ export function matchQuestions(
     });
     return { ...ex, sentences };
   });
+}
+
+/**
+ * What a model with this config reads of the examples: their memories rewritten if it has match words,
+ * else the examples themselves. `vocab`: the model's, whose match words are the ones it knows; none while
+ * the vocabulary is being built from these examples.
+ */
+export function modelExamples(
+  examples: Example[],
+  cfg: { matchQuestion: boolean; memorySize: number },
+  vocab?: Vocab,
+): Example[] {
+  if (!cfg.matchQuestion) return examples;
+  return matchQuestions(examples, cfg.memorySize, vocab && ((w) => vocab.has(w)));
 }

@@ -5,7 +5,7 @@
 import type { Example } from "../data/babi.js";
 import { wordsOf } from "../data/babi.js";
 import { type Batch, deriveShape, type Shape, vectorize } from "../data/batch.js";
-import { matchQuestions } from "../data/question-match.js";
+import { modelExamples } from "../data/question-match.js";
 import { splitByStory } from "../data/split.js";
 import type { Config } from "../model/config.js";
 import { Vocab } from "../text/vocab.js";
@@ -29,22 +29,18 @@ export interface Prepared {
 }
 
 export function prepare(tasks: TaskExamples[], cfg: Config, bounds: Bounds = NO_BOUNDS): Prepared {
-  let train: Example[] = [];
-  let valid: Example[] = [];
+  const trainSplit: Example[] = [];
+  const validSplit: Example[] = [];
   for (const t of tasks) {
     const s = splitByStory(t.train, cfg.validFraction, cfg.splitSeed ?? cfg.seed);
-    train.push(...s.train);
-    valid.push(...s.valid);
+    trainSplit.push(...s.train);
+    validSplit.push(...s.valid);
   }
-  if (cfg.matchQuestion) {
-    train = matchQuestions(train, cfg.memorySize);
-    valid = matchQuestions(valid, cfg.memorySize);
-  }
+  const train = modelExamples(trainSplit, cfg);
+  const valid = modelExamples(validSplit, cfg);
   const vocab = Vocab.build(wordsOf([...train, ...valid]));
   // Test questions get the match words training gave the model, as a model file's user would.
-  const tests = cfg.matchQuestion
-    ? tasks.map((t) => ({ ...t, test: matchQuestions(t.test, cfg.memorySize, (w) => vocab.has(w)) }))
-    : tasks;
+  const tests = tasks.map((t) => ({ ...t, test: modelExamples(t.test, cfg, vocab) }));
   const answers = [...new Set([...train, ...valid].map((e) => e.answer))].sort();
   const shape = deriveShape([train, valid, ...tests.map((t) => t.test)], {
     memorySize: cfg.memorySize,

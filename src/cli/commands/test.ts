@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { deriveShape, vectorize } from "../../data/batch.js";
-import { matchQuestions } from "../../data/question-match.js";
+import { modelExamples } from "../../data/question-match.js";
 import { parseTaskList } from "../../data/tasks.js";
 import { meanError, taskErrors } from "../../eval/errors.js";
 import { BABI_SETS, findBabiDir, loadTask } from "../datadir.js";
@@ -36,10 +36,7 @@ function testCommand(opts: TestOptions): void {
   applyLimits(opts as unknown as Record<string, unknown>);
   const dir = findBabiDir(set, opts.data);
   const tests = tasks.map((task) => {
-    const parsed = loadTask(dir, task).test.examples;
-    const examples = model.config.matchQuestion
-      ? matchQuestions(parsed, model.config.memorySize, (w) => model.vocab.has(w))
-      : parsed;
+    const examples = modelExamples(loadTask(dir, task).test.examples, model.config, model.vocab);
     const shape = deriveShape([examples], {
       memorySize: model.config.memorySize,
       sentenceLen: model.config.sentenceLen,
