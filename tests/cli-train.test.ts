@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { configFromOptions } from "../src/cli/config-options.js";
@@ -154,4 +154,50 @@ test("--joint takes the joint schedule of its set; an option given on the comman
   );
   const given = configFromOptions({ joint: true, lsPatience: 10, dim: 40 }, "en-10k");
   assert.deepEqual([given.dim, given.lsPatience, given.epochs], [40, 10, 20]);
+});
+
+test("--fallback-set trains a task whose training file the set lacks from another set's, and says so", () => {
+  withTmpDir((dir) => {
+    // A release with a 10k set that, like the project's copy, has task 3's test file but not its training file.
+    const lines = (f: string, n: number) =>
+      `${readFileSync(join(BABI_EN, f), "utf8").split("\n").slice(0, n).join("\n")}\n`;
+    for (const set of ["en", "en-10k"]) mkdirSync(join(dir, set));
+    for (const [t, name] of [
+      [1, "single-supporting-fact"],
+      [3, "three-supporting-facts"],
+    ] as const) {
+      for (const part of ["train", "test"]) {
+        const f = `qa${t}_${name}_${part}.txt`;
+        writeFileSync(join(dir, "en", f), lines(f, 400));
+        if (!(t === 3 && part === "train")) writeFileSync(join(dir, "en-10k", f), lines(f, 400));
+      }
+    }
+    const common = ["--joint", "--tasks", "1,3", "--set", "en-10k", "--data", dir, "--epochs", "3"];
+    const missing = runCli(["train", ...common]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /^error: task 3: no training file \(qa3_\*train\.txt\) in .*en-10k/);
+    const same = runCli(["train", ...common, "--fallback-set", "en-10k"]);
+    assert.equal(same.code, 2);
+    assert.match(same.stderr, /^error: --fallback-set: en-10k is already the --set/);
+
+    const model = join(dir, "m.json");
+    const r = runCli(["train", ...common, "--fallback-set", "en", "--out", model, "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const saved = JSON.parse(readFileSync(model, "utf8"));
+    assert.equal(saved.meta.set, "en-10k");
+    assert.deepEqual(saved.meta.trainSets, { 3: "en" });
+    // Testing needs only the test files, so the saved model is tested on the 10k set's task 3 too.
+    const t = runCli(["test", "--model", model, "--data", dir, "--json"]);
+    assert.equal(t.code, 0, t.stderr);
+    assert.deepEqual(
+      (t.json as { test_errors: Record<string, number> }).test_errors,
+      (r.json as { test_errors: Record<string, number> }).test_errors,
+    );
+
+    const sweep = runCli(["babi", ...common, "--fallback-set", "en", "--out", join(dir, "sweep"), "--quiet"]);
+    assert.equal(sweep.code, 0, sweep.stderr);
+    const md = readFileSync(join(dir, "sweep.md"), "utf8");
+    assert.match(md, /Task 3 was trained on the en set's training file \(en-10k has none\)/);
+    assert.doesNotMatch(md, /skipped/);
+  });
 });

@@ -175,10 +175,16 @@ export function configFromOptions(
 }
 
 /** --data and --set: where the bAbI files are (every command that reads them). */
-export function addDataOptions(cmd: Command): Command {
-  return cmd
+export function addDataOptions(cmd: Command, o: { training?: boolean } = {}): Command {
+  cmd
     .option("--data <dir>", "bAbI folder: the release root or a folder of qaN_*train.txt files")
     .option("--set <name>", `which set of the release (${BABI_SETS.join(", ")})`, "en");
+  if (o.training)
+    cmd.option(
+      "--fallback-set <name>",
+      "where --set lacks a task's training file, read it from this set (e.g. the 10k task 3 from en)",
+    );
+  return cmd;
 }
 
 /** --workers, --json and --quiet: the options of commands that train. */

@@ -103,13 +103,63 @@ export interface LoadedTask {
   test: BabiFile;
   trainPath: string;
   testPath: string;
+  /** The set the training file came from, where it is not the one asked for (`--fallback-set`). */
+  trainSet?: string;
 }
 
-export function loadTask(dir: string, task: number): LoadedTask {
+/**
+ * A task's files. With a fallback (a set and its folder), a training file the folder lacks is read from the
+ * fallback's folder: the 10k task 3 trains on its 1k file, while its test file (the same 1,000 questions in
+ * every English set) still comes from `dir`.
+ */
+export function loadTask(dir: string, task: number, fallback?: { set: string; dir: string }): LoadedTask {
   const files = listTasks(dir).get(task);
-  if (!files?.train) throw new MissingTaskFile(task, "train", dir);
-  if (!files.test) throw new MissingTaskFile(task, "test", dir);
-  const trainPath = join(dir, files.train);
+  if (!files?.test) throw new MissingTaskFile(task, files?.train ? "test" : "train", dir);
+  let trainPath: string;
+  let trainSet: string | undefined;
+  if (files.train) trainPath = join(dir, files.train);
+  else {
+    const other = fallback && listTasks(fallback.dir).get(task)?.train;
+    if (!fallback || !other) throw new MissingTaskFile(task, "train", dir);
+    trainPath = join(fallback.dir, other);
+    trainSet = fallback.set;
+  }
   const testPath = join(dir, files.test);
-  return { task, train: readBabiFile(trainPath), test: readBabiFile(testPath), trainPath, testPath };
+  const train = readBabiFile(trainPath);
+  return {
+    task,
+    train,
+    test: readBabiFile(testPath),
+    trainPath,
+    testPath,
+    ...(trainSet ? { trainSet } : {}),
+  };
+}
+
+/** A task's test file alone: what testing a saved model needs (the 10k task 3 has no training file). */
+export function loadTestFile(dir: string, task: number): BabiFile {
+  const name = listTasks(dir).get(task)?.test;
+  if (!name) throw new MissingTaskFile(task, "test", dir);
+  return readBabiFile(join(dir, name));
+}
+
+/** `--fallback-set`: the set and folder a missing training file is read from, checked like `--set`. */
+export function fallbackOf(
+  set: string,
+  fallbackSet: string | undefined,
+  explicit?: string,
+): { set: string; dir: string } | undefined {
+  if (fallbackSet === undefined) return undefined;
+  if (fallbackSet === set) throw new UsageError(`--fallback-set: ${set} is already the --set`);
+  // A --data folder of qaN files is one set; the fallback is then looked for beside it, in the release.
+  const dir = findBabiDir(fallbackSet, explicit && hasTaskFiles(explicit) ? join(explicit, "..") : explicit);
+  return { set: fallbackSet, dir };
+}
+
+/** The model file's record of the tasks trained on another set's file, if any: `{ trainSets: { 3: "en" } }`. */
+export function trainSetsOf(loaded: LoadedTask[]): { trainSets?: Record<string, string> } {
+  const borrowed = loaded.filter((l) => l.trainSet !== undefined);
+  return borrowed.length > 0
+    ? { trainSets: Object.fromEntries(borrowed.map((l) => [l.task, l.trainSet!])) }
+    : {};
 }

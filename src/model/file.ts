@@ -17,6 +17,8 @@ export const MODEL_VERSION = 1;
 export interface ModelMeta {
   tasks: number[];
   set?: string;
+  /** Tasks trained on another set's file than `set` (the 10k task 3 on its 1k file), by task. */
+  trainSets?: Record<string, string>;
   seed: number;
   epochs: number;
   trainError?: number;
@@ -50,6 +52,25 @@ export interface DialogSpec {
   kb?: KbSpec;
 }
 
+/**
+ * A model card, in the shape of a Hugging Face card's sections: what the model is for, the data and its
+ * licence, how it was made (command and seeds, so it can be made again), its figures beside the papers',
+ * and its limits. It travels inside the file, so whoever has the file has the card.
+ */
+export interface ModelCard {
+  summary: string;
+  /** What it answers, and how it is asked. */
+  use: string;
+  data: string;
+  license: string;
+  command: string;
+  seeds: string;
+  /** Test figures beside the papers': one row per figure, fractions. */
+  results: { name: string; value: number; paper?: number; paperName?: string }[];
+  limitations: string[];
+  date: string;
+}
+
 export interface TrainedModel {
   config: Config;
   vocab: Vocab;
@@ -58,9 +79,31 @@ export interface TrainedModel {
   params: Params;
   meta: ModelMeta;
   dialog?: DialogSpec;
+  card?: ModelCard;
 }
 
 const finite = z.number().refine(Number.isFinite, "must be a finite number");
+
+const cardSchema = z.object({
+  summary: z.string().max(10_000),
+  use: z.string().max(10_000),
+  data: z.string().max(10_000),
+  license: z.string().max(10_000),
+  command: z.string().max(10_000),
+  seeds: z.string().max(10_000),
+  results: z
+    .array(
+      z.object({
+        name: z.string().max(1000),
+        value: finite,
+        paper: finite.optional(),
+        paperName: z.string().max(1000).optional(),
+      }),
+    )
+    .max(1000),
+  limitations: z.array(z.string().max(10_000)).max(100),
+  date: z.string().max(100),
+});
 
 const headSchema = z.object({
   format: z.literal(MODEL_FORMAT),
@@ -74,6 +117,7 @@ const headSchema = z.object({
   meta: z.object({
     tasks: z.array(z.number().int()),
     set: z.string().optional(),
+    trainSets: z.record(z.string(), z.string()).optional(),
     seed: z.number().int(),
     epochs: z.number().int(),
     trainError: z.number().optional(),
@@ -108,6 +152,7 @@ const headSchema = z.object({
         .optional(),
     })
     .optional(),
+  card: cardSchema.optional(),
 });
 
 const schema = headSchema.extend({ weights: z.record(z.string(), z.array(finite)) });
@@ -129,6 +174,7 @@ export function modelToJson(m: TrainedModel): ModelJson {
     weights,
     meta: m.meta,
     ...(m.dialog ? { dialog: m.dialog } : {}),
+    ...(m.card ? { card: m.card } : {}),
   };
 }
 
@@ -181,6 +227,7 @@ const META_KEYS = [
   "slots",
   "meta",
   "dialog",
+  "card",
 ];
 
 /** The model as safetensors bytes: the weights as F32 tensors [rows, cols], every other field in metadata. */
@@ -305,5 +352,13 @@ function buildModel(
   }
   const extra = names.filter((k) => !expected.some((t) => t.name === k));
   if (extra.length > 0) throw new DataError(file, null, `${prefix}${extra[0]}: not a tensor of this model`);
-  return { config, vocab, answers: j.answers, params, meta: j.meta, dialog: j.dialog };
+  return {
+    config,
+    vocab,
+    answers: j.answers,
+    params,
+    meta: j.meta,
+    dialog: j.dialog,
+    ...(j.card ? { card: j.card } : {}),
+  };
 }

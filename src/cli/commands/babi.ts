@@ -9,7 +9,14 @@ import { type Prepared, prepare } from "../../train/prepare.js";
 import { runSeeds } from "../../train/runs.js";
 import { runCheckpointed } from "../checkpointed.js";
 import { addConfigOptions, addDataOptions, addRunOptions, configFromOptions } from "../config-options.js";
-import { findBabiDir, type LoadedTask, loadTask, MissingTaskFile } from "../datadir.js";
+import {
+  fallbackOf,
+  findBabiDir,
+  type LoadedTask,
+  loadTask,
+  MissingTaskFile,
+  trainSetsOf,
+} from "../datadir.js";
 import { UsageError } from "../errors.js";
 import { writeFileAtomic } from "../fsutil.js";
 import { addLimitOptions, applyLimits } from "../limits.js";
@@ -23,6 +30,7 @@ interface BabiOptions extends Record<string, unknown> {
   tasks: string;
   data?: string;
   set: string;
+  fallbackSet?: string;
   out?: string;
   workers?: string;
   threads?: string;
@@ -53,7 +61,7 @@ export function registerBabi(program: Command): void {
       "--shard <k/n>",
       "run the k-th of n disjoint slices of the (task, seed) runs and write <base>.part-k-of-n.json (see `babi merge`)",
     );
-  addDataOptions(cmd);
+  addDataOptions(cmd, { training: true });
   addRunOptions(cmd);
   addConfigOptions(cmd);
   addLimitOptions(cmd, { training: true });
@@ -80,6 +88,7 @@ interface SweepPart extends Part {
   tasks: number[];
   groups: (number | "joint")[];
   skipped: { task: number; reason: string }[];
+  trainSets?: Record<string, string>;
   jobs: { group: number; seed: number }[];
   workers: number;
 }
@@ -97,11 +106,12 @@ async function babiCommand(opts: BabiOptions): Promise<void> {
     throw new UsageError("--resume: needs --out or --checkpoint to find the checkpoint");
   const bounds = applyLimits(opts, workers);
   const dir = findBabiDir(opts.set, opts.data);
+  const fallback = fallbackOf(opts.set, opts.fallbackSet, opts.data);
   const loaded: LoadedTask[] = [];
   const skipped: { task: number; reason: string }[] = [];
   for (const t of taskList) {
     try {
-      loaded.push(loadTask(dir, t));
+      loaded.push(loadTask(dir, t, fallback));
     } catch (e) {
       if (!(e instanceof MissingTaskFile)) throw e;
       skipped.push({ task: t, reason: e.message });
@@ -135,7 +145,7 @@ async function babiCommand(opts: BabiOptions): Promise<void> {
     cfg,
     runs: jobs,
     keepWeights: false,
-    key: { config: cfg, tasks: loaded.map((l) => l.task), set: opts.set },
+    key: { config: cfg, tasks: loaded.map((l) => l.task), set: opts.set, ...trainSetsOf(loaded) },
     ckptPath,
     resume: opts.resume === true,
     force: opts.force === true,
@@ -177,6 +187,7 @@ async function babiCommand(opts: BabiOptions): Promise<void> {
       tasks: loaded.map((l) => l.task),
       groups: groups.map((g) => g.task),
       skipped,
+      ...trainSetsOf(loaded),
       jobs: allJobs.map((j) => ({ group: j.group, seed: j.seed })),
       reports: reports.map((report, i) => ({ index: mineOf[i], report })),
       wall_seconds: wall,
@@ -199,13 +210,15 @@ async function babiCommand(opts: BabiOptions): Promise<void> {
     wall,
     workers,
     command,
-    notes:
-      priorWall !== null
+    notes: [
+      ...borrowedNotes(trainSetsOf(loaded).trainSets, opts.set),
+      ...(priorWall !== null
         ? [
             `Resumed from a checkpoint with ${resumed} of ${jobs.length} runs finished; the wall time counts ` +
               "every process's part.",
           ]
-        : [],
+        : []),
+    ],
     out: opts.out,
     json: opts.json === true,
     ckptPath,
@@ -340,7 +353,7 @@ function mergeCommand(files: string[], o: { out: string; json?: boolean }): void
     wall,
     workers: parts.reduce((s, p) => s + p.workers, 0),
     command,
-    notes: [note],
+    notes: [...borrowedNotes(first.trainSets, first.set), note],
     out: o.out,
     json: o.json === true,
   });
@@ -358,4 +371,12 @@ function sweepRun(task: number | "joint", r: ReportFigures): SweepRun {
     test_errors: Object.fromEntries(r.tests.map((t) => [t.task, t.error])),
     seconds: r.seconds,
   };
+}
+
+/** The results' word on tasks trained on another set's file (`--fallback-set`). */
+function borrowedNotes(trainSets: Record<string, string> | undefined, set: string): string[] {
+  return Object.entries(trainSets ?? {}).map(
+    ([task, from]) =>
+      `Task ${task} was trained on the ${from} set's training file (${set} has none); its test file is ${set}'s.`,
+  );
 }

@@ -3,7 +3,8 @@ import { deriveShape, vectorize } from "../../data/batch.js";
 import { modelExamples } from "../../data/question-match.js";
 import { parseTaskList } from "../../data/tasks.js";
 import { meanError, taskErrors } from "../../eval/errors.js";
-import { BABI_SETS, findBabiDir, loadTask } from "../datadir.js";
+import type { TrainedModel } from "../../model/file.js";
+import { BABI_SETS, findBabiDir, loadTestFile } from "../datadir.js";
 import { addLimitOptions, applyLimits } from "../limits.js";
 import { loadModelFile } from "../model-io.js";
 import { formatTable } from "../table.js";
@@ -35,15 +36,7 @@ function testCommand(opts: TestOptions): void {
   const tasks = opts.task ? parseTaskList(opts.task, "--task") : model.meta.tasks;
   applyLimits(opts as unknown as Record<string, unknown>);
   const dir = findBabiDir(set, opts.data);
-  const tests = tasks.map((task) => {
-    const examples = modelExamples(loadTask(dir, task).test.examples, model.config, model.vocab);
-    const shape = deriveShape([examples], {
-      memorySize: model.config.memorySize,
-      sentenceLen: model.config.sentenceLen,
-    });
-    return { task, batch: vectorize(examples, model.vocab, shape) };
-  });
-  const errors = taskErrors(model.params, model.config.encoding, tests);
+  const { tests, errors } = measure(model, dir, tasks);
   console.log(
     formatTable(
       ["task", "questions", "test err %"],
@@ -68,4 +61,17 @@ function testCommand(opts: TestOptions): void {
       }),
     );
   }
+}
+
+/** A model's test error on each task's test file in `dir`: what `memn2n test` prints. */
+export function measure(model: TrainedModel, dir: string, tasks: number[]) {
+  const tests = tasks.map((task) => {
+    const examples = modelExamples(loadTestFile(dir, task).examples, model.config, model.vocab);
+    const shape = deriveShape([examples], {
+      memorySize: model.config.memorySize,
+      sentenceLen: model.config.sentenceLen,
+    });
+    return { task, batch: vectorize(examples, model.vocab, shape) };
+  });
+  return { tests, errors: taskErrors(model.params, model.config.encoding, tests) };
 }

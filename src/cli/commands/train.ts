@@ -12,7 +12,7 @@ import {
   configFromOptions,
   wholeOption,
 } from "../config-options.js";
-import { findBabiDir, loadTask } from "../datadir.js";
+import { fallbackOf, findBabiDir, loadTask, trainSetsOf } from "../datadir.js";
 import { UsageError } from "../errors.js";
 import { addLimitOptions, applyLimits } from "../limits.js";
 import { saveModel } from "../model-io.js";
@@ -25,6 +25,7 @@ interface TrainOptions extends Record<string, unknown> {
   tasks?: string;
   data?: string;
   set: string;
+  fallbackSet?: string;
   out?: string;
   checkpoint?: string;
   resume?: boolean;
@@ -45,7 +46,7 @@ export function registerTrain(program: Command): void {
     .option("--checkpoint <file>", "checkpoint written after every epoch (default: <out>.ckpt)")
     .option("--resume", "continue an interrupted run from its checkpoint")
     .option("--force", "start over where the checkpoint of an interrupted run is (it is overwritten)");
-  addDataOptions(cmd);
+  addDataOptions(cmd, { training: true });
   addRunOptions(cmd);
   addConfigOptions(cmd);
   addLimitOptions(cmd, { training: true });
@@ -63,7 +64,8 @@ async function trainCommand(opts: TrainOptions): Promise<void> {
     throw new UsageError("--resume: needs --out or --checkpoint to find the checkpoint");
   const bounds = applyLimits(opts, workers);
   const dir = findBabiDir(opts.set, opts.data);
-  const loaded = tasks.map((t) => loadTask(dir, t));
+  const fallback = fallbackOf(opts.set, opts.fallbackSet, opts.data);
+  const loaded = tasks.map((t) => loadTask(dir, t, fallback));
   const data = prepare(
     loaded.map((l) => ({ task: l.task, train: l.train.examples, test: l.test.examples })),
     cfg,
@@ -74,7 +76,7 @@ async function trainCommand(opts: TrainOptions): Promise<void> {
     cfg,
     runs: seedRuns(cfg, runDataOf(data)),
     keepWeights: true,
-    key: { config: cfg, tasks, set: opts.set },
+    key: { config: cfg, tasks, set: opts.set, ...trainSetsOf(loaded) },
     ckptPath,
     resume: opts.resume === true,
     force: opts.force === true,
@@ -86,7 +88,8 @@ async function trainCommand(opts: TrainOptions): Promise<void> {
   const seconds = performance.now() / 1000 - started;
   const best = bestReport(runs, cfg);
   if (opts.out) {
-    saveModel(opts.out, trainedModel(cfg, data, best.run, tasks, opts.set, best.tests));
+    const trained = trainedModel(cfg, data, best.run, tasks, opts.set, best.tests);
+    saveModel(opts.out, { ...trained, meta: { ...trained.meta, ...trainSetsOf(loaded) } });
     if (ckptPath) rmSync(ckptPath, { force: true });
   }
   printResult(cfg, tasks, runs, best, seconds, opts);
