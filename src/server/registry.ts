@@ -40,6 +40,7 @@ export function infoOf(s: Served): Record<string, unknown> {
           knowledgeBase: t.dialog!.kb ? t.dialog!.kb.rows.length : null,
         }),
     training: t.meta,
+    card: t.card ?? null,
   };
 }
 

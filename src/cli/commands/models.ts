@@ -48,9 +48,11 @@ export function registerModels(program: Command): void {
 function listModels(opts: { json?: boolean }): void {
   const manifest = new Map(readManifest().map((m) => [m.name, m]));
   const rows = shippedModels().map((name) => {
-    const size = statSync(join(SHIPPED_DIR, `${name}.safetensors`)).size;
+    const path = join(SHIPPED_DIR, `${name}.safetensors`);
+    const size = statSync(path).size;
     const m = manifest.get(name);
-    return { name, kind: m?.kind ?? "?", bytes: size, figures: m?.figures ?? {} };
+    const card = opts.json ? (modelFromText(readModelBytes(path), path).card ?? null) : undefined;
+    return { name, kind: m?.kind ?? "?", bytes: size, figures: m?.figures ?? {}, card };
   });
   const show = (f: Record<string, number>) =>
     Object.entries(f)
