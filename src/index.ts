@@ -8,7 +8,15 @@ export {
   loadDialogBot,
   trainDialogRuns,
 } from "./api/dialog.js";
-export { type Answer, type AnswerOptions, loadModel, Model, type RankedAnswer } from "./api/model.js";
+export {
+  type Answer,
+  type AnswerOptions,
+  DONT_KNOW,
+  type DontKnow,
+  loadModel,
+  Model,
+  type RankedAnswer,
+} from "./api/model.js";
 export { TrainingRun, type TrainOptions, type TrainResult, train, trainRuns } from "./api/train.js";
 export { type BabiFile, type Example, parseBabi, type Sentence, wordsOf } from "./data/babi.js";
 export { type Batch, deriveShape, type Shape, selectRows, vectorize } from "./data/batch.js";

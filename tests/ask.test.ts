@@ -32,6 +32,15 @@ test("Model.answer: answer, ranked answers, attention per hop over the sentences
   assert.ok(Number.isFinite(b.probability));
 });
 
+test("Model.answer says it does not know when no word of the question, or of the story, is known", () => {
+  const story = ["Daniel went to the kitchen.", "Sandra went to the garden."];
+  assert.equal(trained.model.answer(story, "Where is Daniel?").dontKnow, null);
+  // One known word is enough: the rule is "no known word", nothing calibrated.
+  assert.equal(trained.model.answer(story, "Où est Daniel?").dontKnow, null);
+  assert.equal(trained.model.answer(story, "Qu'est-ce que c'est?").dontKnow, "question");
+  assert.equal(trained.model.answer(["Zorg zapped Quux."], "Where is Daniel?").dontKnow, "story");
+});
+
 test("the memory keeps only the most recent memorySize sentences", () => {
   const story = Array.from({ length: 60 }, (_, i) =>
     i % 2 ? "John went to the office." : "Mary went home.",
@@ -92,6 +101,12 @@ test("memn2n ask on a model trained by memn2n train", () => {
       ["garden", "kitchen"],
     );
     assert.match(s.stderr, /warning: words the model never saw, ignored: with, a, zebra/);
+
+    const foreign = runCli(["ask", "--model", model, "--story", story, "Qu'est-ce que c'est?"]);
+    assert.equal(foreign.code, 0, foreign.stderr);
+    assert.equal(foreign.stdout, "I don't know: no word of the question is one the model knows\n");
+    const fj = runCli(["ask", "--model", model, "--story", story, "Qu'est-ce que c'est?", "--json"]);
+    assert.equal((fj.json as { dont_know: string }).dont_know, foreign.stdout.trim());
 
     writeFileSync(story, "Mary went home.\nWhere is Mary?\thome\t1\n");
     const bad = runCli(["ask", "--model", model, "--story", story, "Where is Mary?"]);

@@ -75,6 +75,7 @@ test("serve: an answer over HTTP is Model.answer on the same input, bit for bit"
       memory: a.sentences,
       truncated: 0,
       unknownWords: [],
+      dontKnow: null,
     });
   }
   const asText = await post("/v1/models/babi/answer", {
@@ -95,6 +96,19 @@ test("serve: an answer over HTTP is Model.answer on the same input, bit for bit"
   });
   assert.equal(unknown.status, 200);
   assert.deepEqual(unknown.body.unknownWords, ["zorg"]);
+  assert.equal(unknown.body.dontKnow, null);
+  // No word of the question known: the same "I don't know" as `memn2n ask` and the page, in a field.
+  const foreign = await post("/v1/models/babi/answer", { story: STORY, question: "Qu'est-ce que c'est?" });
+  assert.equal(foreign.status, 200);
+  assert.equal(foreign.body.dontKnow, "I don't know: no word of the question is one the model knows");
+  const v2 = await post("/v2/models/babi/infer", {
+    inputs: [
+      { name: "story", shape: [STORY.length], datatype: "BYTES", data: STORY },
+      { name: "question", shape: [1], datatype: "BYTES", data: ["Qu'est-ce que c'est?"] },
+    ],
+  });
+  const out = (v2.body.outputs as { name: string; data: unknown[] }[]).find((o) => o.name === "dont_know");
+  assert.deepEqual(out?.data, [foreign.body.dontKnow]);
 });
 
 test("serve: a booking through /reply (client-kept) and through a session equals `memn2n chat`", async () => {

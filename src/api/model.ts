@@ -45,7 +45,21 @@ export interface Answer {
   dropped: number;
   /** Words the model never saw in training; they were ignored. */
   unknownWords: string[];
+  /**
+   * Why the model does not know, or null. The rule, and the only one: no word of the question is a word the
+   * model knows ("question"), or no word of the story is ("story"). Such an answer is no answer: `answer`
+   * and `top` are still what the model computed, but callers show `dontKnow` instead.
+   */
+  dontKnow: DontKnow | null;
 }
+
+export type DontKnow = "question" | "story";
+
+/** What "I don't know" says, the same words in the terminal, over HTTP and in the page. */
+export const DONT_KNOW: Record<DontKnow, string> = {
+  question: "I don't know: no word of the question is one the model knows",
+  story: "I don't know: no word of the story is one the model knows",
+};
 
 export interface AnswerOptions {
   /** How many ranked answers to return (default 5). */
@@ -126,6 +140,11 @@ export class Model {
       sentences: kept,
       dropped: story.length - kept.length,
       unknownWords: [...batch.unknown.keys()],
+      dontKnow: !q.some((w) => this.vocab.has(w))
+        ? "question"
+        : !sentences.some((st) => st.tokens.some((w) => this.vocab.has(w)))
+          ? "story"
+          : null,
     };
   }
 

@@ -16,6 +16,7 @@ import Fastify, {
   LogController,
 } from "fastify";
 import type { BotReply } from "../api/dialog.js";
+import { DONT_KNOW } from "../api/model.js";
 import { FieldError } from "../data/errors.js";
 import { fieldErrors, HttpError } from "./errors.js";
 import type { Metrics } from "./metrics.js";
@@ -239,7 +240,15 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
         response: {
           200: {
             type: "object",
-            properties: { answer: { type: "string" }, ...common },
+            properties: {
+              answer: { type: "string" },
+              ...common,
+              dontKnow: {
+                type: ["string", "null"],
+                description:
+                  "when no word of the question (or of the story) is known: say this, not the answer",
+              },
+            },
           },
           ...errors,
         },
@@ -259,6 +268,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
         memory: a.sentences,
         truncated: a.dropped,
         unknownWords: a.unknownWords,
+        dontKnow: a.dontKnow === null ? null : DONT_KNOW[a.dontKnow],
       };
     },
   );

@@ -1,9 +1,11 @@
 // The Open Inference Protocol (KServe v2 REST) over the same models: server and model metadata, health,
 // and infer with BYTES tensors. bAbI models take `story` [n] and `question` [1]; dialog models take
 // `history` [n] (lines as /v1/.../reply takes them) and `user` [1]. Both answer `answer` (BYTES [1]),
-// `probability` (FP32 [1]) and `attention` (FP32 [hops, n], row-major). Errors are {"error": "..."}.
+// `probability` (FP32 [1]) and `attention` (FP32 [hops, n], row-major); bAbI models also `dont_know` (BYTES
+// [1]: why the model does not know, or ""). Errors are {"error": "..."}.
 
 import type { FastifyInstance } from "fastify";
+import { DONT_KNOW } from "../api/model.js";
 import { fieldErrors, HttpError } from "./errors.js";
 import type { Registry, Served } from "./registry.js";
 
@@ -57,6 +59,7 @@ export function inferRoutes(
           { name: "answer", datatype: "BYTES", shape: [1] },
           { name: "probability", datatype: "FP32", shape: [1] },
           { name: "attention", datatype: "FP32", shape: [s.trained.config.hops, -1] },
+          ...(s.kind === "babi" ? [{ name: "dont_know", datatype: "BYTES", shape: [1] }] : []),
         ],
       };
     },
@@ -143,12 +146,15 @@ export function inferRoutes(
       let answer: string;
       let probability: number;
       let attention: number[][];
+      // bAbI models: "I don't know" and why, or "" when the model knows words of the question and story.
+      let dontKnow: string | null = null;
       if (s.kind === "babi") {
         if (one.trim() === "") throw new HttpError(400, "inputs.question", "empty");
         const story = many.map((x) => x.trim()).filter((x) => x !== "");
         if (story.length === 0) throw new HttpError(400, "inputs.story", "no sentences");
         const a = s.model!.answer(story, one);
         ({ answer, probability, attention } = a);
+        dontKnow = a.dontKnow === null ? "" : DONT_KNOW[a.dontKnow];
       } else {
         const r = fieldErrors(() => s.bot!.replyTo(many, one), "inputs.");
         ({ response: answer, probability, attention } = r);
@@ -167,6 +173,9 @@ export function inferRoutes(
             shape: [attention.length, n],
             data: attention.flat().map(Math.fround),
           },
+          ...(dontKnow !== null
+            ? [{ name: "dont_know", datatype: "BYTES", shape: [1], data: [dontKnow] }]
+            : []),
         ],
       };
     },

@@ -2,6 +2,7 @@
 // its probability and the top 5, and every hop's attention over the story; Correct / Wrong when the
 // question and story are the data's own.
 
+import { DONT_KNOW } from "../../src/index.js";
 import { attentionTable } from "./attention.js";
 import { $, type Page, percent } from "./page.js";
 import type { DataQuestion } from "./protocol.js";
@@ -94,8 +95,10 @@ export function setupAsk(page: Page): void {
       const main = document.createElement("p");
       main.className = "answer-main";
       main.id = "answer-text";
-      main.textContent = `${answer.answer} (${percent(answer.probability)})`;
-      if (data) {
+      main.textContent = answer.dontKnow
+        ? DONT_KNOW[answer.dontKnow]
+        : `${answer.answer} (${percent(answer.probability)})`;
+      if (data && !answer.dontKnow) {
         const v = document.createElement("span");
         const ok = answer.answer === data.answer;
         v.className = ok ? "verdict-correct" : "verdict-wrong";
@@ -111,7 +114,8 @@ export function setupAsk(page: Page): void {
         li.textContent = `${t.answer}: ${percent(t.probability)}`;
         top.append(li);
       }
-      answerBox.append(main, top);
+      answerBox.append(main);
+      if (!answer.dontKnow) answerBox.append(top);
       if (answer.unknownWords.length > 0) {
         const p = document.createElement("p");
         p.className = "status";

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import type { Command } from "commander";
-import { type Answer, Model } from "../../api/model.js";
+import { type Answer, DONT_KNOW, Model } from "../../api/model.js";
 import { decodeUtf8 } from "../../data/decode.js";
 import { DataError, FieldError } from "../../data/errors.js";
 import { checkLine } from "../../data/limits.js";
@@ -97,8 +97,13 @@ function show(a: Answer, before: number, json: boolean): void {
         first_sentence: first + 1,
         dropped: first,
         unknown_words: a.unknownWords,
+        dont_know: a.dontKnow === null ? null : DONT_KNOW[a.dontKnow],
       }),
     );
+    return;
+  }
+  if (a.dontKnow !== null) {
+    console.log(DONT_KNOW[a.dontKnow]);
     return;
   }
   console.log(`answer: ${a.answer} (p = ${a.probability.toFixed(3)})`);
