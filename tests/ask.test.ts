@@ -41,6 +41,36 @@ test("Model.answer says it does not know when no word of the question, or of the
   assert.equal(trained.model.answer(["Zorg zapped Quux."], "Where is Daniel?").dontKnow, "story");
 });
 
+test("Model.answer bounds its input before allocating: words, characters and sentences, the field named", () => {
+  const long = Array.from({ length: 5000 }, () => "a").join(" ");
+  const t0 = performance.now();
+  assert.throws(
+    () => trained.model.answer(["Daniel went home.", long], "Where is Daniel?"),
+    /^FieldError: story\.1: a sentence of 5000 words, more than the limit of 200$/,
+  );
+  assert.throws(
+    () => trained.model.answer(["Daniel went home."], `Where is ${long.slice(0, 999)}?`),
+    /^FieldError: question: a question of 502 words, more than the limit of 200$/,
+  );
+  assert.throws(
+    () => trained.model.answer(["x".repeat(20_001)], "Where is Daniel?"),
+    /^FieldError: story\.0: 20001 characters, more than the limit of 10000$/,
+  );
+  assert.ok(performance.now() - t0 < 500, "refused at once");
+  // The caller's limits replace the defaults.
+  assert.throws(
+    () =>
+      trained.model.answer(["Daniel went to the kitchen."], "Where is Daniel?", {
+        limits: { maxSentenceWords: 4 },
+      }),
+    /story\.0: a sentence of 5 words, more than the limit of 4/,
+  );
+  assert.throws(
+    () => trained.model.answer(["a.", "b.", "c."], "Where is Daniel?", { limits: { maxStoryLines: 2 } }),
+    /^FieldError: story: 3 sentences, more than the limit of 2$/,
+  );
+});
+
 test("the memory keeps only the most recent memorySize sentences", () => {
   const story = Array.from({ length: 60 }, (_, i) =>
     i % 2 ? "John went to the office." : "Mary went home.",

@@ -17,6 +17,7 @@ import {
 } from "../data/dialog.js";
 import { DataError, FieldError } from "../data/errors.js";
 import { KnowledgeBase } from "../data/kb.js";
+import { checkLineCount, checkText, DEFAULT_LIMITS, type Limits } from "../data/limits.js";
 import { Placeholders, placeholderRank } from "../data/placeholders.js";
 import { type DialogScore, dialogScores } from "../eval/dialog.js";
 import { argmaxCandidate, type CandidateHead, createHead } from "../model/candidate-head.js";
@@ -151,6 +152,13 @@ export interface BotReply {
    * memory before this reply (the user let the call go through by saying nothing).
    */
   apiResults?: string[];
+}
+
+export interface ReplyOptions {
+  /** How many ranked responses to return (default 5). */
+  topK?: number;
+  /** Bounds on the user's line and a given history, checked before anything is allocated (DEFAULT_LIMITS). */
+  limits?: Partial<Limits>;
 }
 
 export interface BotOptions {
@@ -295,12 +303,18 @@ export class DialogBot {
   }
 
   /** The reply to `user` after the conversation `history` (lines as `conversationOf` takes them). */
-  replyTo(history: string[], user: string, options: { topK?: number } = {}): BotReply {
+  replyTo(history: string[], user: string, options: ReplyOptions = {}): BotReply {
+    const limits = { ...DEFAULT_LIMITS, ...options.limits };
+    checkLineCount(history.length, "history", limits, "lines");
+    history.forEach((line, i) => {
+      checkText(line, `history.${i}`, limits, dialogTokens, "line");
+    });
     return this.say(user, this.conversationOf(history), options);
   }
 
-  say(userLine: string, conv = this.conversation, options: { topK?: number } = {}): BotReply {
-    const user = dialogTokens(userLine);
+  say(userLine: string, conv = this.conversation, options: ReplyOptions = {}): BotReply {
+    const limits = { ...DEFAULT_LIMITS, ...options.limits };
+    const user = checkText(userLine, "user", limits, dialogTokens, "line");
     const raw = user.length > 0 ? user : [SILENCE];
     const results = conv.pendingCall && user.length === 0 ? this.kb!.lookup(conv.pendingCall) : null;
     conv.pendingCall = null;
@@ -394,6 +408,8 @@ export interface DialogTrainOptions {
   /** Any hyperparameters; the rest are the dialog defaults. */
   config?: Partial<Config>;
   onEvent?: (e: TrainEvent) => void;
+  /** Bounds on the files' lines, utterances and dialogs, checked as they are read (DEFAULT_LIMITS). */
+  limits?: Partial<Limits>;
 }
 
 export interface DialogTrainResult {
@@ -419,10 +435,11 @@ export class DialogTrainingRun extends EpochRun {
     super();
     this.config = makeConfig({ ...dialogDefaults(), ...o.config });
     this.matchType = o.matchType === true;
+    const limits = { ...DEFAULT_LIMITS, ...o.limits };
     const split = (name: string, f: NamedText, keep = Infinity): DialogSplit => ({
       name,
       file: f.name,
-      dialogs: parseDialogs(f.text, f.name).slice(0, keep),
+      dialogs: parseDialogs(f.text, f.name, limits).slice(0, keep),
     });
     if (o.dialogs !== undefined && !(Number.isInteger(o.dialogs) && o.dialogs >= 1)) {
       throw new FieldError("dialogs", `a whole number of dialogs, at least 1, got ${o.dialogs}`);
@@ -432,8 +449,8 @@ export class DialogTrainingRun extends EpochRun {
       train: split("trn", o.train, o.dialogs),
       dev: split("dev", o.dev),
       tests: o.test ? [split("tst", o.test)] : [],
-      candidates: parseCandidates(o.candidates.text, o.candidates.name),
-      kb: o.kb ? KnowledgeBase.parse(o.kb.text, o.kb.name) : undefined,
+      candidates: parseCandidates(o.candidates.text, o.candidates.name, limits),
+      kb: o.kb ? KnowledgeBase.parse(o.kb.text, o.kb.name, limits) : undefined,
     });
     this.input = o.placeholders ? withPlaceholders(input) : input;
     this.data = prepareDialog(this.input, this.config, this.matchType);

@@ -4,6 +4,7 @@
 import type { Example, Sentence } from "../data/babi.js";
 import { vectorize } from "../data/batch.js";
 import { DataError, FieldError } from "../data/errors.js";
+import { checkLineCount, checkText, DEFAULT_LIMITS, type Limits } from "../data/limits.js";
 import { modelExamples } from "../data/question-match.js";
 import type { Config } from "../model/config.js";
 import {
@@ -64,6 +65,11 @@ export const DONT_KNOW: Record<DontKnow, string> = {
 export interface AnswerOptions {
   /** How many ranked answers to return (default 5). */
   topK?: number;
+  /**
+   * Bounds on the input, checked before anything is allocated for it (default: DEFAULT_LIMITS): the
+   * sentences of a story, each sentence's (and the question's) characters and words.
+   */
+  limits?: Partial<Limits>;
 }
 
 export class Model {
@@ -88,12 +94,18 @@ export class Model {
   /** Answers a question about a story given as sentences, oldest first. */
   answer(story: string[], question: string, options: AnswerOptions = {}): Answer {
     const M = this.config.memorySize;
-    const kept = story.slice(Math.max(0, story.length - M));
+    const limits = { ...DEFAULT_LIMITS, ...options.limits };
+    checkLineCount(story.length, "story", limits);
+    const first = Math.max(0, story.length - M);
+    const kept = story.slice(first);
     if (kept.length === 0) {
       throw new FieldError("story", "no sentences: a bAbI model answers from the story it is given");
     }
-    const sentences: Sentence[] = kept.map((text, i) => ({ id: i + 1, tokens: tokenize(stripId(text)) }));
-    const q = tokenize(question);
+    const sentences: Sentence[] = kept.map((text, i) => ({
+      id: i + 1,
+      tokens: checkText(stripId(text), `story.${first + i}`, limits, tokenize),
+    }));
+    const q = checkText(question, "question", limits, tokenize, "question");
     const asked: Example = {
       story: 0,
       line: 0,

@@ -2,6 +2,7 @@
 // this plus files and a progress display.
 
 import { type Example, parseBabi } from "../data/babi.js";
+import { DEFAULT_LIMITS, type Limits } from "../data/limits.js";
 import { type DialogScore, dialogScores } from "../eval/dialog.js";
 import { meanError, type TaskError, taskErrors } from "../eval/errors.js";
 import { type CandidateTable, createHead } from "../model/candidate-head.js";
@@ -141,6 +142,8 @@ export interface TrainOptions {
   config?: Partial<Config>;
   task?: number;
   onEvent?: (e: TrainEvent) => void;
+  /** Bounds on the text's lines, sentences and stories, checked as it is read (default: DEFAULT_LIMITS). */
+  limits?: Partial<Limits>;
 }
 
 export interface TrainResult {
@@ -153,8 +156,9 @@ export interface TrainResult {
 }
 
 function taskOf(options: TrainOptions): TaskExamples {
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const examples = (x: string | Example[], name: string) =>
-    typeof x === "string" ? parseBabi(x, name).examples : x;
+    typeof x === "string" ? parseBabi(x, name, limits).examples : x;
   return {
     task: options.task ?? 0,
     train: examples(options.train, "train"),

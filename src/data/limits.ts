@@ -87,3 +87,35 @@ export function checkCount(key: "maxVocab" | "maxCandidates", count: number, lim
     );
   }
 }
+
+/**
+ * One line of text a caller hands the library (a story's sentence, a question, a user's line), checked
+ * before anything is allocated for it: its characters first, then its words. Returns its tokens; `field`
+ * names it in the error, which reads the same in the terminal, over HTTP and in the page.
+ */
+export function checkText(
+  text: string,
+  field: string,
+  limits: Limits,
+  tokenize: (text: string) => string[],
+  what = "sentence",
+): string[] {
+  if (text.length > limits.maxLineChars) {
+    throw new FieldError(field, `${text.length} characters, more than the limit of ${limits.maxLineChars}`);
+  }
+  const tokens = tokenize(text);
+  if (tokens.length > limits.maxSentenceWords) {
+    throw new FieldError(
+      field,
+      `a ${what} of ${tokens.length} words, more than the limit of ${limits.maxSentenceWords}`,
+    );
+  }
+  return tokens;
+}
+
+/** A story or conversation handed in as lines: at most maxStoryLines of them. */
+export function checkLineCount(count: number, field: string, limits: Limits, what = "sentences"): void {
+  if (count > limits.maxStoryLines) {
+    throw new FieldError(field, `${count} ${what}, more than the limit of ${limits.maxStoryLines}`);
+  }
+}

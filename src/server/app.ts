@@ -191,6 +191,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   } as const;
   const errors = { 400: errorSchema, 404: errorSchema };
   const line = { type: "string", maxLength: opts.maxSentenceChars } as const;
+  // The library checks the same bounds again, so what passes here is what `ask` and the page accept too.
+  const inputLimits = { maxLineChars: 2 * opts.maxSentenceChars, maxStoryLines: MAX_LINES };
 
   app.get(
     "/v1/health",
@@ -259,7 +261,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       const { question, topK } = req.body;
       const story = storyLines(req.body.story, opts.maxSentenceChars);
       if (question.trim() === "") throw error400("question", "empty");
-      const a = fieldErrors(() => s.model!.answer(story, question, { topK }));
+      const a = fieldErrors(() => s.model!.answer(story, question, { topK, limits: inputLimits }));
       return {
         answer: a.answer,
         probability: a.probability,
@@ -328,7 +330,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     async (req) => {
       const s = served(req.params.name, "dialog");
       return replyOf(
-        fieldErrors(() => s.bot!.replyTo(req.body.history ?? [], req.body.user, { topK: req.body.topK })),
+        fieldErrors(() =>
+          s.bot!.replyTo(req.body.history ?? [], req.body.user, { topK: req.body.topK, limits: inputLimits }),
+        ),
       );
     },
   );

@@ -69,7 +69,7 @@ async function ask(question: string | undefined, opts: AskOptions): Promise<void
   const story = opts.story ? readStory(opts.story) : [];
   if (question !== undefined) {
     if (question.trim() === "") throw new UsageError("question: empty");
-    show(model.answer(story, question, { topK }), 0, opts.json === true);
+    show(model.answer(story, question, { topK, limits: currentLimits() }), 0, opts.json === true);
     return;
   }
   await interactive(model, story, topK, opts.json === true);
@@ -139,7 +139,7 @@ async function interactive(model: Model, initial: string[], topK: number, json: 
       memory.length = 0;
     } else if (line.endsWith("?")) {
       try {
-        show(model.answer(memory, line, { topK }), before, json);
+        show(model.answer(memory, line, { topK, limits: currentLimits() }), before, json);
       } catch (e) {
         if (!(e instanceof FieldError)) throw e;
         process.stderr.write(`error: ${e.message} (type story sentences before a question)\n`);

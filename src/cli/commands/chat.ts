@@ -6,7 +6,7 @@ import { createInterface } from "node:readline";
 import type { Command } from "commander";
 import { type BotReply, DialogBot, isApiResult } from "../../api/dialog.js";
 import { UsageError } from "../errors.js";
-import { addLimitOptions, applyLimits, checkFileSize } from "../limits.js";
+import { addLimitOptions, applyLimits, checkFileSize, currentLimits } from "../limits.js";
 import { checkedLines } from "../lines.js";
 import { loadModelFile } from "../model-io.js";
 import { knowledgeBaseOf } from "./dialog.js";
@@ -73,7 +73,7 @@ async function chat(opts: ChatOptions): Promise<void> {
       if (line === ":reset") bot.reset();
       else if (isApiResult(line)) bot.addResult(line);
       else {
-        const reply = bot.say(line);
+        const reply = bot.say(line, undefined, { limits: currentLimits() });
         if (reply.dropped > 0 && dropped === 0) {
           process.stderr.write(
             `note: the model's memory holds ${reply.memory.length} lines: older lines of the conversation are dropped\n`,
