@@ -5,7 +5,15 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { CandidateSet, matchIndex } from "../src/data/candidates.js";
-import { dialogExamples, entitiesOfResults, parseCandidates, parseDialogs } from "../src/data/dialog.js";
+import {
+  carryOnOf,
+  dialogExamples,
+  entitiesOfResults,
+  parseCandidates,
+  parseDialogs,
+  responseShape,
+  typedTokens,
+} from "../src/data/dialog.js";
 import { DataError } from "../src/data/errors.js";
 import { parseKnowledgeBase } from "../src/data/kb.js";
 import { ConfigError, dialogDefaults, makeConfig } from "../src/model/config.js";
@@ -131,4 +139,47 @@ test("CLI: a broken dialog file is one error line with file and line, exit 2", (
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--task: the dialog tasks are 1 to 6/);
   });
+});
+
+test("carry-on: the bot lines the data's user always answers with silence, counted by their shape", () => {
+  const dialogs = parseDialogs(
+    [0, 1, 2]
+      .map((i) =>
+        [
+          "1 hi\thello what can i help you with today",
+          `2 ${["italian", "french", "indian"][i]} food please\ti'm on it`,
+          "3 <SILENCE>\tok let me look into some options for you",
+          `4 <SILENCE>\tapi_call ${["italian", "french", "indian"][i]} paris`,
+          // Once the user speaks after the api_call: it is not one the user always lets pass.
+          i === 0
+            ? "5 instead could it be in rome\tsure is there anything else to update"
+            : "5 <SILENCE>\tok",
+        ].join("\n"),
+      )
+      .join("\n\n"),
+    "t",
+  );
+  const types = new Map([
+    ["italian", "cuisine"],
+    ["french", "cuisine"],
+    ["indian", "cuisine"],
+    ["paris", "location"],
+  ]);
+  assert.equal(responseShape(["api_call", "french", "paris"], types), "api_call <cuisine> <location>");
+  assert.deepEqual(
+    carryOnOf(dialogs, (r) => responseShape(r, types)),
+    ["i'm on it", "ok let me look into some options for you"],
+  );
+  // Counted line by line, each api_call is seen once only: too few to go by.
+  assert.deepEqual(carryOnOf(dialogs), ["i'm on it", "ok let me look into some options for you"]);
+  assert.deepEqual(carryOnOf(dialogs, undefined, 4), []);
+});
+
+test("typed lines: punctuation at a word's ends is split off and kept only where the vocabulary has it", () => {
+  const known = new Set(["hello", "i'm", "?", "food", "option:"]);
+  const has = (w: string) => known.has(w);
+  assert.deepEqual(typedTokens("Hello!", has), ["hello"]);
+  assert.deepEqual(typedTokens("hello.  I'm  hungry, food?", has), ["hello", "i'm", "hungry", "food", "?"]);
+  assert.deepEqual(typedTokens("(food) option:", has), ["food", "option:"]);
+  assert.deepEqual(typedTokens("!!!", has), []);
 });

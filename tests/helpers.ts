@@ -107,20 +107,21 @@ export async function killWhen(args: string[], ready: () => boolean): Promise<vo
   }
 }
 
-/** A booking, as the user's lines of a chat with the restaurant bot: Italian food in Paris for six, cheap. */
+/**
+ * A booking, as a person types it to the restaurant bot: Italian food in Paris for six, cheap. No empty
+ * lines: the bot goes on by itself where the data's users say nothing, and the line after its api_call lets
+ * the lookup through.
+ */
 export const BOOKING = [
-  "hello",
-  "may i have a table in paris for six in a cheap price range",
-  "",
-  "i love italian food",
-  "",
-  "",
-  "no i don't like that",
-  "",
-  "i love that",
-  "may i have the phone number of the restaurant",
-  "thanks",
-  "no thanks",
+  "Hello!",
+  "May I have a table in Paris for six in a cheap price range?",
+  "I love italian food.",
+  "Sounds good.",
+  "No, I don't like that.",
+  "I love that!",
+  "May I have the phone number of the restaurant?",
+  "Thanks!",
+  "No thanks.",
 ];
 
 /** The JSON header of safetensors bytes, and where its data starts. */

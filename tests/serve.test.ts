@@ -126,7 +126,10 @@ test("serve: a booking through /reply (client-kept) and through a session equals
     for (const user of BOOKING) {
       const r = await post("/v1/models/restaurant/reply", { history, user });
       assert.equal(r.status, 200, JSON.stringify(r.body));
-      stateless.push(r.body.response);
+      stateless.push(
+        r.body.response,
+        ...(r.body.followUps ?? []).map((f: { response: string }) => f.response),
+      );
       history = r.body.history;
     }
     assert.deepEqual(stateless, expected);
@@ -140,7 +143,7 @@ test("serve: a booking through /reply (client-kept) and through a session equals
     for (const user of BOOKING) {
       const r = await post(`/v1/sessions/${s.body.id}/reply`, { user });
       assert.equal(r.status, 200);
-      kept.push(r.body.response);
+      kept.push(r.body.response, ...(r.body.followUps ?? []).map((f: { response: string }) => f.response));
     }
     assert.deepEqual(kept, expected);
     const del = await fetch(`${base}/v1/sessions/${s.body.id}`, { method: "DELETE" });

@@ -7,12 +7,15 @@ import { vectorize } from "../data/batch.js";
 import { CandidateSet, matchIndex } from "../data/candidates.js";
 import {
   BOT_WORD,
+  carryOnOf,
   dialogTokens,
   isResultLine,
   memoryOf,
   parseCandidates,
   parseDialogs,
+  responseShape,
   SILENCE,
+  typedTokens,
   USER_WORD,
 } from "../data/dialog.js";
 import { DataError, FieldError } from "../data/errors.js";
@@ -117,6 +120,7 @@ export function trainedDialogModel(
       entities: Object.fromEntries(data.candidates.entityType),
       ...(input.placeholders ? { placeholders: input.placeholders } : {}),
       ...(input.kb ? { kb: { attributes: input.kb.attributes, rows: input.kb.rows } } : {}),
+      carryOn: carryOnOf(input.train.dialogs, (r) => responseShape(r, data.candidates.entityType)),
     },
   };
 }
@@ -149,9 +153,15 @@ export interface BotReply {
   unknownWords: string[];
   /**
    * The result lines of the bot's last API call that the knowledge base answered and that went into the
-   * memory before this reply (the user let the call go through by saying nothing).
+   * memory before this reply.
    */
   apiResults?: string[];
+  /**
+   * The replies the bot went on with by itself, in order, each as after a silence of the user: where the
+   * data's users always say nothing next (after "i'm on it", after an api_call). `history` is then the
+   * conversation after the last of them.
+   */
+  followUps?: BotReply[];
 }
 
 export interface ReplyOptions {
@@ -209,12 +219,14 @@ export class Conversation {
 export const MAX_HISTORY = 10_000;
 
 /**
- * A conversation with a trained dialog model. `say` takes the user's line (an empty line is `<SILENCE>`)
- * and returns the bot's reply; both go into the memory. When the bot has a knowledge base and its reply is
- * an `api_call`, the restaurants it finds go into the memory as the data's API result lines, as in the
- * data's dialogs: when the user lets the call go through (says nothing next), before the bot answers that
- * turn; a user who changes the request instead cancels the call, and the data's dialogs then hold no results
- * for it. `addResult` stores such a line by hand.
+ * A conversation with a trained dialog model. `say` takes the user's line as a person types it (punctuation
+ * split off as the data's text has it; an empty line is `<SILENCE>`) and returns the bot's reply; both go
+ * into the memory. Where the data's users always say nothing next ("i'm on it"), the bot goes on by itself
+ * (`followUps`). When the bot has a knowledge base and its reply is an `api_call`, the restaurants it finds
+ * go into the memory as the data's API result lines before it answers the user's next line, unless that
+ * line changes the request (names a cuisine, place, party size or price): the data's dialogs then hold no
+ * results for the call. `addResult` stores such a line by hand. A line of words it never saw, when nothing
+ * in its memory tells the candidates apart, gets NOT_UNDERSTOOD rather than the first candidate.
  * A placeholder model sees the restaurants of the memory as `resto@1`, `resto@2`, ... (best rating
  * first) and its reply is written back with their names.
  * The bot keeps one conversation of its own; `replyTo` answers from a history given as lines instead
@@ -229,6 +241,9 @@ export class DialogBot {
   /** Per candidate, the highest placeholder rank it names (0: none). */
   private readonly ranks: Int32Array;
   readonly kb: KnowledgeBase | null;
+  /** The shapes of the responses after which the bot goes on by itself: the model file's `carryOn`. */
+  private readonly carryOn: Set<string>;
+  private readonly entityType: Map<string, string>;
   private conversation = new Conversation();
 
   constructor(
@@ -241,6 +256,8 @@ export class DialogBot {
     this.head = headOf(trained, this.set);
     this.ws = createWorkspace(trained.params, this.cfg.encoding, 1, 1, this.head);
     this.ranks = Int32Array.from(this.set.candidates, (c) => Math.max(0, ...c.map(placeholderRank)));
+    this.carryOn = new Set(trained.dialog!.carryOn ?? []);
+    this.entityType = new Map(Object.entries(trained.dialog!.entities));
     const spec = trained.dialog!.kb;
     this.kb =
       options.kb !== undefined ? options.kb : spec ? new KnowledgeBase(spec.attributes, spec.rows) : null;
@@ -314,9 +331,39 @@ export class DialogBot {
 
   say(userLine: string, conv = this.conversation, options: ReplyOptions = {}): BotReply {
     const limits = { ...DEFAULT_LIMITS, ...options.limits };
-    const user = checkText(userLine, "user", limits, dialogTokens, "line");
+    checkText(userLine, "user", limits, dialogTokens, "line");
+    const first = this.turn(
+      typedTokens(userLine, (w) => this.vocab.has(w)),
+      conv,
+      options,
+    );
+    // Where the data's user always says nothing next ("i'm on it", an api_call), the bot goes on by itself.
+    const followUps: BotReply[] = [];
+    let last = first;
+    while (followUps.length < MAX_FOLLOW_UPS && this.goesOn(last.said)) {
+      last = this.turn([], conv, options);
+      followUps.push(last.reply);
+    }
+    return followUps.length > 0 ? { ...first.reply, followUps, history: [...conv.lines] } : first.reply;
+  }
+
+  /** Whether the bot goes on by itself after saying `said` (the model's view): the data's users never speak then. */
+  private goesOn(said: string[] | null): boolean {
+    return said !== null && this.carryOn.has(responseShape(said, this.entityType));
+  }
+
+  /** One turn: the user's tokens (none: silence) in, the bot's reply out, both into the memory. */
+  private turn(
+    user: string[],
+    conv: Conversation,
+    options: ReplyOptions,
+  ): { reply: BotReply; said: string[] | null } {
     const raw = user.length > 0 ? user : [SILENCE];
-    const results = conv.pendingCall && user.length === 0 ? this.kb!.lookup(conv.pendingCall) : null;
+    // A pending API call is looked up unless the user changes the request: the data's users who do, and only
+    // they, name a cuisine, place, party size or price ("instead could it be in madrid"), and the data then
+    // holds no results for the old call. Any other line ("sounds good") lets the lookup through.
+    const changes = user.some((w) => this.entityType.has(w));
+    const results = conv.pendingCall && this.kb && !changes ? this.kb.lookup(conv.pendingCall) : null;
     conv.pendingCall = null;
     if (results) {
       conv.history = conv.history.filter((h) => !h.result);
@@ -334,7 +381,8 @@ export class DialogBot {
       conv.history.map((h) => ({ tokens: view(h.tokens), turn: h.turn })),
       conv.turn,
     );
-    const sentences: Sentence[] = all.slice(Math.max(0, all.length - M));
+    const from = Math.max(0, all.length - M);
+    const sentences: Sentence[] = all.slice(from);
     const example = { story: 0, line: 0, sentences: all, question: query, answer: "", supporting: [] };
     let J = query.length;
     for (const s of sentences) J = Math.max(J, s.tokens.length);
@@ -361,23 +409,52 @@ export class DialogBot {
       .slice(0, Math.max(1, options.topK ?? 5))
       .map((c) => ({ answer: words(c).join(" "), probability: probs[c] }));
     const attention = attentionOf(this.ws, p.hops, sentences.length);
+    const unknownWords = [...new Set(query.filter((w) => !this.vocab.has(w)))];
+    // What the user sees of the memory: restaurant names rather than placeholders, "(waiting)" for silence.
+    const memory = conv.history
+      .slice(from)
+      .map((h, i) => [...h.tokens.map(shownWord), sentences[i].tokens.at(-1)!].join(" "));
+    const common = {
+      attention,
+      memory,
+      dropped: from,
+      unknownWords,
+      ...(results ? { apiResults: results } : {}),
+    };
+    // Nothing of the line is known and nothing in the memory tells the candidates apart: any choice would be
+    // the first candidate's by chance (an api_call), so the bot says so, and the turn stays out of memory.
+    const tie = order.length > 1 && probs[order[0]] - probs[order[1]] <= 1e-9 * probs[order[0]];
+    if (user.length > 0 && query.every((w) => !this.vocab.has(w)) && tie) {
+      conv.turn--;
+      const reply = { response: NOT_UNDERSTOOD, probability: 0, top, ...common, history: [...conv.lines] };
+      return { reply, said: null };
+    }
     const response = words(best);
     conv.history.push({ tokens: [...raw, USER_WORD], turn: conv.turn });
     conv.history.push({ tokens: [...response, BOT_WORD], turn: conv.turn });
     conv.lines.push(`${raw.join(" ")}\t${response.join(" ")}`);
     if (this.kb?.answers(response)) conv.pendingCall = response;
-    return {
+    const reply = {
       response: response.join(" "),
       probability: probs[best],
       top,
-      attention,
-      memory: sentences.map((s) => s.tokens.join(" ")),
-      dropped: all.length - sentences.length,
-      unknownWords: [...new Set(query.filter((w) => !this.vocab.has(w)))],
-      ...(results ? { apiResults: results } : {}),
+      ...common,
       history: [...conv.lines],
     };
+    return { reply, said: this.set.candidates[best] };
   }
+}
+
+/** The most replies the bot goes on with by itself after one line of the user's. */
+export const MAX_FOLLOW_UPS = 5;
+
+/** The bot's reply to a line none of whose words it knows, when nothing in its memory decides either. */
+export const NOT_UNDERSTOOD = "sorry, i did not understand that: i know none of its words";
+
+/** A memory word as a person reads it: the data's internal spellings of silence and attributes spelled out. */
+function shownWord(w: string): string {
+  if (w === SILENCE) return "(waiting)";
+  return /^r_\w+$/.test(w) ? w.slice(2) : w;
 }
 
 /** An API result line as the data writes it: `entity R_attribute value` (an id before it is allowed). */

@@ -205,3 +205,62 @@ export function dialogExamples(dialogs: Dialog[]): DialogExample[] {
 export function memoryOf(history: { tokens: string[]; turn: number }[], now: number): Sentence[] {
   return history.map((h, i) => ({ id: i + 1, tokens: [...h.tokens, timeWord(now - h.turn)] }));
 }
+
+/**
+ * The bot lines after which the data's user always says nothing: `<SILENCE>` follows every one of them that
+ * is followed by a turn at all (and there are at least `least` such), as after "i'm on it" or an
+ * `api_call`. A bot goes on by itself after these rather than wait for an empty line. Lines are counted by
+ * their `shape` (e.g. with entities as their types, so that every api_call counts as one).
+ */
+export function carryOnOf(
+  dialogs: Dialog[],
+  shape: (response: string[]) => string = (r) => r.join(" "),
+  least = 3,
+): string[] {
+  const seen = new Map<string, { silent: number; spoken: number }>();
+  for (const d of dialogs) {
+    let last: string | null = null;
+    for (const l of d.lines) {
+      if (l.kind !== "turn") continue;
+      if (last !== null) {
+        const c = seen.get(last) ?? { silent: 0, spoken: 0 };
+        if (l.user.length === 1 && l.user[0] === SILENCE) c.silent++;
+        else c.spoken++;
+        seen.set(last, c);
+      }
+      last = shape(l.bot);
+    }
+  }
+  return [...seen]
+    .filter(([, c]) => c.spoken === 0 && c.silent >= least)
+    .map(([r]) => r)
+    .sort();
+}
+
+/** Marks the data's tokenizer splits off a word's ends as words of their own ("hello!" -> "hello", "!"). */
+const EDGE_PUNCT = /^([.,!?;:"()]*)(.*?)([.,!?;:"()]*)$/s;
+
+/**
+ * A line a person typed, tokenized as the data's text is: lower-cased words split on white space, with
+ * punctuation at a word's ends split off, and kept only where the vocabulary has it as a word (task 6 writes
+ * "?" and "," as words; tasks 1-5 have none). Apostrophes and underscores inside words stay ("i'm").
+ */
+export function typedTokens(text: string, known: (word: string) => boolean): string[] {
+  const out: string[] = [];
+  for (const t of dialogTokens(text)) {
+    if (known(t)) {
+      out.push(t);
+      continue;
+    }
+    const [, pre, word, post] = EDGE_PUNCT.exec(t)!;
+    for (const p of pre) if (known(p)) out.push(p);
+    if (word) out.push(word);
+    for (const p of post) if (known(p)) out.push(p);
+  }
+  return out;
+}
+
+/** A response with each entity word written as its type (`api_call <cuisine> <location> ...`). */
+export function responseShape(response: string[], entityType: ReadonlyMap<string, string>): string {
+  return response.map((w) => (entityType.has(w) ? `<${entityType.get(w)}>` : w)).join(" ");
+}

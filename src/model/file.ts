@@ -50,6 +50,11 @@ export interface DialogSpec {
   placeholders?: number;
   /** The knowledge base the bot's API calls are answered from. */
   kb?: KbSpec;
+  /**
+   * The responses after which the data's user always said nothing, by shape (entities as `<type>`: see
+   * responseShape): the bot goes on by itself after them.
+   */
+  carryOn?: string[];
 }
 
 /**
@@ -150,6 +155,7 @@ const headSchema = z.object({
           }
         })
         .optional(),
+      carryOn: z.array(z.string().min(1).max(10_000)).max(100_000).optional(),
     })
     .optional(),
   card: cardSchema.optional(),

@@ -275,6 +275,10 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     },
   );
 
+  const turn = {
+    type: "object",
+    properties: { response: { type: "string" }, ...common, apiResults: strings },
+  } as const;
   const replySchema = {
     200: {
       type: "object",
@@ -282,13 +286,19 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
         response: { type: "string" },
         ...common,
         apiResults: strings,
+        followUps: {
+          type: "array",
+          items: turn,
+          description:
+            "the replies the bot went on with by itself (after 'i'm on it', an api_call...), in order",
+        },
         history: strings,
         session: { type: "string" },
       },
     },
     ...errors,
   };
-  const replyOf = (r: BotReply) => ({
+  const turnOf = (r: BotReply) => ({
     response: r.response,
     probability: r.probability,
     top: r.top,
@@ -297,6 +307,10 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     truncated: r.dropped,
     unknownWords: r.unknownWords,
     ...(r.apiResults ? { apiResults: r.apiResults } : {}),
+  });
+  const replyOf = (r: BotReply) => ({
+    ...turnOf(r),
+    ...(r.followUps ? { followUps: r.followUps.map(turnOf) } : {}),
     history: r.history,
   });
 
@@ -387,7 +401,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       const session = await opts.sessions.get(req.params.id);
       if (!session) throw new HttpError(404, "id", `no session ${req.params.id} (it may have expired)`);
       const s = served(session.model, "dialog");
-      const r = fieldErrors(() => s.bot!.replyTo(session.lines, req.body.user, { topK: req.body.topK }));
+      const r = fieldErrors(() =>
+        s.bot!.replyTo(session.lines, req.body.user, { topK: req.body.topK, limits: inputLimits }),
+      );
       session.lines = r.history;
       await opts.sessions.put(session);
       return { ...replyOf(r), session: session.id };

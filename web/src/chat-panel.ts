@@ -87,19 +87,22 @@ export function setupChat(page: Page): void {
     try {
       const { reply } = await client.request({ type: "say", line: said }, "reply");
       line("user", "you:", said.trim() === "" ? "(says nothing)" : said);
-      for (const r of reply.apiResults ?? []) line("result", "kb:", r);
-      const li = line("bot", "bot:", reply.response);
-      li.dataset.probability = String(reply.probability);
-      const hops = document.createElement("div");
-      hops.className = "hops";
-      hops.textContent =
-        reply.memory.length === 0
-          ? "(the memory was empty)"
-          : strongest(reply.attention)
-              .map((h, k) => `hop ${k + 1}: ${memoryLine(reply.memory[h.row])} ${percent(h.weight)}`)
-              .join(" · ");
-      li.append(hops);
-      li.scrollIntoView({ block: "nearest" });
+      // The reply, then what the bot went on to say by itself (after "i'm on it", an api_call...).
+      for (const turn of [reply, ...(reply.followUps ?? [])]) {
+        for (const r of turn.apiResults ?? []) line("result", "kb:", r);
+        const li = line("bot", "bot:", turn.response);
+        li.dataset.probability = String(turn.probability);
+        const hops = document.createElement("div");
+        hops.className = "hops";
+        hops.textContent =
+          turn.memory.length === 0
+            ? "(the memory was empty)"
+            : strongest(turn.attention)
+                .map((h, k) => `hop ${k + 1}: ${memoryLine(turn.memory[h.row])} ${percent(h.weight)}`)
+                .join(" · ");
+        li.append(hops);
+        li.scrollIntoView({ block: "nearest" });
+      }
     } catch (err) {
       errorBox.textContent = `error: ${(err as Error).message}`;
     } finally {

@@ -94,6 +94,12 @@ async function chat(opts: ChatOptions): Promise<void> {
 }
 
 function show(r: BotReply, user: string, attention: boolean, top: number, json: boolean): void {
+  showTurn(r, user, attention, top, json);
+  // What the bot went on to say by itself, as if the user had said nothing.
+  for (const f of r.followUps ?? []) showTurn(f, "", attention, top, json);
+}
+
+function showTurn(r: BotReply, user: string, attention: boolean, top: number, json: boolean): void {
   if (json) {
     console.log(
       JSON.stringify({
