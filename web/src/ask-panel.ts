@@ -17,7 +17,8 @@ const EXAMPLE_STORY = [
   "Mary went to the office.",
 ];
 
-export function setupAsk(page: Page): void {
+/** Sets up the panel; resolves once the page has landed on an answer (the best shipped model loaded). */
+export async function setupAsk(page: Page): Promise<void> {
   const { client } = page;
   const story = $<HTMLTextAreaElement>("story");
   const question = $<HTMLInputElement>("question");
@@ -50,10 +51,15 @@ export function setupAsk(page: Page): void {
     const m = page.model;
     modelLine.textContent = m
       ? `Answering with ${m.name} (${m.tasks.length === 1 && m.tasks[0] > 0 ? `task ${m.tasks[0]}` : `${m.tasks.length} tasks`}).`
-      : "No model yet: train one, or load a shipped model in the Train tab.";
+      : "No model yet: load a shipped one above, or train one in the Train tab.";
     randomBtn.disabled = !(page.own.test || page.taskFiles()?.test);
   };
-  page.onModel(showModel);
+  page.onModel((m) => {
+    // The control says which model answers, wherever it was loaded from.
+    const sel = document.getElementById("ask-shipped") as HTMLSelectElement | null;
+    if (sel?.querySelector(`option[value="${CSS.escape(m.name)}"]`)) sel.value = m.name;
+    showModel();
+  });
   document.addEventListener("memn2n:data-changed", showModel);
 
   randomBtn.addEventListener("click", async () => {
@@ -77,8 +83,7 @@ export function setupAsk(page: Page): void {
     }
   });
 
-  $<HTMLFormElement>("ask-form").addEventListener("submit", async (e) => {
-    e.preventDefault();
+  const ask = async () => {
     errorBox.textContent = "";
     const lines = storyLines();
     const data =
@@ -136,10 +141,35 @@ export function setupAsk(page: Page): void {
       );
       answerBox.dataset.ms = (performance.now() - t0).toFixed(2);
     } catch (err) {
+      // No answer beside an error: the last one would look like this input's.
+      answerBox.replaceChildren();
+      attentionBox.replaceChildren();
       errorBox.textContent = `error: ${(err as Error).message}`;
     }
+  };
+  $<HTMLFormElement>("ask-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    void ask();
   });
+
+  const shippedSel = $<HTMLSelectElement>("ask-shipped");
+  const loadBtn = $<HTMLButtonElement>("ask-load");
+  if (!page.fillShipped(shippedSel)) loadBtn.disabled = true;
+  const load = async (name: string) => {
+    errorBox.textContent = "";
+    modelLine.textContent = `Loading ${name}...`;
+    try {
+      await page.loadShipped(name);
+      await ask();
+    } catch (err) {
+      showModel();
+      errorBox.textContent = `error: ${(err as Error).message}`;
+    }
+  };
+  loadBtn.addEventListener("click", () => void load(shippedSel.value));
   showModel();
+  // Land on an answer: the default model, loaded and answering the example story, before anything is asked.
+  if (!page.model && shippedSel.value) await load(shippedSel.value);
 }
 
 function sameLines(a: string[], b: string[]): boolean {

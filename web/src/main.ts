@@ -22,8 +22,8 @@ async function main(): Promise<void> {
   }
   setupTabs(page);
   setupTrain(page);
-  setupAsk(page);
   setupChat(page);
+  await setupAsk(page);
   page.saveState();
   document.body.dataset.threads = String(threads);
   document.body.dataset.readyMs = performance.now().toFixed(1);

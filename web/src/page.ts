@@ -1,7 +1,7 @@
 // What the panels share: the Worker, the URL state, the data this host serves, and the loaded model.
 
 import type { ModelInfo } from "./protocol.js";
-import type { DataIndex, ShippedModel } from "./sources.js";
+import { type DataIndex, isDialog, modelBytes, type ShippedModel } from "./sources.js";
 import { formatState, type PageState } from "./url-state.js";
 import type { WorkerClient } from "./worker-client.js";
 
@@ -36,6 +36,31 @@ export class Page {
 
   onModel(fn: (m: ModelInfo) => void): void {
     this.modelListeners.push(fn);
+  }
+
+  /** Loads a shipped model into the Worker and makes it the page's model (Ask and Train both offer them). */
+  async loadShipped(name: string): Promise<ModelInfo> {
+    const bytes = await modelBytes(name);
+    const r = await this.client.request({ type: "load-model", bytes, name }, "model", [bytes]);
+    this.setModel(r.model);
+    return r.model;
+  }
+
+  /** The shipped bAbI models as a select's options, with their test figures, the default (babi) chosen. */
+  fillShipped(select: HTMLSelectElement): boolean {
+    for (const m of this.shipped.filter((m) => !isDialog(m))) {
+      const err = m.figures["test error"];
+      const failed = m.figures["failed tasks"];
+      const figure = `${err === undefined ? "" : `, test error ${percent(err)}`}${failed === undefined ? "" : `, ${failed} failed`}`;
+      select.add(new Option(`${m.name} (${m.kind}${figure})`, m.name));
+    }
+    if (select.options.length === 0) {
+      select.add(new Option("(none on this host)", ""));
+      return false;
+    }
+    // The default model answers every task, and is the best one shipped.
+    select.value = select.querySelector('option[value="babi"]') ? "babi" : select.options[0].value;
+    return true;
   }
 
   /** The bAbI files of a task in the chosen set, if this host serves them. */

@@ -5,7 +5,7 @@ import { FAIL_THRESHOLD, PAPER_DEFAULTS, paperColumn, TASK_NAMES } from "../../s
 import { EpochChart } from "./chart.js";
 import { $, type Page, percent, saveBytes } from "./page.js";
 import type { ModelInfo } from "./protocol.js";
-import { babiFile, isDialog, modelBytes } from "./sources.js";
+import { babiFile } from "./sources.js";
 import { FORM_FIELDS, type FormConfig } from "./url-state.js";
 
 export function setupTrain(page: Page): void {
@@ -198,27 +198,12 @@ export function setupTrain(page: Page): void {
 
   // Models: shipped, a file, and the trained one's download.
   const shippedSel = $<HTMLSelectElement>("shipped");
-  for (const m of page.shipped.filter((m) => !isDialog(m))) {
-    const err = m.figures["test error"];
-    shippedSel.add(
-      new Option(`${m.name} (${m.kind}${err === undefined ? "" : `, test error ${percent(err)}`})`, m.name),
-    );
-  }
-  if (shippedSel.options.length === 0) {
-    shippedSel.add(new Option("(none on this host)", ""));
-    $<HTMLButtonElement>("load-shipped").disabled = true;
-  } else {
-    shippedSel.value = shippedSel.querySelector(`option[value="babi-task-${page.state.task}"]`)
-      ? `babi-task-${page.state.task}`
-      : shippedSel.options[0].value;
-  }
+  if (!page.fillShipped(shippedSel)) $<HTMLButtonElement>("load-shipped").disabled = true;
   $("load-shipped").addEventListener("click", async () => {
     errorBox.textContent = "";
     modelStatus.textContent = `loading ${shippedSel.value}...`;
     try {
-      const bytes = await modelBytes(shippedSel.value);
-      const r = await client.request({ type: "load-model", bytes, name: shippedSel.value }, "model", [bytes]);
-      page.setModel(r.model);
+      await page.loadShipped(shippedSel.value);
     } catch (err) {
       modelStatus.textContent = "";
       errorBox.textContent = `error: ${(err as Error).message}`;

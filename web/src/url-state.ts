@@ -77,7 +77,8 @@ const KEYS: Record<keyof FormConfig, string> = {
 
 export function defaultState(): PageState {
   const config = Object.fromEntries(FORM_FIELDS.map((f) => [f, PAPER_DEFAULTS[f]])) as unknown as FormConfig;
-  return { tab: "train", task: 1, set: "en", config };
+  // A newcomer lands on an answer (Ask, with the best shipped model), not on training settings.
+  return { tab: "ask", task: 1, set: "en", config };
 }
 
 /** The state a query string describes; what it does not say (or says wrongly) keeps its default. */
