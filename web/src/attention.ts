@@ -38,8 +38,9 @@ export function attentionTable(view: AttentionView): HTMLTableElement {
       td.className = "cell";
       td.textContent = w.toFixed(2);
       td.dataset.weight = String(w);
-      td.style.background = `rgba(31, 95, 191, ${Math.min(1, w).toFixed(3)})`;
-      td.style.color = w > 0.5 ? "white" : "inherit";
+      const { background, color } = cellColours(w);
+      td.style.background = background;
+      td.style.color = color;
     }
   });
   return table;
@@ -52,4 +53,24 @@ export function strongest(attention: number[][]): { row: number; weight: number 
     for (let i = 1; i < hop.length; i++) if (hop[i] > hop[row]) row = i;
     return { row, weight: hop[row] ?? 0 };
   });
+}
+
+const BLUE = [31, 95, 191];
+
+/**
+ * A weight's cell: white blended towards blue by the weight (opaque, so the contrast does not depend on
+ * what is behind), and black or white text, whichever contrasts more; the worst case, at the crossover, is
+ * 4.58:1 (WCAG AA asks 4.5).
+ */
+export function cellColours(weight: number): { background: string; color: string } {
+  const w = Math.min(1, Math.max(0, weight));
+  const rgb = BLUE.map((c) => Math.round(255 + w * (c - 255)));
+  const lin = rgb.map((c) => {
+    const x = c / 255;
+    return x <= 0.04045 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
+  });
+  const L = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2];
+  const onBlack = (L + 0.05) / 0.05;
+  const onWhite = 1.05 / (L + 0.05);
+  return { background: `rgb(${rgb.join(", ")})`, color: onBlack >= onWhite ? "#000" : "#fff" };
 }
