@@ -71,6 +71,27 @@ test("Model.answer bounds its input before allocating: words, characters and sen
   );
 });
 
+test("Model.answer's inside: u^{k+1} = u^k + o^k, o^k the attention-weighted read, shares adding up to 1", () => {
+  const story = ["Daniel went to the kitchen.", "Sandra went to the garden.", "Daniel moved to the hallway."];
+  const a = trained.model.answer(story, "Where is Daniel?");
+  const { u, o, share } = a.inside;
+  const d = trained.model.config.dim;
+  assert.equal(u.length, 4);
+  assert.equal(o.length, 3);
+  assert.deepEqual(
+    u.map((x) => x.length),
+    [d, d, d, d],
+  );
+  for (let h = 0; h < 3; h++) {
+    for (let k = 0; k < d; k++) assert.ok(Math.abs(u[h + 1][k] - (u[h][k] + o[h][k])) < 1e-9);
+    assert.equal(share[h].length, 3);
+    assert.ok(Math.abs(share[h].reduce((x, y) => x + y, 0) - 1) < 1e-9, `hop ${h + 1}`);
+  }
+  // The sentence the last hop reads is the one that gives most of its read-out.
+  assert.equal(share[2].indexOf(Math.max(...share[2])), 2);
+  assert.deepEqual([a.inside.hopMap, a.inside.relu], [false, false]);
+});
+
 test("the memory keeps only the most recent memorySize sentences", () => {
   const story = Array.from({ length: 60 }, (_, i) =>
     i % 2 ? "John went to the office." : "Mary went home.",

@@ -185,6 +185,51 @@ test("Ask: an edited story gets the library's answer, and the heatmap's cells ar
   await page.close();
 });
 
+test("first load: Ask answers with the default model, and the drawing shows its hops, live for the question", async () => {
+  const { page, errors } = await open();
+  // Landed on an answer: nothing visited, nothing clicked.
+  assert.equal(await page.getAttribute("#tab-ask", "aria-selected"), "true");
+  assert.match((await page.textContent("#ask-model"))!, /^Answering with babi /);
+  assert.match((await page.textContent("#answer-text"))!, /^office \(\d+\.\d%\)$/);
+  const hops = await page.locator("svg.model-figure .fig-hop").count();
+  const want = loadModel(readFileSync(join(ROOT, "models/babi.safetensors")));
+  assert.equal(hops, want.config.hops);
+  const before = await page.innerHTML("#figure-svg");
+  await page.fill("#question", "Where is John?");
+  await page.press("#question", "Enter");
+  await page.waitForFunction((b) => document.querySelector("#figure-svg")?.innerHTML !== b, before);
+  assert.match((await page.textContent("#answer-text"))!, /^office/);
+  // A sentence, focused by keyboard, shows its share of each hop's read-out.
+  await page.focus("#attention tbody tr:nth-child(5)");
+  const notes = await page.$$eval("svg.model-figure .fig-note", (ns) => ns.map((n) => n.textContent ?? ""));
+  assert.equal(notes.filter((t) => /^-?\d+% of o/.test(t)).length, hops);
+  // No word known: "I don't know", and no drawing of an answer that is none.
+  await page.fill("#question", "Qu'est-ce que c'est?");
+  await page.press("#question", "Enter");
+  await page.waitForFunction(() =>
+    document.querySelector("#answer-text")?.textContent?.startsWith("I don't know"),
+  );
+  assert.equal(await page.isHidden("#figure"), true);
+  await page.fill("#question", "Where is John?");
+  await page.press("#question", "Enter");
+  await page.waitForSelector("#figure:not([hidden])");
+  await page.screenshot({ path: join(OUT, "landing-1280.png"), fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  assert.ok(await noOverflow(page));
+  await page.screenshot({ path: join(OUT, "landing-390.png"), fullPage: true });
+  // A 5,000-word sentence: the library's one-line error, no stale answer beside it.
+  await page.fill("#story", Array.from({ length: 5000 }, () => "a").join(" "));
+  await page.press("#question", "Enter");
+  await page.waitForFunction(() => document.querySelector("#ask-error")?.textContent !== "");
+  assert.equal(
+    await page.textContent("#ask-error"),
+    "error: story.0: a sentence of 5000 words, more than the limit of 200",
+  );
+  assert.equal(await page.locator("#answer-text").count(), 0);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test("Chat: a whole booking with the shipped restaurant bot, by keyboard, ends with the phone number", async () => {
   const { page, errors } = await open("?tab=chat");
   await page.click("#load-bot");

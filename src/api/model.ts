@@ -52,6 +52,24 @@ export interface Answer {
    * and `top` are still what the model computed, but callers show `dontKnow` instead.
    */
   dontKnow: DontKnow | null;
+  /** What the model computed on the way, for a picture of it (Sukhbaatar et al. 2015, Figure 1). */
+  inside: Inside;
+}
+
+/** The internal state of one answer, hop by hop. */
+export interface Inside {
+  /** u^1 .. u^{K+1}: the question's embedding, then the controller state after each hop (d each). */
+  u: number[][];
+  /** o^1 .. o^K: each hop's read-out, the attention-weighted sum of the output memories (d each). */
+  o: number[][];
+  /**
+   * share[hop][i]: the part of o that sentence i gave, as its projection on o: p_i (c_i . o) / |o|^2. The
+   * shares of a hop add up to 1 (the empty slots give nothing); one can be negative.
+   */
+  share: number[][];
+  /** How a hop updates the state: u' = u + o, or H u + o; then a ReLU or nothing. */
+  hopMap: boolean;
+  relu: boolean;
 }
 
 export type DontKnow = "question" | "story";
@@ -127,6 +145,7 @@ export class Model {
       throw new DataError("model", null, "weights: the answer came out NaN or infinite (weights too large?)");
     }
     const attention = attentionOf(this.ws, p.hops, kept.length);
+    const inside = this.inside(kept.length);
     // Rank the answer classes by a softmax over their logits alone (from W u^K, so that it stays exact even
     // where the full softmax gives them all a probability that underflows to zero).
     const d = p.dim;
@@ -157,6 +176,42 @@ export class Model {
         : !sentences.some((st) => st.tokens.some((w) => this.vocab.has(w)))
           ? "story"
           : null,
+      inside,
+    };
+  }
+
+  /** u, o and each sentence's share of o, read from the workspace of the forward pass just run. */
+  private inside(n: number): Inside {
+    const p = this.trained.params;
+    const { u, mem, p: att } = this.ws;
+    const d = p.dim;
+    const WM = this.ws.M;
+    const vec = (a: Float64Array, at: number) => Array.from(a.subarray(at, at + d));
+    const us = Array.from({ length: p.hops + 1 }, (_, h) => vec(u, h * d));
+    const os: number[][] = [];
+    const share: number[][] = [];
+    for (let h = 0; h < p.hops; h++) {
+      const co = p.hopC[h] * WM * d;
+      const o = new Array<number>(d).fill(0);
+      for (let i = 0; i < n; i++) {
+        for (let k = 0; k < d; k++) o[k] += att[h * WM + i] * mem[co + i * d + k];
+      }
+      const oo = o.reduce((a, x) => a + x * x, 0);
+      share.push(
+        Array.from({ length: n }, (_, i) => {
+          let dot = 0;
+          for (let k = 0; k < d; k++) dot += mem[co + i * d + k] * o[k];
+          return oo > 0 ? (att[h * WM + i] * dot) / oo : 0;
+        }),
+      );
+      os.push(o);
+    }
+    return {
+      u: us,
+      o: os,
+      share,
+      hopMap: this.config.hopMap || this.config.tying === "layerwise",
+      relu: this.config.nonlin === "relu",
     };
   }
 

@@ -4,6 +4,7 @@
 
 import { DONT_KNOW } from "../../src/index.js";
 import { attentionTable } from "./attention.js";
+import { modelFigure } from "./model-figure.js";
 import { $, type Page, percent } from "./page.js";
 import type { DataQuestion } from "./protocol.js";
 import { babiFile } from "./sources.js";
@@ -24,6 +25,7 @@ export async function setupAsk(page: Page): Promise<void> {
   const question = $<HTMLInputElement>("question");
   const answerBox = $("answer");
   const attentionBox = $("attention");
+  const figureBox = $("figure");
   const errorBox = $("ask-error");
   const modelLine = $("ask-model");
   const randomBtn = $<HTMLButtonElement>("random-story");
@@ -78,6 +80,7 @@ export async function setupAsk(page: Page): Promise<void> {
       question.value = q.question;
       answerBox.textContent = "";
       attentionBox.textContent = "";
+      figureBox.hidden = true;
     } catch (err) {
       errorBox.textContent = `error: ${(err as Error).message}`;
     }
@@ -136,14 +139,30 @@ export async function setupAsk(page: Page): Promise<void> {
       const supporting = new Set(
         (data?.supporting ?? []).map((i) => i - answer.dropped).filter((i) => i >= 0),
       );
-      attentionBox.replaceChildren(
-        attentionTable({ sentences: answer.sentences, attention: answer.attention, supporting }),
-      );
+      const table = attentionTable({ sentences: answer.sentences, attention: answer.attention, supporting });
+      attentionBox.replaceChildren(table);
+      if (answer.dontKnow) figureBox.hidden = true;
+      else {
+        const figure = modelFigure(answer);
+        $("figure-svg").replaceChildren(figure.svg);
+        figureBox.hidden = false;
+        // A sentence of the table, pointed at or focused, shows its share of every hop's read-out.
+        [...table.tBodies[0].rows].forEach((row, i) => {
+          row.tabIndex = 0;
+          const on = () => figure.highlight(i);
+          const off = () => figure.highlight(null);
+          row.addEventListener("mouseenter", on);
+          row.addEventListener("focus", on);
+          row.addEventListener("mouseleave", off);
+          row.addEventListener("blur", off);
+        });
+      }
       answerBox.dataset.ms = (performance.now() - t0).toFixed(2);
     } catch (err) {
       // No answer beside an error: the last one would look like this input's.
       answerBox.replaceChildren();
       attentionBox.replaceChildren();
+      figureBox.hidden = true;
       errorBox.textContent = `error: ${(err as Error).message}`;
     }
   };
