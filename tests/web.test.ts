@@ -492,6 +492,7 @@ test("the built folder works from a plain static file host: no data there, the s
     assert.match((await page.textContent("#data-status"))!, /serves no bAbI files/);
     assert.equal(await page.evaluate(() => crossOriginIsolated), false);
     assert.equal(await page.getAttribute("body", "data-threads"), "1", "no SharedArrayBuffer: one thread");
+    assert.match((await page.textContent("#notice"))!, /training runs on one thread/);
     await loadShipped(page, "babi-task-1");
     await page.click("#tab-ask");
     await page.click("#ask");
@@ -503,6 +504,14 @@ test("the built folder works from a plain static file host: no data there, the s
     host.closeAllConnections();
     host.close();
   }
+});
+
+test("opened from disk (file://), the built page says how to serve it", async () => {
+  const page = await browser.newPage();
+  await page.goto(`file://${join(ROOT, "dist", "web", "index.html")}`);
+  await page.waitForSelector("#file-notice:not([hidden])");
+  assert.match((await page.textContent("#file-notice"))!, /npx memn2n serve/);
+  await page.close();
 });
 
 test("without WebAssembly SIMD the page says so and trains on the JavaScript code", async () => {

@@ -14,11 +14,19 @@ async function main(): Promise<void> {
   const client = new WorkerClient();
   const [{ simd, threads }, data, shipped] = await Promise.all([client.ready, dataIndex(), shippedModels()]);
   const page = new Page(client, parseState(location.search), data, shipped, simd, threads);
-  if (!simd) {
+  const notes: string[] = [];
+  if (!simd)
+    notes.push(
+      "This browser has no WebAssembly SIMD: training runs on the JavaScript code instead, several times slower.",
+    );
+  if (threads === 1 && !crossOriginIsolated)
+    notes.push(
+      "This host does not send the cross-origin isolation headers (COOP, COEP), so training runs on one thread; `memn2n serve` sends them.",
+    );
+  if (notes.length > 0) {
     const n = $("notice");
     n.hidden = false;
-    n.textContent =
-      "This browser has no WebAssembly SIMD: training runs on the JavaScript code instead, several times slower.";
+    n.textContent = notes.join(" ");
   }
   setupTabs(page);
   setupTrain(page);

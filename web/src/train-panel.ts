@@ -142,6 +142,8 @@ export function setupTrain(page: Page): void {
     running = on;
     trainBtn.disabled = on;
     stopBtn.disabled = !on;
+    // The form describes the model being trained: it cannot change under a run.
+    for (const f of document.querySelectorAll<HTMLFieldSetElement>("#train-form fieldset")) f.disabled = on;
   };
   client.on("started", (r) => {
     if (r.job !== "babi") return;
