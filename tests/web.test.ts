@@ -102,7 +102,7 @@ test("the page trains task 1 in its Worker: the chart grows epoch by epoch and t
     (await page.textContent("#result"))!,
     /Done after 15 epochs .* test error \d+\.\d% .*The paper \(MemNN \(strong supervision\)\): 0\.0%/,
   );
-  assert.match((await page.textContent("#train-status"))!, /epoch 15\/15: .* examples\/s/);
+  assert.match((await page.textContent("#train-status"))!, /^schedule: epoch 15 of 15: .* examples\/s/);
   assert.equal(await page.isDisabled("#download"), false);
   const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download")]);
   const bytes = readFileSync((await download.path())!);

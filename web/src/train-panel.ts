@@ -4,6 +4,7 @@
 import { FAIL_THRESHOLD, PAPER_DEFAULTS, paperColumn, TASK_NAMES } from "../../src/index.js";
 import { EpochChart } from "./chart.js";
 import { $, type Page, percent, saveBytes } from "./page.js";
+import { phaseText } from "./progress.js";
 import type { ModelInfo } from "./protocol.js";
 import { babiFile } from "./sources.js";
 import { FORM_FIELDS, type FormConfig } from "./url-state.js";
@@ -159,7 +160,7 @@ export function setupTrain(page: Page): void {
     loss.push(s.epoch, [s.trainLoss, s.validLoss]);
     error.push(s.epoch, [s.trainError, s.validError]);
     status.textContent =
-      `epoch ${s.epoch}/${r.totalEpochs}${s.phase === "linear" ? " (linear start)" : ""}: ` +
+      `${phaseText(s.epoch, s.phase, r.totalEpochs, { ...PAPER_DEFAULTS, ...page.state.config })}: ` +
       `validation error ${percent(s.validError)}, ${Math.round(r.examplesPerSecond).toLocaleString("en")} examples/s ` +
       `on ${r.threads} thread${r.threads > 1 ? "s" : ""}, ` +
       `${r.seconds.toFixed(1)} s`;

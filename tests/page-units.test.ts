@@ -1,7 +1,8 @@
-// The attention heatmap's colours: every cell's text stands out from its background (WCAG AA, 4.5:1).
+// The page's pure parts: the heatmap's colours (WCAG AA contrast) and the training progress text.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { cellColours } from "../web/src/attention.js";
+import { phaseText } from "../web/src/progress.js";
 
 const luminance = (css: string) => {
   const hex = css === "#000" ? [0, 0, 0] : css === "#fff" ? [255, 255, 255] : css.match(/\d+/g)!.map(Number);
@@ -23,4 +24,22 @@ test("heatmap cells: text contrast at least 4.5:1 for every weight from 0 to 1",
   // The weights the issue found at 2.2-3.3:1 (0.5-0.7) are among those checked; the ends stay white and blue.
   assert.equal(cellColours(0).background, "rgb(255, 255, 255)");
   assert.equal(cellColours(1).background, "rgb(31, 95, 191)");
+});
+
+test("training progress: phases with honest totals, linear start's length not promised", () => {
+  const cfg = { epochs: 100, lsEpochs: 60, lsRule: "valid" };
+  assert.equal(
+    phaseText(2, "linear", 160, cfg),
+    "linear start: epoch 2 of at most 60, until the validation loss stops falling; then 100 epochs of the schedule",
+  );
+  // Linear start ended after 41 epochs: the schedule counts its own epochs, and says what came before.
+  assert.equal(
+    phaseText(126, "softmax", 141, cfg),
+    "schedule: epoch 85 of 100 (after 41 epochs of linear start)",
+  );
+  assert.equal(phaseText(15, "softmax", 15, { ...cfg, epochs: 15 }), "schedule: epoch 15 of 15");
+  assert.equal(
+    phaseText(3, "linear", 120, { ...cfg, lsRule: "fixed", lsEpochs: 20 }),
+    "linear start: epoch 3 of 20; then 100 epochs of the schedule",
+  );
 });
