@@ -132,13 +132,6 @@ export function addConfigOptions(cmd: Command, defaults: Partial<Config> | null 
 }
 
 /** An option's whole number of at least `min`, or one line naming the option. */
-export function wholeOption(flag: string, v: string, min = 0): number {
-  if (!/^\d+$/.test(v) || Number(v) < min) {
-    throw new UsageError(`${flag}: expected a whole number ≥ ${min}, got ${v}`);
-  }
-  return Number(v);
-}
-
 function parseWhole(v: string): number {
   if (!/^\d+$/.test(v)) throw new InvalidArgumentError("expected a whole number.");
   return Number(v);

@@ -7,8 +7,8 @@ import type { Command } from "commander";
 import { DataError } from "../data/errors.js";
 import { DEFAULT_LIMITS, type Limits } from "../data/limits.js";
 import type { Bounds } from "../train/footprint.js";
-import { wholeOption } from "./config-options.js";
 import { UsageError } from "./errors.js";
+import { wholeOption } from "./whole.js";
 
 const MB = 2 ** 20;
 let current: Limits = DEFAULT_LIMITS;

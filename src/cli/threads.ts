@@ -5,8 +5,8 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { KernelThreads, type ThreadEndpoint } from "../model/kernel-threads.js";
 import { useKernelThreads } from "../model/wasm-kernel.js";
-import { wholeOption } from "./config-options.js";
 import { UsageError } from "./errors.js";
+import { wholeOption } from "./whole.js";
 
 /** The most threads a run may use: more than the cores only slows it down, and each costs memory. */
 export const MAX_THREADS = 64;

@@ -12,11 +12,11 @@ import type { PageSettings } from "../../server/page.js";
 import { Registry } from "../../server/registry.js";
 import { LocalSessions, type SessionRequest, serveSessionRequest } from "../../server/sessions.js";
 import { type ServeSettings, startServer } from "../../server/start.js";
-import { wholeOption } from "../config-options.js";
 import { BABI_SETS, findBabiDir } from "../datadir.js";
 import { findDialogDir } from "../dialog-data.js";
 import { UsageError } from "../errors.js";
 import { resolveModel, shippedModels } from "../model-io.js";
+import { wholeOption } from "../whole.js";
 import { parseWorkers } from "./train.js";
 
 interface ServeOptions {

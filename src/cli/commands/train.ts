@@ -5,13 +5,7 @@ import { parseTaskList } from "../../data/tasks.js";
 import type { Config } from "../../model/config.js";
 import { prepare } from "../../train/prepare.js";
 import { runCheckpointed, seedRuns } from "../checkpointed.js";
-import {
-  addConfigOptions,
-  addDataOptions,
-  addRunOptions,
-  configFromOptions,
-  wholeOption,
-} from "../config-options.js";
+import { addConfigOptions, addDataOptions, addRunOptions, configFromOptions } from "../config-options.js";
 import { fallbackOf, findBabiDir, loadTask, trainSetsOf } from "../datadir.js";
 import { UsageError } from "../errors.js";
 import { addLimitOptions, applyLimits } from "../limits.js";
@@ -19,6 +13,7 @@ import { saveModel } from "../model-io.js";
 import { defaultWorkers } from "../pool.js";
 import { formatTable, pct } from "../table.js";
 import { parseThreads } from "../threads.js";
+import { wholeOption } from "../whole.js";
 
 interface TrainOptions extends Record<string, unknown> {
   task?: string;

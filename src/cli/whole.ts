@@ -1,0 +1,11 @@
+// A whole-number option's value, checked: its own module, since the option readers of every layer of the
+// CLI (limits, threads, the config's options) use it and none of them should import another for it.
+
+import { UsageError } from "./errors.js";
+
+export function wholeOption(flag: string, v: string, min = 0): number {
+  if (!/^\d+$/.test(v) || Number(v) < min) {
+    throw new UsageError(`${flag}: expected a whole number ≥ ${min}, got ${v}`);
+  }
+  return Number(v);
+}
