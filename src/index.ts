@@ -41,6 +41,7 @@ export {
   dialogDefaults,
   jointDefaults,
   makeConfig,
+  OUR_BEST,
   PAPER_DEFAULTS,
 } from "./model/config.js";
 export {

@@ -288,6 +288,7 @@ test("bad input: a dropped file that is not bAbI and a model file that does not 
   await page.waitForFunction(() => document.querySelector("#train-error")?.textContent !== "");
   assert.equal(await page.textContent("#train-error"), `error: ${want}`);
   // The same through a real drop onto the drop zone.
+  await page.click("#settings summary");
   await page.fill("#cfg-epochs", "3");
   await page.evaluate(() => (document.getElementById("train-error")!.textContent = ""));
   const dt = await page.evaluateHandle((text) => {
@@ -379,6 +380,15 @@ test("the URL holds the task, the config and the seed: a reloaded link shows the
     "12",
   );
   assert.equal(await again.inputValue("#task"), "3");
+  // The presets: "our best" sets the options behind the best results, and the URL keeps them.
+  assert.match((await again.textContent("#preset-status"))!, /your own/);
+  await again.click("#preset-best");
+  assert.match((await again.textContent("#preset-status"))!, /^Settings: our best/);
+  for (const kv of ["nonlin=relu", "h=1", "rel=1", "sup=0.3", "extra=spread", "match=1", "ls=0", "dim=50"])
+    assert.ok(again.url().includes(kv), `${kv} in ${again.url()}`);
+  await again.click("#preset-paper");
+  assert.match((await again.textContent("#preset-status"))!, /^Settings: the paper's model/);
+  assert.equal(await again.inputValue("#cfg-seed"), "12", "a preset keeps the seed");
   // The tabs by keyboard.
   await again.focus("#tab-train");
   await again.keyboard.press("ArrowRight");

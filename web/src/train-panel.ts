@@ -1,7 +1,7 @@
 // The Train panel: data (a bAbI task this host serves, or dropped files), the config form with the paper's
 // defaults, live training with its charts, and the models to load, download or pick from the shipped ones.
 
-import { FAIL_THRESHOLD, PAPER_DEFAULTS, paperColumn, TASK_NAMES } from "../../src/index.js";
+import { FAIL_THRESHOLD, OUR_BEST, PAPER_DEFAULTS, paperColumn, TASK_NAMES } from "../../src/index.js";
 import { EpochChart } from "./chart.js";
 import { $, type Page, percent, saveBytes } from "./page.js";
 import { phaseText } from "./progress.js";
@@ -93,12 +93,39 @@ export function setupTrain(page: Page): void {
     readForm();
     showData();
   });
-  $("reset-config").addEventListener("click", () => {
-    for (const f of FORM_FIELDS)
-      (page.state.config as unknown as Record<string, unknown>)[f] = PAPER_DEFAULTS[f];
-    page.saveState();
-    showState();
-  });
+  // Two presets, the settings folded below them: the paper's model, and the options behind our best results.
+  const presets = {
+    paper: { label: "the paper's model (MemN2N PE LS RN, Table 1)", config: PAPER_DEFAULTS },
+    best: {
+      label:
+        "our best (ReLU hops with H, relative time, question-match words, the supporting facts as a second loss)",
+      config: { ...PAPER_DEFAULTS, ...OUR_BEST },
+    },
+  } as const;
+  const presetStatus = $("preset-status");
+  const showPreset = () => {
+    const cfg = page.state.config as unknown as Record<string, unknown>;
+    const same = (c: Record<string, unknown>) => FORM_FIELDS.every((f) => f === "seed" || cfg[f] === c[f]);
+    const which = Object.values(presets).find((p) => same(p.config as unknown as Record<string, unknown>));
+    presetStatus.textContent = which ? `Settings: ${which.label}.` : "Settings: your own (see below).";
+  };
+  for (const [name, preset] of Object.entries(presets)) {
+    $(`preset-${name}`).addEventListener("click", () => {
+      for (const f of FORM_FIELDS) {
+        if (f === "seed") continue;
+        (page.state.config as unknown as Record<string, unknown>)[f] = (
+          preset.config as unknown as Record<string, unknown>
+        )[f];
+      }
+      page.saveState();
+      showState();
+      showPreset();
+    });
+  }
+  form.addEventListener("change", showPreset);
+  showPreset();
+  // A link with settings of its own opens on them.
+  if (presetStatus.textContent?.includes("your own")) $<HTMLDetailsElement>("settings").open = true;
 
   // Dropped or chosen files: each is checked by the same reader as the CLI's before it is used.
   const drop = $("drop");
