@@ -38,6 +38,7 @@ export { FAIL_THRESHOLD, PAPER_COLUMNS, type PaperColumn, paperColumn } from "./
 export {
   CONFIG_CHOICES,
   type Config,
+  ConfigError,
   dialogDefaults,
   jointDefaults,
   makeConfig,

@@ -287,8 +287,20 @@ test("bad input: a dropped file that is not bAbI and a model file that does not 
   });
   await page.waitForFunction(() => document.querySelector("#train-error")?.textContent !== "");
   assert.equal(await page.textContent("#train-error"), `error: ${want}`);
-  // The same through a real drop onto the drop zone.
+  // A bad setting: the library's message beside its field, marked invalid, focused and in view.
   await page.click("#settings summary");
+  await page.fill("#cfg-dim", "0");
+  await page.click("#train");
+  await page.waitForSelector("#cfg-dim-error");
+  assert.equal(await page.textContent("#cfg-dim-error"), "must be a whole number of at least 1, got 0");
+  assert.equal(await page.getAttribute("#cfg-dim", "aria-invalid"), "true");
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "cfg-dim");
+  const box = (await page.locator("#cfg-dim-error").boundingBox())!;
+  assert.ok(box.y >= 0 && box.y + box.height <= 900, `in view: ${JSON.stringify(box)}`);
+  await page.fill("#cfg-dim", "20");
+  await page.press("#cfg-dim", "Tab");
+  assert.equal(await page.locator(".field-error").count(), 0);
+  // The same through a real drop onto the drop zone.
   await page.fill("#cfg-epochs", "3");
   await page.evaluate(() => (document.getElementById("train-error")!.textContent = ""));
   const dt = await page.evaluateHandle((text) => {

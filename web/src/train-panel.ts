@@ -1,7 +1,15 @@
 // The Train panel: data (a bAbI task this host serves, or dropped files), the config form with the paper's
 // defaults, live training with its charts, and the models to load, download or pick from the shipped ones.
 
-import { FAIL_THRESHOLD, OUR_BEST, PAPER_DEFAULTS, paperColumn, TASK_NAMES } from "../../src/index.js";
+import {
+  ConfigError,
+  FAIL_THRESHOLD,
+  makeConfig,
+  OUR_BEST,
+  PAPER_DEFAULTS,
+  paperColumn,
+  TASK_NAMES,
+} from "../../src/index.js";
 import { EpochChart } from "./chart.js";
 import { $, type Page, percent, saveBytes } from "./page.js";
 import { phaseText } from "./progress.js";
@@ -198,6 +206,15 @@ export function setupTrain(page: Page): void {
     readForm();
     errorBox.textContent = "";
     result.textContent = "";
+    clearFieldError();
+    // The library's own check of the config, before anything is cleared: a bad value is shown at its field.
+    try {
+      makeConfig({ ...page.state.config });
+    } catch (err) {
+      if (err instanceof ConfigError && showFieldError(err.field, err.detail)) return;
+      errorBox.textContent = `error: ${(err as Error).message}`;
+      return;
+    }
     setRunning(true);
     try {
       const data = await trainingData(page);
@@ -225,6 +242,7 @@ export function setupTrain(page: Page): void {
     }
   });
   stopBtn.addEventListener("click", () => client.post({ type: "stop" }));
+  form.addEventListener("change", clearFieldError);
 
   // Models: shipped, a file, and the trained one's download.
   const shippedSel = $<HTMLSelectElement>("shipped");
@@ -309,4 +327,31 @@ function paperFigure(page: Page, m: ModelInfo): string {
   if (fig === null || fig === undefined)
     return ` The paper (${col.name}) gives only a mean here: ${col.mean}%.`;
   return ` The paper (${col.name}): ${fig.toFixed(1)}%.`;
+}
+
+/** Shows an error beside the config field it names (marked invalid, in view, focused); false: no such field. */
+function showFieldError(field: string, detail: string): boolean {
+  const input = document.getElementById(`cfg-${field}`) as HTMLInputElement | null;
+  if (!input) return false;
+  const settings = document.getElementById("settings") as HTMLDetailsElement | null;
+  if (settings) settings.open = true;
+  const note = document.createElement("span");
+  note.className = "field-error";
+  note.id = `cfg-${field}-error`;
+  note.setAttribute("role", "alert");
+  note.textContent = detail;
+  input.after(note);
+  input.setAttribute("aria-invalid", "true");
+  input.setAttribute("aria-describedby", note.id);
+  input.scrollIntoView({ block: "center" });
+  input.focus();
+  return true;
+}
+
+function clearFieldError(): void {
+  for (const note of document.querySelectorAll(".field-error")) note.remove();
+  for (const input of document.querySelectorAll('[aria-invalid="true"]')) {
+    input.removeAttribute("aria-invalid");
+    input.removeAttribute("aria-describedby");
+  }
 }
