@@ -332,6 +332,9 @@ test("bad input: a dropped file that is not bAbI and a model file that does not 
   );
   assert.equal(await page.textContent("#train-error"), "");
   assert.match((await page.textContent("#result"))!, /Done after \d+ epochs .*no test file/);
+  // Picking a task drops the file: the page trains on what the select and the URL say.
+  await page.selectOption("#task", "2");
+  assert.match((await page.textContent("#data-status"))!, /^bAbI 1k: qa2_/);
   // A model file that does not parse names the field.
   await page.setInputFiles("#model-file", {
     name: "broken.json",
