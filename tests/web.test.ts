@@ -482,6 +482,20 @@ test("Chat: a bot trained in the page from the Dialog bAbI files (task 1, a slic
   await page.press("#chat-input", "Enter");
   await page.waitForSelector("#chat-log li.bot");
   assert.equal(await page.textContent("#chat-log li.bot .text"), "hello what can i help you with today");
+  // The bot's training settings are in the URL: the link opens on them.
+  for (const kv of ["btask=1", "bdialogs=60", "bepochs=8", "bph=0"])
+    assert.ok(page.url().includes(kv), page.url());
+  const { page: again } = await open(new URL(page.url()).search);
+  assert.deepEqual(
+    await again.evaluate(() =>
+      ["bot-task", "bot-dialogs", "bot-epochs"].map(
+        (id) => (document.getElementById(id) as HTMLInputElement).value,
+      ),
+    ),
+    ["1", "60", "8"],
+  );
+  assert.equal(await again.isChecked("#bot-placeholders"), false);
+  await again.close();
   assert.deepEqual(errors, []);
   await page.close();
 });

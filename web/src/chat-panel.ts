@@ -27,7 +27,14 @@ export function setupChat(page: Page): void {
   const dialogModels = page.shipped.filter(isDialog);
   for (const m of dialogModels) botSel.add(new Option(`${m.name} (${m.kind})`, m.name));
   if (dialogModels.length === 0) botSel.add(new Option("(none on this host)", ""));
-  else if (dialogModels.some((m) => m.name === "restaurant")) botSel.value = "restaurant";
+  else {
+    const wanted = page.state.chat.bot;
+    botSel.value = dialogModels.some((m) => m.name === wanted) ? wanted : dialogModels[0].name;
+  }
+  botSel.addEventListener("change", () => {
+    page.state.chat.bot = botSel.value;
+    page.saveState();
+  });
 
   const load = async (name: string) => {
     errorBox.textContent = "";
@@ -133,7 +140,27 @@ function setupBotTraining(page: Page, onBot: (name: string) => void): void {
   const errorBox = $("chat-error");
   const files = page.data?.dialog ?? [];
   for (const [n, name] of Object.entries(DIALOG_TASKS)) taskSel.add(new Option(`${n}: ${name}`, n));
-  taskSel.value = "5";
+  // The training settings come from the URL and go back into it.
+  const chat = page.state.chat;
+  const dialogsIn = $<HTMLInputElement>("bot-dialogs");
+  const epochsIn = $<HTMLInputElement>("bot-epochs");
+  const matchIn = $<HTMLInputElement>("bot-match");
+  const phIn = $<HTMLInputElement>("bot-placeholders");
+  taskSel.value = String(chat.task in DIALOG_TASKS ? chat.task : 5);
+  dialogsIn.value = String(chat.dialogs);
+  epochsIn.value = String(chat.epochs);
+  matchIn.checked = chat.matchType;
+  phIn.checked = chat.placeholders;
+  $<HTMLFormElement>("bot-train-form").addEventListener("change", () => {
+    chat.task = Number(taskSel.value);
+    if (Number.isInteger(Number(dialogsIn.value)) && Number(dialogsIn.value) >= 1)
+      chat.dialogs = Number(dialogsIn.value);
+    if (Number.isInteger(Number(epochsIn.value)) && Number(epochsIn.value) >= 1)
+      chat.epochs = Number(epochsIn.value);
+    chat.matchType = matchIn.checked;
+    chat.placeholders = phIn.checked;
+    page.saveState();
+  });
   const fileOf = (task: number, split: string) =>
     files.find((f) => new RegExp(`^dialog-babi-task${task}-[\\w-]*?-${split}\\.txt$`).test(f));
   if (files.length === 0) {
@@ -176,10 +203,10 @@ function setupBotTraining(page: Page, onBot: (name: string) => void): void {
           type: "train-bot",
           task,
           files: { train, dev, candidates, kb },
-          dialogs: Number($<HTMLInputElement>("bot-dialogs").value),
-          matchType: $<HTMLInputElement>("bot-match").checked,
-          placeholders: $<HTMLInputElement>("bot-placeholders").checked,
-          config: { epochs: Number($<HTMLInputElement>("bot-epochs").value) },
+          dialogs: Number(dialogsIn.value),
+          matchType: matchIn.checked,
+          placeholders: phIn.checked,
+          config: { epochs: Number(epochsIn.value) },
         },
         "bot-trained",
       );

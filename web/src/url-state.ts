@@ -1,5 +1,6 @@
-// The page's state in its URL, as TensorFlow Playground keeps it: the tab, the task and data set, and the
-// config fields of the Train form. A link reproduces a run: same data, same config, same seed.
+// The page's state in its URL, as TensorFlow Playground keeps it: the tab, the task and data set, the
+// config fields of the Train form, and the chat's bot and its training settings. A link reproduces a run:
+// same data, same config, same seed.
 
 import { CONFIG_CHOICES, type Config, PAPER_DEFAULTS } from "../../src/index.js";
 
@@ -10,7 +11,37 @@ export interface PageState {
   task: number;
   set: "en" | "en-10k";
   config: FormConfig;
+  chat: ChatState;
 }
+
+/** The Chat panel: which shipped bot, and the settings of a bot trained in the page. */
+export interface ChatState {
+  bot: string;
+  task: number;
+  dialogs: number;
+  epochs: number;
+  matchType: boolean;
+  placeholders: boolean;
+}
+
+export const CHAT_DEFAULTS: Readonly<ChatState> = Object.freeze({
+  bot: "restaurant",
+  task: 5,
+  dialogs: 100,
+  epochs: 30,
+  matchType: true,
+  placeholders: true,
+});
+
+/** The URL keys of the chat's fields (written only where they differ from the defaults). */
+const CHAT_KEYS: Record<keyof ChatState, string> = {
+  bot: "bot",
+  task: "btask",
+  dialogs: "bdialogs",
+  epochs: "bepochs",
+  matchType: "bmatch",
+  placeholders: "bph",
+};
 
 /** The config fields the Train form shows; the rest keep the paper's defaults. */
 export type FormConfig = Pick<
@@ -78,7 +109,7 @@ const KEYS: Record<keyof FormConfig, string> = {
 export function defaultState(): PageState {
   const config = Object.fromEntries(FORM_FIELDS.map((f) => [f, PAPER_DEFAULTS[f]])) as unknown as FormConfig;
   // A newcomer lands on an answer (Ask, with the best shipped model), not on training settings.
-  return { tab: "ask", task: 1, set: "en", config };
+  return { tab: "ask", task: 1, set: "en", config, chat: { ...CHAT_DEFAULTS } };
 }
 
 /** The state a query string describes; what it does not say (or says wrongly) keeps its default. */
@@ -105,6 +136,19 @@ export function parseState(search: string): PageState {
       c[f] = v;
     }
   }
+  const bot = q.get(CHAT_KEYS.bot);
+  if (bot && /^[\w.-]{1,100}$/.test(bot)) s.chat.bot = bot;
+  const whole = (k: "task" | "dialogs" | "epochs", lo: number, hi: number) => {
+    const n = Number(q.get(CHAT_KEYS[k]));
+    if (q.get(CHAT_KEYS[k]) !== null && Number.isInteger(n) && n >= lo && n <= hi) s.chat[k] = n;
+  };
+  whole("task", 1, 6);
+  whole("dialogs", 1, 1000);
+  whole("epochs", 1, 200);
+  for (const k of ["matchType", "placeholders"] as const) {
+    const v = q.get(CHAT_KEYS[k]);
+    if (v === "1" || v === "0") s.chat[k] = v === "1";
+  }
   return s;
 }
 
@@ -116,6 +160,10 @@ export function formatState(s: PageState): string {
   for (const f of FORM_FIELDS) {
     const v = s.config[f];
     q.set(KEYS[f], typeof v === "boolean" ? (v ? "1" : "0") : String(v));
+  }
+  for (const k of Object.keys(CHAT_KEYS) as (keyof ChatState)[]) {
+    const v = s.chat[k];
+    if (v !== CHAT_DEFAULTS[k]) q.set(CHAT_KEYS[k], typeof v === "boolean" ? (v ? "1" : "0") : String(v));
   }
   return `?${q.toString()}`;
 }
