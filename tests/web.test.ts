@@ -578,6 +578,26 @@ test("without WebAssembly SIMD the page says so and trains on the JavaScript cod
   await page.close();
 });
 
+test("Train: all 20 tasks as one joint model in the page, with the test error per task beside the paper's", async () => {
+  const { page, errors } = await open("?tab=train&task=0&ls=0&epochs=2&dim=20");
+  assert.match(
+    (await page.textContent("#data-status"))!,
+    /all 20 tasks, one joint model \(20 of 20 training files/,
+  );
+  await page.click("#train");
+  await page.waitForSelector("#joint-table", { timeout: 120_000 });
+  assert.equal(await page.textContent("#train-error"), "");
+  assert.equal(await page.locator("#joint-table tbody tr").count(), 20);
+  assert.match((await page.textContent("#result"))!, /^Done after 2 epochs .*test error \d+\.\d%/);
+  assert.match((await page.textContent("#ask-model"))!, /Answering with babi-joint-seed-1 \(20 tasks\)/);
+  // Picking the joint model from the list sets the paper's joint size and length in the form.
+  await page.selectOption("#task", "1");
+  await page.selectOption("#task", "0");
+  assert.deepEqual([await page.inputValue("#cfg-dim"), await page.inputValue("#cfg-epochs")], ["50", "60"]);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test("Stop ends a long run between epochs and keeps the model trained so far", async () => {
   const { page, errors } = await open("?tab=train&task=3&ls=0&epochs=1000");
   await page.click("#train");

@@ -138,6 +138,11 @@ export interface TrainOptions {
   train: string | Example[];
   /** Test data, for the reported test error. */
   test?: string | Example[];
+  /**
+   * Several tasks for one joint model (with `config.joint`), each with its training and test data; `train`,
+   * `test` and `task` are then ignored.
+   */
+  tasks?: { task: number; train: string | Example[]; test?: string | Example[] }[];
   /** Any hyperparameters; the rest are the paper's defaults. */
   config?: Partial<Config>;
   task?: number;
@@ -151,31 +156,36 @@ export interface TrainResult {
   trainError: number;
   validError: number;
   testError: number | null;
+  /** Test error per task (one entry for a single task). */
+  testErrors: TaskError[];
   seed: number;
   epochs: number;
 }
 
-function taskOf(options: TrainOptions): TaskExamples {
+function tasksOf(options: TrainOptions): TaskExamples[] {
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const examples = (x: string | Example[], name: string) =>
     typeof x === "string" ? parseBabi(x, name, limits).examples : x;
-  return {
-    task: options.task ?? 0,
-    train: examples(options.train, "train"),
-    test: options.test ? examples(options.test, "test") : [],
-  };
+  const given = options.tasks ?? [{ task: options.task ?? 0, train: options.train, test: options.test }];
+  return given.map((t) => ({
+    task: t.task,
+    train: examples(t.train, `task ${t.task} train`),
+    test: t.test ? examples(t.test, `task ${t.task} test`) : [],
+  }));
 }
 
 /** Trains a model from bAbI text with the paper's protocol. */
 export function train(options: TrainOptions): TrainResult {
   const cfg = makeConfig(options.config);
-  const report = trainRuns([taskOf(options)], cfg, { onEvent: options.onEvent });
+  const tasks = tasksOf(options);
+  const report = trainRuns(tasks, cfg, { onEvent: options.onEvent });
   const { run } = report.best;
   return {
     model: new Model(report.trained),
     trainError: run.trainError,
     validError: run.validError,
-    testError: options.test ? report.best.testError : null,
+    testError: tasks.some((t) => t.test.length > 0) ? report.best.testError : null,
+    testErrors: report.best.tests,
     seed: run.seed,
     epochs: run.epochs,
   };
@@ -217,15 +227,15 @@ export abstract class EpochRun {
 export class TrainingRun extends EpochRun {
   readonly config: Config;
   readonly data: Prepared;
-  private readonly task: number;
+  private readonly tasks: number[];
   protected readonly trainer: Trainer;
 
   constructor(options: TrainOptions) {
     super();
     this.config = makeConfig(options.config);
-    const task = taskOf(options);
-    this.task = task.task;
-    this.data = prepare([task], this.config);
+    const tasks = tasksOf(options);
+    this.tasks = tasks.map((t) => t.task);
+    this.data = prepare(tasks, this.config);
     const d = this.data;
     this.trainer = new Trainer(
       this.config,
@@ -239,13 +249,16 @@ export class TrainingRun extends EpochRun {
 
   finish(): TrainResult {
     const run = finishRun(this.trainer);
-    const tests = taskErrors(run.params, this.config.encoding, this.data.tests);
-    const trained = trainedModel(this.config, this.data, run, [this.task], undefined, tests);
+    const tests = taskErrors(run.params, this.config.encoding, this.data.tests).filter(
+      (t) => t.questions > 0,
+    );
+    const trained = trainedModel(this.config, this.data, run, this.tasks, undefined, tests);
     return {
       model: new Model(trained),
       trainError: run.trainError,
       validError: run.validError,
-      testError: tests.length > 0 && this.data.tests[0].batch.n > 0 ? meanError(tests) : null,
+      testError: tests.length > 0 ? meanError(tests) : null,
+      testErrors: tests,
       seed: run.seed,
       epochs: run.epochs,
     };

@@ -45,6 +45,8 @@ export type Request =
       testName: string;
       task: number;
       config: ConfigFields;
+      /** A joint model over several tasks (task 0): each task's files; train/test above are then unused. */
+      tasks?: { task: number; train: string; trainName: string; test: string | null; testName: string }[];
     }
   | { type: "stop" }
   | { type: "load-model"; bytes: ArrayBuffer; name: string }

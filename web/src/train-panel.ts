@@ -4,6 +4,7 @@
 import {
   ConfigError,
   FAIL_THRESHOLD,
+  jointDefaults,
   makeConfig,
   OUR_BEST,
   PAPER_DEFAULTS,
@@ -47,6 +48,7 @@ export function setupTrain(page: Page): void {
   for (const [n, name] of Object.entries(TASK_NAMES)) {
     taskSel.add(new Option(`${n}: ${name.replaceAll("-", " ")}`, n));
   }
+  taskSel.add(new Option("1-20: all tasks, one joint model", String(JOINT)));
   const input = (f: keyof FormConfig) => $<HTMLInputElement | HTMLSelectElement>(`cfg-${f}`);
   const showState = () => {
     taskSel.value = String(page.state.task);
@@ -88,7 +90,10 @@ export function setupTrain(page: Page): void {
       return;
     }
     const files = page.taskFiles();
-    if (!page.data) {
+    if (page.data && page.state.task === JOINT) {
+      const have = Object.keys(TASK_NAMES).filter((n) => page.taskFiles(Number(n))?.train).length;
+      dataStatus.textContent = `bAbI ${page.state.set === "en" ? "1k" : "10k"}: all 20 tasks, one joint model (${have} of 20 training files here), tested on each task's test file.`;
+    } else if (!page.data) {
       dataStatus.textContent =
         "This host serves no bAbI files (run `memn2n serve` with the data): drop your own, or load a shipped model.";
     } else if (!files?.train || !files.test) {
@@ -103,6 +108,13 @@ export function setupTrain(page: Page): void {
       page.own = { train: null, test: null };
     });
   }
+  // The joint model's size and length, as the paper trains it (d = 50; 60 epochs on 1k, 20 on 10k).
+  taskSel.addEventListener("change", () => {
+    if (Number(taskSel.value) !== JOINT) return;
+    const j = jointDefaults(setSel.value === "en-10k");
+    input("dim").value = String(j.dim);
+    input("epochs").value = String(j.epochs);
+  });
   form.addEventListener("change", () => {
     readForm();
     showData();
@@ -226,8 +238,16 @@ export function setupTrain(page: Page): void {
       const data = await trainingData(page);
       loss.clear();
       error.clear();
+      const joint = data.task === JOINT && "tasks" in data;
       const done = await client.request(
-        { type: "train", ...data, config: { ...page.state.config } },
+        {
+          type: "train",
+          ...data,
+          // The joint schedule of the paper (60 epochs halving every 15 on 1k), under the form's own values.
+          config: joint
+            ? { ...jointDefaults(page.state.set === "en-10k"), ...page.state.config, joint: true }
+            : { ...page.state.config },
+        },
         "trained",
       );
       progress.value = progress.max;
@@ -240,6 +260,7 @@ export function setupTrain(page: Page): void {
       result.textContent =
         `${done.stopped ? "Stopped" : "Done"} after ${done.epochs} epochs in ${done.seconds.toFixed(1)} s: ` +
         `${test}${verdict}; validation error ${percent(done.validError)}.${paper}`;
+      if (done.model.tasks.length > 1) result.append(jointTable(page, done.model));
       page.setModel(done.model);
     } catch (err) {
       errorBox.textContent = `error: ${(err as Error).message}`;
@@ -299,7 +320,26 @@ export function setupTrain(page: Page): void {
   showState();
 }
 
+/** Task 0 in the page: every task of the set, one joint model (the paper's joint rows). */
+export const JOINT = 0;
+
 async function trainingData(page: Page) {
+  if (page.state.task === JOINT && !page.own.train) {
+    const tasks = await Promise.all(
+      Object.keys(TASK_NAMES).map(async (n) => {
+        const task = Number(n);
+        const files = page.taskFiles(task);
+        if (!files?.train)
+          throw new Error(`task ${task}: no training file in the ${page.state.set} set on this host`);
+        const [train, test] = await Promise.all([
+          babiFile(page.state.set, files.train),
+          files.test ? babiFile(page.state.set, files.test) : Promise.resolve(null),
+        ]);
+        return { task, train, trainName: files.train, test, testName: files.test ?? "test" };
+      }),
+    );
+    return { train: "", trainName: "", test: null, testName: "", task: JOINT, tasks };
+  }
   if (page.own.train) {
     return {
       train: page.own.train.text,
@@ -325,6 +365,10 @@ async function trainingData(page: Page) {
 }
 
 function paperFigure(page: Page, m: ModelInfo): string {
+  if (m.tasks.length > 1) {
+    const col = paperColumn({ ...m.config, set: page.state.set, joint: true });
+    return col ? ` The paper (${col.name}): ${col.mean}% mean, ${col.failed} failed.` : "";
+  }
   if (m.tasks.length !== 1 || m.tasks[0] < 1) return "";
   const c = m.config;
   const col = paperColumn({ ...c, set: page.state.set, joint: false });
@@ -360,4 +404,34 @@ function clearFieldError(): void {
     input.removeAttribute("aria-invalid");
     input.removeAttribute("aria-describedby");
   }
+}
+
+/** A joint model's test error per task, beside the paper's joint column where it has one. */
+function jointTable(page: Page, m: ModelInfo): HTMLTableElement {
+  const col = paperColumn({ ...m.config, set: page.state.set, joint: true });
+  const table = document.createElement("table");
+  table.id = "joint-table";
+  table.className = "joint";
+  table.createCaption().textContent = `Test error per task${col ? `, beside the paper's ${col.name}` : ""}`;
+  const head = table.createTHead().insertRow();
+  for (const h of ["task", "ours", ...(col ? ["paper"] : [])]) {
+    const th = document.createElement("th");
+    th.scope = "col";
+    th.textContent = h;
+    head.append(th);
+  }
+  const body = table.createTBody();
+  for (const t of m.tasks) {
+    const row = body.insertRow();
+    const e = m.testErrors?.[t];
+    const th = document.createElement("th");
+    th.scope = "row";
+    th.textContent = `${t}: ${TASK_NAMES[t]?.replaceAll("-", " ") ?? ""}`;
+    row.append(th);
+    row.insertCell().textContent = e === undefined ? "–" : percent(e);
+    if (e !== undefined && e > FAIL_THRESHOLD) row.className = "failed";
+    if (col)
+      row.insertCell().textContent = col.errors[t - 1] === null ? "–" : `${col.errors[t - 1]!.toFixed(1)}%`;
+  }
+  return table;
 }

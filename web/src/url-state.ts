@@ -119,7 +119,8 @@ export function parseState(search: string): PageState {
   const tab = q.get("tab");
   if (tab === "train" || tab === "ask" || tab === "chat") s.tab = tab;
   const task = Number(q.get("task"));
-  if (Number.isInteger(task) && task >= 1 && task <= 20) s.task = task;
+  // Task 0: all 20 tasks, one joint model.
+  if (q.get("task") !== null && Number.isInteger(task) && task >= 0 && task <= 20) s.task = task;
   if (q.get("set") === "en-10k") s.set = "en-10k";
   const c = s.config as unknown as Record<string, unknown>;
   for (const f of FORM_FIELDS) {

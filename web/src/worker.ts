@@ -90,18 +90,29 @@ async function runEpochs(job: Job, run: EpochRun, vocab: number, t0: number): Pr
 
 async function train(req: Extract<Request, { type: "train" }>): Promise<void> {
   const t0 = performance.now();
-  const trainExamples = parseBabi(req.train, req.trainName).examples;
-  const testExamples = req.test === null ? undefined : parseBabi(req.test, req.testName).examples;
+  const joint = req.tasks !== undefined;
+  const trainExamples = joint ? [] : parseBabi(req.train, req.trainName).examples;
+  const testExamples = joint || req.test === null ? undefined : parseBabi(req.test, req.testName).examples;
   const run = new TrainingRun({
     train: trainExamples,
     test: testExamples,
     task: req.task,
+    // A joint model: every task's files, each read by the same parser (its name in any error).
+    tasks: req.tasks?.map((t) => ({
+      task: t.task,
+      train: parseBabi(t.train, t.trainName).examples,
+      test: t.test === null ? undefined : parseBabi(t.test, t.testName).examples,
+    })),
     config: req.config,
   });
   await runEpochs("babi", run, run.data.vocab.size, t0);
   const result = run.finish();
   model = result.model;
-  modelName = req.task > 0 ? `babi-task-${req.task}-seed-${result.seed}` : `model-seed-${result.seed}`;
+  modelName = req.tasks
+    ? `babi-joint-seed-${result.seed}`
+    : req.task > 0
+      ? `babi-task-${req.task}-seed-${result.seed}`
+      : `model-seed-${result.seed}`;
   send({
     type: "trained",
     stopped: !run.done,
