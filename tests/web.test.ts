@@ -187,20 +187,34 @@ test("Ask: an edited story gets the library's answer, and the heatmap's cells ar
 
 test("first load: Ask answers with the default model, and the drawing shows its hops, live for the question", async () => {
   const { page, errors } = await open();
-  // Landed on an answer: nothing visited, nothing clicked.
+  // Landed on an answer to a random test story of task 1: nothing visited, nothing clicked.
   assert.equal(await page.getAttribute("#tab-ask", "aria-selected"), "true");
   assert.match((await page.textContent("#ask-model"))!, /^Answering with babi /);
-  assert.match((await page.textContent("#answer-text"))!, /^office \(\d+\.\d%\)$/);
+  assert.equal(await page.inputValue("#ask-task"), "1");
+  assert.match((await page.textContent("#answer-text"))!, /^\w+ \(\d+\.\d%\)\s+(Correct|Wrong)/);
   const hops = await page.locator("svg.model-figure .fig-hop").count();
   const want = loadModel(readFileSync(join(ROOT, "models/babi.safetensors")));
   assert.equal(hops, want.config.hops);
+  // Another task from the picker: a story of that task, answered at once.
+  await page.selectOption("#ask-task", "15");
+  await page.waitForFunction(
+    () =>
+      /^Where|^What/.test((document.getElementById("question") as HTMLInputElement).value) &&
+      document.querySelector("#verdict"),
+  );
+  assert.match(page.url(), /task=15/);
+  // The drawing follows the question.
+  await page.fill("#story", STORY.join("\n"));
+  await page.fill("#question", "Where is Mary?");
+  await page.press("#question", "Enter");
+  await page.waitForFunction(() => document.querySelector("#answer-text")?.textContent?.startsWith("office"));
   const before = await page.innerHTML("#figure-svg");
   await page.fill("#question", "Where is John?");
   await page.press("#question", "Enter");
   await page.waitForFunction((b) => document.querySelector("#figure-svg")?.innerHTML !== b, before);
-  assert.match((await page.textContent("#answer-text"))!, /^office/);
+  assert.match((await page.textContent("#answer-text"))!, /^hallway/);
   // A sentence, focused by keyboard, shows its share of each hop's read-out.
-  await page.focus("#attention tbody tr:nth-child(5)");
+  await page.focus("#attention tbody tr:nth-child(2)");
   const notes = await page.$$eval("svg.model-figure .fig-note", (ns) => ns.map((n) => n.textContent ?? ""));
   assert.equal(notes.filter((t) => /^-?\d+% of o/.test(t)).length, hops);
   // No word known: "I don't know", and no drawing of an answer that is none.

@@ -2,7 +2,7 @@
 // its probability and the top 5, and every hop's attention over the story; Correct / Wrong when the
 // question and story are the data's own.
 
-import { DONT_KNOW } from "../../src/index.js";
+import { DONT_KNOW, TASK_NAMES } from "../../src/index.js";
 import { attentionTable } from "./attention.js";
 import { modelFigure } from "./model-figure.js";
 import { $, type Page, percent } from "./page.js";
@@ -64,7 +64,25 @@ export async function setupAsk(page: Page): Promise<void> {
   });
   document.addEventListener("memn2n:data-changed", showModel);
 
-  randomBtn.addEventListener("click", async () => {
+  // The task of the random test stories: the page's task, shared with the Train panel.
+  const taskSel = $<HTMLSelectElement>("ask-task");
+  for (const [n, name] of Object.entries(TASK_NAMES))
+    taskSel.add(new Option(`${n}: ${name.replaceAll("-", " ")}`, n));
+  const showTask = () => {
+    if (page.state.task >= 1) taskSel.value = String(page.state.task);
+  };
+  showTask();
+  document.addEventListener("memn2n:task-changed", showTask);
+  taskSel.addEventListener("change", () => {
+    page.state.task = Number(taskSel.value);
+    page.saveState();
+    document.dispatchEvent(new Event("memn2n:task-changed"));
+    showModel();
+    void randomStory().then((ok) => (ok ? ask() : undefined));
+  });
+
+  /** Fills in a random test question of the task (false where this host has no test file for it). */
+  const randomStory = async (): Promise<boolean> => {
     errorBox.textContent = "";
     try {
       const set = await testSet();
@@ -81,10 +99,13 @@ export async function setupAsk(page: Page): Promise<void> {
       answerBox.textContent = "";
       attentionBox.textContent = "";
       figureBox.hidden = true;
+      return true;
     } catch (err) {
       errorBox.textContent = `error: ${(err as Error).message}`;
+      return false;
     }
-  });
+  };
+  randomBtn.addEventListener("click", () => void randomStory());
 
   const ask = async () => {
     errorBox.textContent = "";
@@ -187,8 +208,12 @@ export async function setupAsk(page: Page): Promise<void> {
   };
   loadBtn.addEventListener("click", () => void load(shippedSel.value));
   showModel();
-  // Land on an answer: the default model, loaded and answering the example story, before anything is asked.
-  if (!page.model && shippedSel.value) await load(shippedSel.value);
+  // Land on an answer: the default model, loaded and answering a random test story of the task (the example
+  // story where this host serves no test file), before anything is asked.
+  if (!page.model && shippedSel.value) {
+    if (!randomBtn.disabled && page.state.task >= 1) await randomStory();
+    await load(shippedSel.value);
+  }
 }
 
 function sameLines(a: string[], b: string[]): boolean {

@@ -102,6 +102,12 @@ export function setupTrain(page: Page): void {
       dataStatus.textContent = `bAbI ${page.state.set === "en" ? "1k" : "10k"}: ${files.train}, tested on ${files.test}.`;
     }
   };
+  // The Ask panel picks tasks too.
+  document.addEventListener("memn2n:task-changed", () => {
+    page.own = { train: null, test: null };
+    showState();
+    showData();
+  });
   // Picking a task or a set means that task: a dropped file stops being used, as the select and URL say.
   for (const sel of [taskSel, setSel]) {
     sel.addEventListener("change", () => {
