@@ -378,6 +378,14 @@ test("serve: with --token every route but the health checks needs it; rate limit
     assert.equal((await fetch(`${url}/v2/health/ready`)).status, 200);
     const auth = { authorization: "Bearer s3cret" };
     assert.equal((await fetch(`${url}/v1/models`, { headers: auth })).status, 200);
+    // The scheme is case-insensitive (RFC 7235); a 401 says which scheme it wants.
+    assert.equal(
+      (await fetch(`${url}/v1/models`, { headers: { authorization: "bearer s3cret" } })).status,
+      200,
+    );
+    const denied = await fetch(`${url}/v1/models`, { headers: { authorization: "Bearer wrong" } });
+    assert.equal(denied.status, 401);
+    assert.match(denied.headers.get("www-authenticate") ?? "", /^Bearer realm="memn2n"/);
     let limited: Response | null = null;
     for (let i = 0; i < 10 && !limited; i++) {
       const r = await fetch(`${url}/v1/models`, { headers: auth });
@@ -386,6 +394,33 @@ test("serve: with --token every route but the health checks needs it; rate limit
     assert.ok(limited, "429 after 5 requests a minute");
     assert.ok(limited.headers.get("retry-after"));
     assert.equal((await limited.json()).error.field, "rate");
+  } finally {
+    await s.close();
+  }
+});
+
+test("serve: --cors with --token works from a browser: preflights pass, DELETE is allowed, /docs opens", async () => {
+  const s = await startServer(settings({ token: "s3cret", cors: "https://app.example" }), {
+    sessions: new LocalSessions(10, 60_000),
+    onSignal: false,
+  });
+  const url = `http://127.0.0.1:${s.port}`;
+  try {
+    // A browser's preflight never carries the token.
+    const pre = await fetch(`${url}/v1/sessions/abc`, {
+      method: "OPTIONS",
+      headers: {
+        origin: "https://app.example",
+        "access-control-request-method": "DELETE",
+        "access-control-request-headers": "authorization, content-type",
+      },
+    });
+    assert.equal(pre.status, 204);
+    assert.match(pre.headers.get("access-control-allow-methods") ?? "", /DELETE/);
+    assert.match(pre.headers.get("access-control-allow-headers") ?? "", /authorization/i);
+    assert.equal((await fetch(`${url}/docs`, { redirect: "manual" })).status < 400, true);
+    // The request itself still needs the token.
+    assert.equal((await fetch(`${url}/v1/sessions/abc`, { method: "DELETE" })).status, 401);
   } finally {
     await s.close();
   }

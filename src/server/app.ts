@@ -95,12 +95,18 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   );
 
   if (opts.token) {
-    const want = Buffer.from(`Bearer ${opts.token}`);
-    app.addHook("onRequest", async (req) => {
+    const want = Buffer.from(opts.token);
+    app.addHook("onRequest", async (req, reply) => {
       const path = req.url.split("?")[0];
       if (path === "/v1/health" || path.startsWith("/v2/health/") || isPagePath(path)) return;
-      const got = Buffer.from(req.headers.authorization ?? "");
+      // The API's documentation, and a browser's CORS preflight (which never carries credentials).
+      if (path === "/docs" || path.startsWith("/docs/")) return;
+      if (opts.cors && req.method === "OPTIONS" && req.headers["access-control-request-method"]) return;
+      // The scheme is case-insensitive (RFC 7235); the token is compared in constant time.
+      const m = /^\s*bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "");
+      const got = Buffer.from(m?.[1] ?? "");
       if (got.length !== want.length || !timingSafeEqual(got, want)) {
+        reply.header("www-authenticate", 'Bearer realm="memn2n"');
         throw new HttpError(401, "authorization", "expected the header Authorization: Bearer <token>");
       }
     });
@@ -115,7 +121,12 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       "request",
     );
   });
-  if (opts.cors) await app.register(fastifyCors, { origin: opts.cors });
+  if (opts.cors)
+    await app.register(fastifyCors, {
+      origin: opts.cors,
+      methods: ["GET", "HEAD", "POST", "DELETE"],
+      allowedHeaders: ["authorization", "content-type"],
+    });
   if (opts.rateLimit) {
     await app.register(fastifyRateLimit, {
       max: opts.rateLimit,
