@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import SwaggerParser from "@apidevtools/swagger-parser";
 import { loadModel } from "../src/api/model.js";
+import { parseDuration } from "../src/cli/commands/serve.js";
 import { LocalSessions } from "../src/server/sessions.js";
 import { type Started, startServer } from "../src/server/start.js";
 import { Rng } from "../src/util/random.js";
@@ -557,4 +558,13 @@ test("serve: sessions expire after their time to live, and the least recently us
   assert.equal(await store.get(a.id), null, "a, unused for 1100 ms: expired");
   store.sweep();
   assert.equal(store.size, 0, "the sweep drops c too");
+});
+
+test("serve: --session-ttl takes a time from 1s to a week, and refuses 0", () => {
+  assert.equal(parseDuration("30m"), 1_800_000);
+  assert.equal(parseDuration("90"), 90_000);
+  assert.throws(() => parseDuration("0"), /^UsageError: --session-ttl: at least 1s, got 0$/);
+  assert.throws(() => parseDuration("500ms"), /at least 1s/);
+  assert.throws(() => parseDuration("169h"), /at most 168h/);
+  assert.throws(() => parseDuration("soon"), /expected a time such as 30m/);
 });

@@ -87,10 +87,17 @@ export function parseSize(v: string): number {
   return bytes;
 }
 
+/** The longest a session may be kept unused (a week): a time to live must end. */
+const MAX_TTL_MS = 7 * 24 * 3_600_000;
+
 export function parseDuration(v: string): number {
   const m = /^(\d+)\s*(ms|s|m|h)?$/.exec(v.trim());
   if (!m) throw new UsageError(`--session-ttl: expected a time such as 30m, 1h or 90s, got ${v}`);
-  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? "s") as "s"];
+  const ms = Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? "s") as "s"];
+  // 0 would forget every conversation between two of its turns.
+  if (ms < 1000) throw new UsageError(`--session-ttl: at least 1s, got ${v}`);
+  if (ms > MAX_TTL_MS) throw new UsageError(`--session-ttl: at most 168h (a week), got ${v}`);
+  return ms;
 }
 
 /** `--model` values as names and files; none: every shipped model. */
