@@ -80,8 +80,8 @@ async function chat(opts: ChatOptions): Promise<void> {
           );
         }
         dropped = reply.dropped;
-        // A script's lines are not on the screen as typed ones are: show what the bot answers.
-        if (opts.script && !opts.json) console.log(`you: ${line === "" ? "<silence>" : line}`);
+        // Lines from a script or a pipe are not on the screen as typed ones are: show what the bot answers.
+        if (!tty && !opts.json) console.log(`you: ${line === "" ? "<silence>" : line}`);
         show(reply, line, opts.showAttention === true, top, opts.json === true);
       }
       if (tty) rl.prompt();
