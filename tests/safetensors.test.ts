@@ -10,7 +10,7 @@ import { loadModel } from "../src/api/model.js";
 import { DataError } from "../src/data/errors.js";
 import { modelFromText, modelToJson, modelToSafetensors } from "../src/model/file.js";
 import { decodeSafetensors, encodeSafetensors } from "../src/model/safetensors.js";
-import { ROOT, safetensorsHeader, withSafetensorsHeader, withTmpDir } from "./helpers.js";
+import { ROOT, runCli, safetensorsHeader, withSafetensorsHeader, withTmpDir } from "./helpers.js";
 
 const FIXTURES = join(ROOT, "tests", "fixtures");
 const STRUCT_TOOL = join(ROOT, "tools", "fixtures", "safetensors_struct.py");
@@ -151,4 +151,43 @@ test("safetensors: malformed files name the field", () => {
       name,
     );
   }
+});
+
+test("a crafted config asking for huge tensors is refused by field before anything is allocated", () => {
+  const bytes = readFileSync(join(ROOT, "models", "babi-task-1.safetensors"));
+  const { header, dataStart } = safetensorsHeader(bytes);
+  const meta = header.__metadata__ as Record<string, string>;
+  const config = JSON.parse(meta.config);
+  const crafted = (cfg: Record<string, unknown>, extra: Record<string, string> = {}) =>
+    withSafetensorsHeader(
+      { ...header, __metadata__: { ...meta, ...extra, config: JSON.stringify({ ...config, ...cfg }) } },
+      bytes.subarray(dataStart),
+    );
+  const t0 = performance.now();
+  // 64 hops of d = 4096 over 100,000 slots: 52 billion floats of relative time alone.
+  assert.throws(
+    () =>
+      modelFromText(
+        crafted({ relativeTime: true, hops: 64, dim: 4096, memorySize: 100000 }, { timeSize: "100000" }),
+        "m.safetensors",
+      ),
+    /^DataError: m\.safetensors: E0: expected shape \[\d+, 4096\], got \[\d+, 50\]$/,
+  );
+  assert.throws(
+    () => modelFromText(crafted({ relativeTime: false, hopMap: false }), "m.safetensors"),
+    /^DataError: m\.safetensors: H: not a tensor of this model$/,
+  );
+  assert.ok(performance.now() - t0 < 2000, "refused at once");
+  // Over the CLI: one line naming the file and field, exit 2.
+  withTmpDir((dir) => {
+    const f = join(dir, "crafted.safetensors");
+    writeFileSync(
+      f,
+      crafted({ relativeTime: true, hops: 64, dim: 4096, memorySize: 100000 }, { timeSize: "100000" }),
+    );
+    const r = runCli(["test", "--model", f]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^error: .*crafted\.safetensors: E0: expected shape \[\d+, 4096\]/);
+    assert.equal(r.stderr.trim().split("\n").length, 1);
+  });
 });

@@ -8,7 +8,7 @@ import { z } from "zod";
 import { DataError } from "../data/errors.js";
 import { Vocab } from "../text/vocab.js";
 import { type Config, ConfigError, makeConfig } from "./config.js";
-import { createParams, namedTensors, type Params, shapeFor, weightsOf } from "./params.js";
+import { createParams, namedTensors, type Params, shapeFor, tensorShapes, weightsOf } from "./params.js";
 import { decodeSafetensors, encodeSafetensors, isSafetensors } from "./safetensors.js";
 
 export const MODEL_FORMAT = "memn2n-model";
@@ -331,33 +331,38 @@ function buildModel(
   if (config.attendEmpty && j.slots === undefined) {
     throw new DataError(file, null, "slots: missing (the config attends over empty memory slots)");
   }
-  const params = createParams(shapeFor(config, vocab.size, j.peLength, j.slots ?? config.memorySize));
-  const expected = namedTensors(params);
+  // Every tensor the config implies is checked against the file before any is allocated: a crafted config
+  // (64 hops of d = 4096 over 100,000 slots) is refused by field, not by an allocation failure.
+  const shape = shapeFor(config, vocab.size, j.peLength, j.slots ?? config.memorySize);
+  const expected = tensorShapes(shape);
   for (const t of expected) {
     const w = weight(t.name);
     if (!w) throw new DataError(file, null, `${prefix}${t.name}: missing`);
-    const shape = shapes?.get(t.name);
-    if (shape && (shape.length !== 2 || shape[0] !== t.rows || shape[1] !== t.cols)) {
+    const given = shapes?.get(t.name);
+    if (given && (given.length !== 2 || given[0] !== t.rows || given[1] !== t.cols)) {
       throw new DataError(
         file,
         null,
-        `${prefix}${t.name}: expected shape [${t.rows}, ${t.cols}], got [${shape}]`,
+        `${prefix}${t.name}: expected shape [${t.rows}, ${t.cols}], got [${given.join(", ")}]`,
       );
     }
-    if (w.length !== t.data.length) {
+    if (w.length !== t.rows * t.cols) {
       throw new DataError(
         file,
         null,
-        `${prefix}${t.name}: expected ${t.data.length} floats, got ${w.length}`,
+        `${prefix}${t.name}: expected ${t.rows * t.cols} floats, got ${w.length}`,
       );
     }
-    t.data.set(w);
+  }
+  const extra = names.filter((k) => !expected.some((t) => t.name === k));
+  if (extra.length > 0) throw new DataError(file, null, `${prefix}${extra[0]}: not a tensor of this model`);
+  const params = createParams(shape);
+  for (const t of namedTensors(params)) {
+    t.data.set(weight(t.name)!);
     // A finite double can still overflow float32 (1e200): the answers would be NaN.
     const bad = t.data.findIndex((x) => !Number.isFinite(x));
     if (bad >= 0) throw new DataError(file, null, `${prefix}${t.name}: value ${bad} is not a finite float32`);
   }
-  const extra = names.filter((k) => !expected.some((t) => t.name === k));
-  if (extra.length > 0) throw new DataError(file, null, `${prefix}${extra[0]}: not a tensor of this model`);
   return {
     config,
     vocab,

@@ -104,19 +104,60 @@ export function createParams(shape: ParamShape, dtype: DType = "f32"): Params {
   };
 }
 
+/** A tensor of a shape: its name in model files, its size, and where it lives in Params. */
+export interface TensorShape {
+  name: string;
+  rows: number;
+  cols: number;
+  at: { emb: number } | { time: number } | "H" | "R" | "Rv";
+}
+
+/**
+ * The tensors a shape asks for, in the model file's fixed order, without allocating them: what a model file
+ * is checked against before its weights are read into memory.
+ */
+export function tensorShapes(shape: ParamShape): TensorShape[] {
+  const { dim: d, hops: K, timeSize: M } = shape;
+  const adjacent = shape.tying === "adjacent";
+  const nEmb = adjacent ? K + 1 : 4;
+  const memEmbs = new Set(adjacent ? range(K + 1) : [0, 1]);
+  const out: TensorShape[] = range(nEmb).map((i) => ({
+    name: adjacent ? `E${i}` : ["A", "C", "B", "W"][i],
+    rows: shape.vocabSize,
+    cols: d,
+    at: { emb: i },
+  }));
+  if (shape.temporal) {
+    for (const i of range(nEmb)) {
+      if (memEmbs.has(i))
+        out.push({ name: adjacent ? `T${i}` : ["TA", "TC"][i], rows: M, cols: d, at: { time: i } });
+    }
+  }
+  if (!adjacent || shape.hopMap) out.push({ name: "H", rows: d, cols: d, at: "H" });
+  if (shape.relTime) {
+    out.push({ name: "R", rows: K, cols: 2 * M, at: "R" });
+    out.push({ name: "Rv", rows: K * 2 * M, cols: d, at: "Rv" });
+  }
+  return out;
+}
+
 /** Named tensors in a fixed order: what the model file stores and the gradient checks walk over. */
 export function namedTensors(p: Params): { name: string; data: Floats; rows: number; cols: number }[] {
-  const d = p.dim;
-  const embNames = p.tying === "adjacent" ? p.emb.map((_, i) => `E${i}`) : ["A", "C", "B", "W"];
-  const timeNames = p.tying === "adjacent" ? p.emb.map((_, i) => `T${i}`) : ["TA", "TC", "", ""];
-  const out = p.emb.map((data, i) => ({ name: embNames[i], data, rows: p.vocabSize, cols: d }));
-  p.time.forEach((data, i) => {
-    if (data.length > 0) out.push({ name: timeNames[i], data, rows: p.timeSize, cols: d });
-  });
-  if (p.H) out.push({ name: "H", data: p.H, rows: d, cols: d });
-  if (p.R) out.push({ name: "R", data: p.R, rows: p.hops, cols: 2 * p.timeSize });
-  if (p.Rv) out.push({ name: "Rv", data: p.Rv, rows: p.hops * 2 * p.timeSize, cols: d });
-  return out;
+  return tensorShapes(p).map(({ name, rows, cols, at }) => ({
+    name,
+    rows,
+    cols,
+    data:
+      at === "H"
+        ? p.H!
+        : at === "R"
+          ? p.R!
+          : at === "Rv"
+            ? p.Rv!
+            : "emb" in at
+              ? p.emb[at.emb]
+              : p.time[at.time],
+  }));
 }
 
 /** Gaussian N(0, std²) weights; the null and unknown rows of every word matrix stay zero. */
