@@ -147,7 +147,11 @@ test("serve: a booking through /reply (client-kept) and through a session equals
       kept.push(r.body.response, ...(r.body.followUps ?? []).map((f: { response: string }) => f.response));
     }
     assert.deepEqual(kept, expected);
-    const del = await fetch(`${base}/v1/sessions/${s.body.id}`, { method: "DELETE" });
+    // A client that sends its JSON content type on every request, a body or not.
+    const del = await fetch(`${base}/v1/sessions/${s.body.id}`, {
+      method: "DELETE",
+      headers: { "content-type": "application/json" },
+    });
     assert.equal(del.status, 204);
     assert.equal((await post(`/v1/sessions/${s.body.id}/reply`, { user: "hi" })).status, 404);
   });

@@ -69,7 +69,12 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   app.addContentTypeParser(
     ["application/json"],
     { parseAs: "buffer", bodyLimit: opts.bodyLimit },
-    (_req: FastifyRequest, body: Buffer, done: (err: Error | null, value?: unknown) => void) => {
+    (req: FastifyRequest, body: Buffer, done: (err: Error | null, value?: unknown) => void) => {
+      // A DELETE (or GET) has nothing to say in a body: a client's habitual content type is no error.
+      if (body.length === 0 && (req.method === "DELETE" || req.method === "GET")) {
+        done(null, undefined);
+        return;
+      }
       let text: string;
       try {
         text = new TextDecoder("utf-8", { fatal: true }).decode(body);
