@@ -3,7 +3,7 @@
 // only 4xx, the OpenAPI document validates, a failed reload keeps serving, SIGTERM lets requests finish.
 import assert from "node:assert/strict";
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
-import { request } from "node:http";
+import { Agent, type IncomingMessage, request } from "node:http";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import SwaggerParser from "@apidevtools/swagger-parser";
@@ -571,4 +571,38 @@ test("serve: --session-ttl takes a time from 1s to a week, and refuses 0", () =>
   assert.throws(() => parseDuration("500ms"), /at least 1s/);
   assert.throws(() => parseDuration("169h"), /at most 168h/);
   assert.throws(() => parseDuration("soon"), /expected a time such as 30m/);
+});
+
+test("serve: while draining, a request in flight is answered with Connection: close", async () => {
+  const s = await startServer(settings(), { sessions: new LocalSessions(10, 60_000), onSignal: false });
+  const agent = new Agent({ keepAlive: true });
+  try {
+    const body = JSON.stringify({ story: ["Mary went to the office."], question: "Where is Mary?" });
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = request(
+        {
+          host: "127.0.0.1",
+          port: s.port,
+          method: "POST",
+          path: "/v1/models/babi/answer",
+          agent,
+          headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+        },
+        resolve,
+      );
+      req.on("error", reject);
+      // Half the body, then the drain begins, then the rest: the request is in flight throughout.
+      req.write(body.slice(0, 10));
+      setTimeout(() => {
+        void s.close();
+        setTimeout(() => req.end(body.slice(10)), 100);
+      }, 100);
+    });
+    res.resume();
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.headers.connection, "close");
+  } finally {
+    agent.destroy();
+    await s.close();
+  }
 });

@@ -43,6 +43,8 @@ export interface ServerOptions {
   version: string;
   /** The web page and its data files; absent: neither is served. */
   page?: PageSettings;
+  /** True once the server drains (SIGTERM): responses then close their connections. */
+  isClosing?: () => boolean;
 }
 
 /** The most sentences a story (or lines a history) may have in one request; the memory keeps the last M. */
@@ -116,6 +118,12 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       }
     });
   }
+  // While draining, a keep-alive client is told the connection ends with this response, so that its next
+  // request opens a new connection (to another process) instead of meeting a reset.
+  app.addHook("onSend", async (_req, reply, payload) => {
+    if (opts.isClosing?.()) reply.header("connection", "close");
+    return payload;
+  });
   app.addHook("onResponse", async (req, reply) => {
     const route = req.routeOptions.url ?? "(no route)";
     opts.metrics.observe(req.method, route, reply.statusCode, reply.elapsedTime / 1000);

@@ -58,6 +58,7 @@ export async function startServer(
     registry.load();
     countModels();
   };
+  let closing = false;
   const app = await buildServer({
     registry,
     sessions: env.sessions,
@@ -72,6 +73,7 @@ export async function startServer(
     logLevel: s.logLevel,
     version: s.version,
     page: s.page,
+    isClosing: () => closing,
   });
   await app.listen({ host: s.host, port: s.port });
   const address = app.server.address();
@@ -80,7 +82,6 @@ export async function startServer(
   const closed = new Promise<void>((r) => {
     done = r;
   });
-  let closing = false;
   const close = async () => {
     if (closing) return closed;
     closing = true;
