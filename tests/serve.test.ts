@@ -606,3 +606,18 @@ test("serve: while draining, a request in flight is answered with Connection: cl
     await s.close();
   }
 });
+
+test("serve --host 0.0.0.0: the reachable addresses, and a warning when no token guards them", async () => {
+  const s = await serve(["--host", "0.0.0.0", "--model", "t1=models/babi-task-1.safetensors", "--no-page"]);
+  try {
+    assert.equal((await fetch(`${s.base}/v1/health`)).status, 200);
+    for (let i = 0; i < 50 && !s.stderr().includes("warning:"); i++)
+      await new Promise((r) => setTimeout(r, 20));
+    assert.match(
+      s.stderr(),
+      /warning: --host 0\.0\.0\.0 takes requests from every network .* without --token/,
+    );
+  } finally {
+    await s.stop();
+  }
+});

@@ -4,6 +4,7 @@
 
 import cluster, { type Worker } from "node:cluster";
 import { existsSync, readFileSync } from "node:fs";
+import { networkInterfaces } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
@@ -195,9 +196,7 @@ async function serve(opts: ServeOptions): Promise<void> {
     } catch (e) {
       throw listenError(settings, e);
     }
-    console.log(
-      `memn2n serve: listening on http://${hostOf(settings.host)}:${started.port} (1 worker; models: ${names})${pageNote(settings, started.port)}`,
-    );
+    announce(settings, started.port, "1 worker", names);
     await started.closed;
     clearInterval(sweep);
     return;
@@ -213,6 +212,27 @@ function pageNote(s: ServeSettings, port: number): string {
   const data = s.page?.data;
   const sets = data ? [...Object.keys(data.babi), ...(data.dialog ? ["dialog"] : [])].join(", ") : "none";
   return `\nthe web page: http://${hostOf(s.host)}:${port}/ (data files served to it: ${sets})`;
+}
+
+/**
+ * Where the server can be reached: on a wildcard host (0.0.0.0, ::) every address of this machine's
+ * interfaces, with a warning on stderr when no --token guards the API on them.
+ */
+function announce(s: ServeSettings, port: number, workers: string, names: string): void {
+  const wildcard = s.host === "0.0.0.0" || s.host === "::" || s.host === "";
+  const hosts = wildcard
+    ? Object.values(networkInterfaces())
+        .flat()
+        .filter((a) => a && (a.family === "IPv4" || s.host === "::"))
+        .map((a) => a!.address)
+    : [s.host];
+  const urls = hosts.map((h) => `http://${hostOf(h)}:${port}`).join(", ");
+  console.log(`memn2n serve: listening on ${urls} (${workers}; models: ${names})${pageNote(s, port)}`);
+  if (wildcard && !s.token) {
+    process.stderr.write(
+      `warning: --host ${s.host} takes requests from every network this machine is on, and without --token (or MEMN2N_TOKEN) anyone who reaches it may use the API\n`,
+    );
+  }
 }
 
 function hostOf(host: string): string {
@@ -286,9 +306,7 @@ async function servePrimary(
         }
       } else if (m.type === "memn2n-listening") {
         if (++listening === n) {
-          console.log(
-            `memn2n serve: listening on http://${hostOf(settings.host)}:${m.port} (${n} workers; models: ${names})${pageNote(settings, m.port ?? settings.port)}`,
-          );
+          announce(settings, m.port ?? settings.port, `${n} workers`, names);
         }
       } else if (m.type === "memn2n-failed") {
         failed = m.message ?? "a worker failed to start";
