@@ -223,6 +223,45 @@ test("a sweep run as three shards in separate processes and merged gives the one
     const missing = runCli(["babi", "merge", parts[0], parts[2], "--out", join(dir, "merged")]);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /^error: babi merge: shard 2 of 3 missing\n$/);
+    // Forged or damaged parts: one line naming the file and the field, exit 2, nothing written.
+    const part = (k: number) => JSON.parse(readFileSync(parts[k - 1], "utf8"));
+    const forged = (name: string, edit: (p: Record<string, unknown> & { reports: unknown[] }) => unknown) => {
+      const p = part(2);
+      edit(p);
+      const f = join(dir, `${name}.json`);
+      writeFileSync(f, JSON.stringify(p));
+      return runCli(["babi", "merge", parts[0], f, parts[2], "--out", join(dir, "forged")]);
+    };
+    const cases: [string, (p: Record<string, unknown> & { reports: unknown[] }) => unknown, RegExp][] = [
+      ["lost", (p) => p.reports.pop(), /babi merge: the parts do not cover every run \(run \d+ is missing\)/],
+      [
+        "stolen",
+        (p) => ((p.reports[0] as { index: number }).index = (part(1).reports[0] as { index: number }).index),
+        /stolen\.json: reports\.0\.index: run \d+ is not in shard 2 of 3/,
+      ],
+      ["twice", (p) => p.reports.push(p.reports[0]), /twice\.json: reports\.\d+\.index: run \d+ given twice/],
+      [
+        "proto",
+        (p) => ((p.reports[0] as { index: unknown }).index = "__proto__"),
+        /proto\.json: reports\.0\.index: /,
+      ],
+      ["half", (p) => ((p.reports[0] as { index: number }).index = 1.5), /half\.json: reports\.0\.index: /],
+      ["past", (p) => (p.shard = [3, 2]), /past\.json: shard: must be \[k, n\] with 1 ≤ k ≤ n/],
+      ["wall", (p) => (p.wall_seconds = "12"), /wall\.json: wall_seconds: /],
+      ["workers", (p) => delete p.workers, /workers\.json: workers: /],
+      [
+        "error",
+        (p) => ((p.reports[0] as { report: { testError: unknown } }).report.testError = null),
+        /error\.json: reports\.0\.report\.testError: /,
+      ],
+    ];
+    for (const [name, edit, want] of cases) {
+      const r = forged(name, edit);
+      assert.equal(r.code, 2, `${name}: ${r.stderr}`);
+      assert.match(r.stderr, want, name);
+      assert.equal(r.stderr.trim().split("\n").length, 1, name);
+    }
+    assert.ok(!existsSync(join(dir, "forged.json")));
     const merged = runCli(["babi", "merge", ...parts, "--out", join(dir, "merged")]);
     assert.equal(merged.code, 0, merged.stderr);
     const read = (base: string) => JSON.parse(readFileSync(join(dir, `${base}.json`), "utf8"));

@@ -1,6 +1,7 @@
 import { rmSync } from "node:fs";
 import { cpus } from "node:os";
 import type { Command } from "commander";
+import { z } from "zod";
 import { bestReport, type ReportFigures, runDataOf } from "../../api/train.js";
 import { parseTaskList, TASK_NAMES } from "../../data/tasks.js";
 import { FAIL_THRESHOLD, paperColumn } from "../../eval/paper.js";
@@ -336,6 +337,17 @@ function mergeCommand(files: string[], o: { out: string; json?: boolean }): void
     files,
     {
       format: "memn2n-sweep-part",
+      extra: {
+        set: z.string().max(100),
+        tasks: z.array(z.number().int().min(1).max(20)).max(20),
+        groups: z.array(z.union([z.number().int().min(1).max(20), z.literal("joint")])).max(20),
+        skipped: z.array(z.object({ task: z.number().int(), reason: z.string().max(10_000) })).max(20),
+        trainSets: z.record(z.string(), z.string().max(100)).optional(),
+        jobs: z
+          .array(z.object({ group: z.number().int().nonnegative(), seed: z.number().int().nonnegative() }))
+          .max(1_000_000),
+        workers: z.number().int().min(1).max(100_000),
+      },
       what: "sweep",
       command: "babi",
       total: (p) => p.jobs.length,

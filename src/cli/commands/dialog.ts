@@ -3,6 +3,7 @@
 import { rmSync } from "node:fs";
 import { cpus } from "node:os";
 import type { Command } from "commander";
+import { z } from "zod";
 import { candidateSetOf, dialogRunData, headOf, scoreLine, trainedDialogModel } from "../../api/dialog.js";
 import { bestReport, type ReportFigures, type RunReport } from "../../api/train.js";
 import { KnowledgeBase, withKbResults } from "../../data/kb.js";
@@ -455,6 +456,10 @@ function mergeCommand(files: string[], out: string): void {
     files,
     {
       format: "memn2n-dialog-part",
+      extra: {
+        sets: z.array(z.object({ task: z.number().int().min(1).max(6), matchType: z.boolean() })).max(100),
+        seeds: z.number().int().min(1).max(100_000),
+      },
       what: "dialog run",
       command: "dialog run",
       total: (p) => p.sets.length * p.seeds,
