@@ -154,7 +154,7 @@ export function mergeParts<P extends Part>(
       reports[r.index] = r.report;
     }
   }
-  const hole = reports.findIndex((r) => r === undefined);
+  const hole = reports.indexOf(undefined);
   if (hole >= 0) throw new UsageError(`${label}: the parts do not cover every run (run ${hole} is missing)`);
   return {
     first,
