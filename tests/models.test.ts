@@ -6,9 +6,11 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { loadDialogBot } from "../src/api/dialog.js";
+import { loadDialogBot, NOT_UNDERSTOOD } from "../src/api/dialog.js";
+import { measure } from "../src/cli/commands/test.js";
 import { parseDialogs } from "../src/data/dialog.js";
-import { BOOKING, ROOT, runCli, SHARED_DATA, withTmpDir } from "./helpers.js";
+import { modelFromText } from "../src/model/file.js";
+import { BABI_ROOT, BOOKING, ROOT, runCli, SHARED_DATA, withTmpDir } from "./helpers.js";
 
 const MODELS = join(ROOT, "models");
 const DIALOG = join(SHARED_DATA, "dialog-babi");
@@ -60,6 +62,14 @@ test("models: `chat` books a table by itself, for restaurants the training dialo
       api[0],
       "api: resto_paris_cheap_italian_4stars R_phone resto_paris_cheap_italian_4stars_phone",
     );
+    // From a pipe, as from a script, the user's lines are echoed beside the bot's.
+    const piped = runCli(["chat"], { input: `${script.join("\n")}\n` });
+    assert.equal(piped.code, 0, piped.stderr);
+    assert.deepEqual(
+      piped.stdout.split("\n").filter((l) => l.startsWith("you: ")),
+      script.map((l) => `you: ${l}`),
+    );
+    assert.equal(piped.stdout, r.stdout);
     // Without the lookup the bot waits for results that never come.
     const bare = runCli(["chat", "--script", file, "--no-kb"]);
     assert.equal(bare.code, 0, bare.stderr);
@@ -76,17 +86,29 @@ test("models: the restaurant bot replays the test dialogs, API results and all, 
   );
   let same = 0;
   const tried = dialogs.slice(0, 30);
+  let wentOn = 0;
   for (const d of tried) {
     bot.reset();
     let ok = true;
+    // What the bot went on to say by itself stands for the data's next turns where its user said nothing;
+    // where the data's user speaks instead (a new wish after the api_call), the bot hears it all the same.
+    let queued: string[] = [];
     for (const l of d.lines) {
       if (l.kind !== "turn") continue;
-      const user = l.user.join(" ") === "<silence>" ? "" : l.user.join(" ");
-      const r = bot.say(user);
-      if (r.response !== l.bot.join(" ")) ok = false;
+      const silent = l.user.join(" ") === "<silence>";
+      let response: string;
+      if (silent && queued.length > 0) response = queued.shift()!;
+      else {
+        const r = bot.say(silent ? "" : l.user.join(" "));
+        response = r.response;
+        queued = (r.followUps ?? []).map((f) => f.response);
+        wentOn += queued.length;
+      }
+      if (response !== l.bot.join(" ")) ok = false;
     }
     if (ok) same++;
   }
+  assert.ok(wentOn >= 2 * tried.length, `the bot went on by itself ${wentOn} times`);
   assert.ok(same >= tried.length - 1, `${same} of ${tried.length} dialogs replayed exactly`);
 });
 
@@ -130,4 +152,102 @@ test("models: `convert` to JSON and back gives the shipped file's bytes; an unkn
     /^error: --model: babi-task-99: no such file, nor a shipped model of that name \(shipped: babi, /,
   );
   assert.equal(r.stderr.trim().split("\n").length, 1);
+});
+
+const shippedFile = (name: string) => {
+  const path = join(MODELS, `${name}.safetensors`);
+  return modelFromText(readFileSync(path), path);
+};
+const shippedNames = () =>
+  (
+    JSON.parse(readFileSync(join(MODELS, "models.json"), "utf8")) as { models: { name: string }[] }
+  ).models.map((m) => m.name);
+
+test("models: every shipped bAbI model's recorded test errors are what `memn2n test` measures on it", () => {
+  const babi = shippedNames().filter((n) => n.startsWith("babi"));
+  assert.ok(babi.length >= 22, `${babi.length} bAbI models`);
+  for (const name of babi) {
+    const m = shippedFile(name);
+    const recorded = m.meta.testErrors ?? {};
+    const tasks = Object.keys(recorded).map(Number);
+    assert.deepEqual(tasks, m.meta.tasks, name);
+    const { errors } = measure(m, join(BABI_ROOT, m.meta.set ?? "en"), tasks);
+    for (const e of errors) assert.equal(e.error, recorded[e.task], `${name}, task ${e.task}`);
+    // The card says the same as the file's own figures.
+    for (const e of errors) {
+      const row = m.card?.results.find((r) => r.name === `task ${e.task} test error`);
+      assert.equal(row?.value, e.error, `${name}'s card, task ${e.task}`);
+    }
+  }
+});
+
+test("models: the default `babi` passes all 20 tasks; no task model is above 5%; every model has its card", () => {
+  const babi = shippedFile("babi");
+  const errors = Object.values(babi.meta.testErrors ?? {});
+  assert.equal(errors.length, 20);
+  assert.deepEqual(
+    errors.filter((e) => e > 0.05),
+    [],
+  );
+  assert.ok(errors.reduce((a, b) => a + b, 0) / 20 <= 0.005, "mean test error at most 0.5%");
+  for (let t = 1; t <= 20; t++) {
+    const e = Object.values(shippedFile(`babi-task-${t}`).meta.testErrors ?? {})[0];
+    assert.ok(e <= 0.05, `babi-task-${t}: ${e}`);
+  }
+  for (const name of shippedNames()) {
+    const card = shippedFile(name).card;
+    assert.ok(card, `${name} has a card`);
+    for (const k of ["summary", "use", "data", "license", "command", "seeds", "date"] as const)
+      assert.ok(card[k].length > 0, `${name}: card.${k}`);
+    assert.ok(card.results.length > 0 && card.limitations.length > 0, name);
+  }
+  // The card is what `memn2n models --json` shows.
+  const r = runCli(["models", "--json"]);
+  const listed = (r.json as { models: { name: string; card: { command: string } | null }[] }).models;
+  assert.equal(listed.find((m) => m.name === "babi")?.card?.command, babi.card?.command);
+});
+
+test("models: the bot bounds the user's line and a given history before allocating, the field named", () => {
+  const bot = loadDialogBot(readFileSync(join(MODELS, "restaurant.safetensors")), "restaurant");
+  const long = Array.from({ length: 5000 }, () => "a").join(" ");
+  assert.throws(() => bot.say(long), /^FieldError: user: a line of 5000 words, more than the limit of 200$/);
+  assert.throws(
+    () => bot.replyTo(["hello\thello what can i help you with today", `${long.slice(0, 999)}\tok`], "hi"),
+    /^FieldError: history\.1: a line of 501 words, more than the limit of 200$/,
+  );
+  assert.throws(
+    () => bot.say("hello there", undefined, { limits: { maxLineChars: 5 } }),
+    /^FieldError: user: 11 characters, more than the limit of 5$/,
+  );
+  assert.equal(bot.say("hello").response, "hello what can i help you with today");
+});
+
+test("models: the bot goes on by itself, looks up a call whatever follows, and says when it understood nothing", () => {
+  const bot = loadDialogBot(readFileSync(join(MODELS, "restaurant.safetensors")), "restaurant");
+  // Nothing known and nothing in memory to go by: not the first candidate (an api_call) but a plain answer.
+  assert.equal(bot.say("Qu'est-ce que c'est?").response, NOT_UNDERSTOOD);
+  assert.equal(bot.say("hi!").response, "hello what can i help you with today");
+  const r = bot.say("Can you book a table in Rome for two with French food in a cheap price range?");
+  assert.deepEqual(
+    [r.response, ...(r.followUps ?? []).map((f) => f.response)],
+    ["i'm on it", "ok let me look into some options for you", "api_call french rome two cheap"],
+  );
+  // A line that is not a new wish lets the lookup through: the results go into memory, a proposal follows.
+  const next = bot.say("ok thanks");
+  assert.ok((next.apiResults?.length ?? 0) > 0, "the lookup was not dropped");
+  assert.match(next.response, /^what do you think of this option: resto_rome_cheap_french_\d+stars$/);
+  // What the user is shown of the memory: names, not placeholders, and "(waiting)" for silence.
+  const shown = bot.say("no, I don't like that").memory.join(" | ");
+  assert.doesNotMatch(shown, /resto@|<silence>|r_\w+/);
+  assert.match(shown, /resto_rome_cheap_french_\d+stars location rome/);
+  // A new wish right after the call: as in the data, the call is dropped and the bot asks again.
+  bot.reset();
+  for (const line of [
+    "hello",
+    "can you book a table in paris for six with italian food in a cheap price range",
+  ])
+    bot.say(line);
+  const changed = bot.say("instead could it be in madrid");
+  assert.equal(changed.apiResults, undefined);
+  assert.equal(changed.response, "sure is there anything else to update");
 });
