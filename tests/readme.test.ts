@@ -1,4 +1,5 @@
-// The README's library example, run as written (with "memn2n" pointing at this checkout's source).
+// The docs' library example, run as written (with "memn2n" pointing at this checkout's source), and the
+// README's quick start.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -6,10 +7,10 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { ROOT, runCli, withTmpDir } from "./helpers.js";
 
-test("the README's library example runs and answers", () => {
-  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+test("the library example of docs/library.md runs and answers", () => {
+  const readme = readFileSync(join(ROOT, "docs", "library.md"), "utf8");
   const block = /## Library[\s\S]*?```js\n([\s\S]*?)```/.exec(readme);
-  assert.ok(block, "README has a js example under ## Library");
+  assert.ok(block, "docs/library.md has a js example under ## Library");
   const code = block[1].replace('from "memn2n"', `from ${JSON.stringify(join(ROOT, "src", "index.ts"))}`);
   withTmpDir((dir) => {
     const file = join(dir, "example.mts");
