@@ -160,8 +160,8 @@ export function modelFigure(a: Answer): ModelFigure {
     notes.push(note);
     g.append(note);
   }
-  // The answer: softmax(W u^{K+1}), its top answers as bars.
-  g.append(el("text", { x: answerX, y: TOP - 6, class: "fig-label" }, `softmax(W u${sup(K + 1)})`));
+  // The answer: the softmax of W u^{K+1}, its top answers as bars.
+  g.append(el("text", { x: answerX, y: TOP - 6, class: "fig-label" }, `answer: softmax of W u${sup(K + 1)}`));
   a.top.slice(0, 5).forEach((t, r) => {
     const y = TOP + 6 + r * 26;
     g.append(el("rect", { x: answerX, y, width: 120, height: 18, class: "fig-bar-bg" }));
