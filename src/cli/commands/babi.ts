@@ -22,7 +22,7 @@ import { UsageError } from "../errors.js";
 import { writeFileAtomic } from "../fsutil.js";
 import { addLimitOptions, applyLimits } from "../limits.js";
 import { duration, type SweepResult, type SweepRun, summarize, writeResults } from "../results.js";
-import { commandWithoutShard, mergeParts, type Part, parseShard } from "../shards.js";
+import { commandWithoutShard, mergeParts, type Part, type PartKind, parseShard } from "../shards.js";
 import { formatTable, pct } from "../table.js";
 import { parseThreads } from "../threads.js";
 import { parseWorkers } from "./train.js";
@@ -83,7 +83,7 @@ export function registerBabi(program: Command): void {
 }
 
 /** What a shard writes: its runs' figures, by their index in the whole sweep, and what the sweep was. */
-interface SweepPart extends Part {
+export interface SweepPart extends Part {
   format: "memn2n-sweep-part";
   set: string;
   tasks: number[];
@@ -331,30 +331,29 @@ function finishSweep(x: SweepRuns): void {
   }
 }
 
+/** What a sweep's part file holds beyond every part's fields, and which parts are of one sweep. */
+export const SWEEP_PARTS: PartKind<SweepPart> = {
+  format: "memn2n-sweep-part",
+  extra: {
+    set: z.string().max(100),
+    tasks: z.array(z.number().int().min(1).max(20)).max(20),
+    groups: z.array(z.union([z.number().int().min(1).max(20), z.literal("joint")])).max(20),
+    skipped: z.array(z.object({ task: z.number().int(), reason: z.string().max(10_000) })).max(20),
+    trainSets: z.record(z.string(), z.string().max(100)).optional(),
+    jobs: z
+      .array(z.object({ group: z.number().int().nonnegative(), seed: z.number().int().nonnegative() }))
+      .max(1_000_000),
+    workers: z.number().int().min(1).max(100_000),
+  },
+  what: "sweep",
+  command: "babi",
+  total: (p) => p.jobs.length,
+  same: (a, b) => a.set === b.set && JSON.stringify(a.jobs) === JSON.stringify(b.jobs),
+};
+
 /** `memn2n babi merge`: the parts of a sharded sweep, checked to be one sweep's, into its results files. */
 function mergeCommand(files: string[], o: { out: string; json?: boolean }): void {
-  const { first, parts, reports, wall, command, note } = mergeParts<SweepPart>(
-    files,
-    {
-      format: "memn2n-sweep-part",
-      extra: {
-        set: z.string().max(100),
-        tasks: z.array(z.number().int().min(1).max(20)).max(20),
-        groups: z.array(z.union([z.number().int().min(1).max(20), z.literal("joint")])).max(20),
-        skipped: z.array(z.object({ task: z.number().int(), reason: z.string().max(10_000) })).max(20),
-        trainSets: z.record(z.string(), z.string().max(100)).optional(),
-        jobs: z
-          .array(z.object({ group: z.number().int().nonnegative(), seed: z.number().int().nonnegative() }))
-          .max(1_000_000),
-        workers: z.number().int().min(1).max(100_000),
-      },
-      what: "sweep",
-      command: "babi",
-      total: (p) => p.jobs.length,
-      same: (a, b) => a.set === b.set && JSON.stringify(a.jobs) === JSON.stringify(b.jobs),
-    },
-    o.out,
-  );
+  const { first, parts, reports, wall, command, note } = mergeParts<SweepPart>(files, SWEEP_PARTS, o.out);
   finishSweep({
     cfg: makeConfig(first.config),
     set: first.set,
