@@ -9,6 +9,7 @@ import { test } from "node:test";
 import { loadDialogBot, NOT_UNDERSTOOD } from "../src/api/dialog.js";
 import { measure } from "../src/cli/commands/test.js";
 import { parseDialogs } from "../src/data/dialog.js";
+import { KnowledgeBase } from "../src/data/kb.js";
 import { modelFromText } from "../src/model/file.js";
 import { BABI_ROOT, BOOKING, ROOT, runCli, SHARED_DATA, withTmpDir } from "./helpers.js";
 
@@ -251,4 +252,22 @@ test("models: the bot goes on by itself, looks up a call whatever follows, and s
   const changed = bot.say("instead could it be in madrid");
   assert.equal(changed.apiResults, undefined);
   assert.equal(changed.response, "sure is there anything else to update");
+});
+
+test("models: with a knowledge base of real values, the bot gives the restaurant's own phone number", () => {
+  const kbText = readFileSync(join(DIALOG, "dialog-babi-kb-all.txt"), "utf8").replace(
+    "resto_paris_cheap_italian_3stars R_phone\tresto_paris_cheap_italian_3stars_phone",
+    "resto_paris_cheap_italian_3stars R_phone\t+39-06-555-0106",
+  );
+  const bot = loadDialogBot(readFileSync(join(MODELS, "restaurant.safetensors")), "restaurant", {
+    kb: KnowledgeBase.parse(kbText, "kb.txt"),
+  });
+  const said = BOOKING.flatMap((line) => {
+    const r = bot.say(line);
+    return [r, ...(r.followUps ?? [])];
+  });
+  const phone = said.find((r) => r.response.startsWith("here it is"));
+  assert.equal(phone?.response, "here it is +39-06-555-0106");
+  // The memory keeps the data's words, so that the model reads what it was trained on.
+  assert.ok(phone?.history.at(-1)?.endsWith("here it is resto_paris_cheap_italian_3stars_phone"));
 });

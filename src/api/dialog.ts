@@ -378,7 +378,10 @@ export class DialogBot {
     const query = view(raw);
     const M = this.cfg.memorySize;
     const all = memoryOf(
-      conv.history.map((h) => ({ tokens: view(h.tokens), turn: h.turn })),
+      conv.history.map((h) => ({
+        tokens: view(h.result ? [...asInData(h.result), BOT_WORD] : h.tokens),
+        turn: h.turn,
+      })),
       conv.turn,
     );
     const from = Math.max(0, all.length - M);
@@ -430,12 +433,15 @@ export class DialogBot {
       return { reply, said: null };
     }
     const response = words(best);
+    // The user reads a restaurant's own phone number and address where the knowledge base has them.
+    const values = valuesOf(conv.history);
+    const shown = response.map((w) => values.get(w) ?? w);
     conv.history.push({ tokens: [...raw, USER_WORD], turn: conv.turn });
     conv.history.push({ tokens: [...response, BOT_WORD], turn: conv.turn });
     conv.lines.push(`${raw.join(" ")}\t${response.join(" ")}`);
     if (this.kb?.answers(response)) conv.pendingCall = response;
     const reply = {
-      response: response.join(" "),
+      response: shown.join(" "),
       probability: probs[best],
       top,
       ...common,
@@ -443,6 +449,29 @@ export class DialogBot {
     };
     return { reply, said: this.set.candidates[best] };
   }
+}
+
+/**
+ * The attributes whose value the data writes as the restaurant's name and a suffix (`resto_x_phone`): the
+ * model was trained on those words, whatever a knowledge base holds instead.
+ */
+const NAMED_VALUES: Record<string, string> = { r_phone: "_phone", r_address: "_address" };
+
+/** A result line as the model read such lines in training: a phone or address written the data's way. */
+function asInData(tokens: string[]): string[] {
+  const suffix = NAMED_VALUES[tokens[1]];
+  return suffix && tokens.length >= 3 ? [tokens[0], tokens[1], `${tokens[0]}${suffix}`] : tokens;
+}
+
+/** From a conversation's result lines: the data's word for a phone or address -> the knowledge base's value. */
+function valuesOf(history: { tokens: string[]; result?: string[] }[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const h of history) {
+    const r = h.result;
+    if (r && r.length >= 3 && NAMED_VALUES[r[1]])
+      out.set(`${r[0]}${NAMED_VALUES[r[1]]}`, r.slice(2).join(" "));
+  }
+  return out;
 }
 
 /** The most replies the bot goes on with by itself after one line of the user's. */
