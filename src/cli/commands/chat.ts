@@ -71,7 +71,8 @@ async function chat(opts: ChatOptions): Promise<void> {
     for await (const raw of checkedLines(rl, source)) {
       const line = raw.trim();
       if (line === ":reset") bot.reset();
-      else if (isApiResult(line)) bot.addResult(line);
+      // A result line typed by hand only where no knowledge base answers: with one, only it writes results.
+      else if (!bot.kb && isApiResult(line)) bot.addResult(line);
       else {
         const reply = bot.say(line, undefined, { limits: currentLimits() });
         if (reply.dropped > 0 && dropped === 0) {
