@@ -45,7 +45,7 @@ export interface Config {
    * The memory softmax also spreads over the memory's empty slots (score 0, nothing to read), as the
    * official code's does: a story shorter than the memory (the training data's longest story, at most
    * memorySize) leaves slots that soak up attention, so a hop can read next to nothing. The paper does not
-   * say so; on tasks 6 and 10 it halves the test error (README, "The model and its defaults").
+   * say so; on tasks 6 and 10 it halves the test error (docs/model.md).
    */
   attendEmpty: boolean;
   /** Random noise: empty memories added at training time, as random gaps in the time indices. */
@@ -193,7 +193,7 @@ export const PAPER_DEFAULTS: Readonly<Config> = Object.freeze({
 });
 
 /**
- * The options behind the project's best committed results (README "Results": the nonlinear hop with H,
+ * The options behind the project's best committed results (docs/results.md: the nonlinear hop with H,
  * global clipping, relative time, question-match words and the supporting facts as a second loss, no
  * linear start, d = 50; bAbI 10k 0.3% mean test error with none failed, 1k 3.0%): the page's "Our best".
  */
@@ -224,7 +224,7 @@ export function jointDefaults(tenK: boolean): Partial<Config> {
 /**
  * The dialog model (Bordes et al. 2017): sentences as bags of words, with speaker and time words in place
  * of temporal encoding; no linear start or random noise; the dev set is the validation set (nothing held
- * out of the training dialogs). The size and schedule were chosen on the dev sets (README, "Dialog").
+ * out of the training dialogs). The size and schedule were chosen on the dev sets (docs/model.md, "Dialog").
  */
 export function dialogDefaults(): Partial<Config> {
   return {
