@@ -431,6 +431,36 @@ test("serve: --cors with --token works from a browser: preflights pass, DELETE i
   }
 });
 
+test("serve: with --token, a model of one's own is not handed out to the page's open routes", async () => {
+  const s = await startServer(
+    settings({
+      token: "s3cret",
+      models: [
+        { name: "babi-task-1", file: join(MODELS, "babi-task-1.safetensors"), shipped: true },
+        { name: "private", file: join(MODELS, "babi-task-2.safetensors") },
+      ],
+    }),
+    { sessions: new LocalSessions(10, 60_000), onSignal: false },
+  );
+  const url = `http://127.0.0.1:${s.port}`;
+  try {
+    assert.equal((await fetch(`${url}/models/private.safetensors`)).status, 404);
+    const listed = (await (await fetch(`${url}/models/models.json`)).json()) as {
+      models: { name: string }[];
+    };
+    assert.deepEqual(
+      listed.models.map((m) => m.name),
+      ["babi-task-1"],
+    );
+    assert.equal((await fetch(`${url}/models/babi-task-1.safetensors`)).status, 200);
+    // Through the API, with the token, it answers as any other.
+    const r = await fetch(`${url}/v1/models/private`, { headers: { authorization: "Bearer s3cret" } });
+    assert.equal(r.status, 200);
+  } finally {
+    await s.close();
+  }
+});
+
 test("serve: a reload that fails keeps the old model serving", async () => {
   await withTmpDirAsync(async (dir) => {
     const file = join(dir, "m.safetensors");
@@ -620,4 +650,34 @@ test("serve --host 0.0.0.0: the reachable addresses, and a warning when no token
   } finally {
     await s.stop();
   }
+});
+
+test("serve --token-file: the token from a file's first line, so that it never sits in argv", async () => {
+  await withTmpDirAsync(async (dir) => {
+    const file = join(dir, "token");
+    writeFileSync(file, "s3cret\n");
+    const s = await serve([
+      "--token-file",
+      file,
+      "--model",
+      "t1=models/babi-task-1.safetensors",
+      "--no-page",
+    ]);
+    try {
+      assert.equal((await fetch(`${s.base}/v1/models`)).status, 401);
+      assert.equal(
+        (await fetch(`${s.base}/v1/models`, { headers: { authorization: "Bearer s3cret" } })).status,
+        200,
+      );
+    } finally {
+      await s.stop();
+    }
+    writeFileSync(file, "\n");
+    const empty = runCli(["serve", "--token-file", file]);
+    assert.equal(empty.code, 2);
+    assert.match(empty.stderr, /^error: --token-file .*: the first line is empty$/m);
+    const both = runCli(["serve", "--token", "x", "--token-file", file]);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /--token-file: give the token one way/);
+  });
 });

@@ -470,7 +470,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
-  pageRoutes(app, opts.page ?? { page: null, data: null }, opts.registry);
+  pageRoutes(app, opts.page ?? { page: null, data: null }, opts.registry, opts.token !== undefined);
   inferRoutes(app, opts.registry, {
     maxLines: MAX_LINES,
     maxSentenceChars: opts.maxSentenceChars,

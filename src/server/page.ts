@@ -120,7 +120,14 @@ function listed(s: Served): { name: string; kind: string; figures: Record<string
   };
 }
 
-export function pageRoutes(app: FastifyInstance, settings: PageSettings, registry: Registry): void {
+export function pageRoutes(
+  app: FastifyInstance,
+  settings: PageSettings,
+  registry: Registry,
+  guarded = false,
+): void {
+  // With a token guarding the API, the page's open routes hand out the package's own models only.
+  const open = (s: Served) => !guarded || s.shipped;
   const page = settings.page ? readPage(settings.page) : null;
   const data = settings.data ? listData(settings.data) : null;
   const hide = { schema: { hide: true } };
@@ -152,11 +159,12 @@ export function pageRoutes(app: FastifyInstance, settings: PageSettings, registr
   app.get("/models/models.json", hide, async (_req, reply) =>
     isolationHeaders(reply)
       .header("cache-control", "no-cache")
-      .send({ models: registry.all().map(listed) }),
+      .send({ models: registry.all().filter(open).map(listed) }),
   );
   app.get<{ Params: { file: string } }>("/models/:file", hide, async (req, reply) => {
     const name = req.params.file.replace(/\.safetensors$/, "");
-    const s = req.params.file.endsWith(".safetensors") ? registry.get(name) : undefined;
+    const found = req.params.file.endsWith(".safetensors") ? registry.get(name) : undefined;
+    const s = found && open(found) ? found : undefined;
     if (!s) throw new HttpError(404, "url", `no model ${req.params.file} (see /models/models.json)`);
     let body = bytes.get(s);
     if (!body) {

@@ -10,6 +10,8 @@ import { modelFromText, type TrainedModel } from "../model/file.js";
 export interface ModelSpec {
   name: string;
   file: string;
+  /** One of the package's own models (public anyway): the page may fetch it without the token. */
+  shipped?: boolean;
 }
 
 export interface Served {
@@ -19,6 +21,7 @@ export interface Served {
   trained: TrainedModel;
   model: Model | null;
   bot: DialogBot | null;
+  shipped: boolean;
 }
 
 /** What GET /v1/models/{name} says of a model. */
@@ -60,6 +63,7 @@ export function loadServed(spec: ModelSpec): Served {
   return {
     name: spec.name,
     file: spec.file,
+    shipped: spec.shipped === true,
     kind,
     trained,
     model: kind === "babi" ? new Model(trained) : null,

@@ -5,7 +5,7 @@
 import cluster, { type Worker } from "node:cluster";
 import { existsSync, readFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { AggregatorRegistry } from "prom-client";
@@ -16,7 +16,7 @@ import { type ServeSettings, startServer } from "../../server/start.js";
 import { BABI_SETS, findBabiDir } from "../datadir.js";
 import { findDialogDir } from "../dialog-data.js";
 import { UsageError } from "../errors.js";
-import { resolveModel, shippedModels } from "../model-io.js";
+import { resolveModel, SHIPPED_DIR, shippedModels } from "../model-io.js";
 import { wholeOption } from "../whole.js";
 import { parseWorkers } from "./train.js";
 
@@ -26,6 +26,7 @@ interface ServeOptions {
   port: string;
   workers?: string;
   token?: string;
+  tokenFile?: string;
   cors?: string;
   bodyLimit: string;
   logLevel: string;
@@ -58,6 +59,10 @@ export function registerServe(program: Command): void {
     .option(
       "--token <t>",
       "require Authorization: Bearer <t> on the API (the health checks, the page and its data stay open)",
+    )
+    .option(
+      "--token-file <file>",
+      "read the token from this file's first line (or set MEMN2N_TOKEN): a token in argv shows in ps",
     )
     .option("--cors <origin>", "allow this origin (Access-Control-Allow-Origin)")
     .option("--body-limit <size>", "largest request body, e.g. 1mb, 512kb", "1mb")
@@ -102,7 +107,7 @@ export function parseDuration(v: string): number {
 }
 
 /** `--model` values as names and files; none: every shipped model. */
-export function modelSpecs(given: string[]): { name: string; file: string }[] {
+export function modelSpecs(given: string[]): { name: string; file: string; shipped: boolean }[] {
   const specs = given.length > 0 ? given : shippedModels();
   if (specs.length === 0) throw new UsageError("--model: no shipped models found; give NAME=FILE");
   const out = specs.map((v) => {
@@ -121,7 +126,25 @@ export function modelSpecs(given: string[]): { name: string; file: string }[] {
     if (seen.has(s.name)) throw new UsageError(`--model: two models named ${s.name}; give NAME=FILE`);
     seen.add(s.name);
   }
-  return out;
+  return out.map((s) => ({ ...s, shipped: resolve(dirname(s.file)) === resolve(SHIPPED_DIR) }));
+}
+
+/** The API token: --token, --token-file or MEMN2N_TOKEN (one of them at most), or none. */
+function tokenOf(opts: ServeOptions): string | undefined {
+  if (opts.token !== undefined && opts.tokenFile !== undefined)
+    throw new UsageError("--token-file: give the token one way, not with --token too");
+  if (opts.tokenFile === undefined) return opts.token ?? (process.env.MEMN2N_TOKEN || undefined);
+  let text: string;
+  try {
+    text = readFileSync(opts.tokenFile, "utf8");
+  } catch (e) {
+    throw new UsageError(
+      `--token-file ${opts.tokenFile}: cannot read (${(e as NodeJS.ErrnoException).code})`,
+    );
+  }
+  const token = text.split(/\r?\n/)[0].trim();
+  if (token === "") throw new UsageError(`--token-file ${opts.tokenFile}: the first line is empty`);
+  return token;
 }
 
 function settingsOf(opts: ServeOptions): ServeSettings {
@@ -136,7 +159,7 @@ function settingsOf(opts: ServeOptions): ServeSettings {
     models: modelSpecs(opts.model),
     host: opts.host,
     port,
-    token: opts.token ?? process.env.MEMN2N_TOKEN,
+    token: tokenOf(opts),
     cors: opts.cors,
     bodyLimit: parseSize(opts.bodyLimit),
     maxSentenceChars: wholeOption("--max-sentence-chars", opts.maxSentenceChars, 1),
