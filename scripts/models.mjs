@@ -10,7 +10,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { carryOnOf, parseDialogs, responseShape } from "../dist/data/dialog.js";
+import { carryOnOf, opensSilent, parseDialogs, responseShape } from "../dist/data/dialog.js";
 import { dialogPaper, PAPER_COLUMNS } from "../dist/eval/paper.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -311,11 +311,12 @@ function asJson(path) {
  * placeholders, which changes none of them: a line naming a restaurant is never one the user lets pass).
  */
 function withCarryOn(m, j) {
-  if (!j.dialog || j.dialog.carryOn) return;
+  if (!j.dialog || (j.dialog.carryOn && j.dialog.opens !== undefined)) return;
   const file = m.name === "restaurant" ? "dialog-babi-task5-full-dialogs-trn.txt" : "dialog-babi-task6-dstc2-trn.txt";
   const dialogs = parseDialogs(readFileSync(join(dialogData[1], file), "utf8"), file);
   const types = new Map(Object.entries(j.dialog.entities));
   j.dialog.carryOn = carryOnOf(dialogs, (r) => responseShape(r, types));
+  if (opensSilent(dialogs)) j.dialog.opens = true;
 }
 
 function writeCard(m, from, seconds, kbTests) {

@@ -9,6 +9,7 @@ import {
   carryOnOf,
   dialogExamples,
   entitiesOfResults,
+  opensSilent,
   parseCandidates,
   parseDialogs,
   responseShape,
@@ -182,4 +183,14 @@ test("typed lines: punctuation at a word's ends is split off and kept only where
   assert.deepEqual(typedTokens("hello.  I'm  hungry, food?", has), ["hello", "i'm", "hungry", "food", "?"]);
   assert.deepEqual(typedTokens("(food) option:", has), ["food", "option:"]);
   assert.deepEqual(typedTokens("!!!", has), []);
+});
+
+test("opening: whether every dialog of the data opens with the bot speaking first", () => {
+  const silent = parseDialogs(
+    "1 <SILENCE>\thello welcome\n2 cheap please\tok\n\n1 <SILENCE>\thello welcome\n",
+    "t",
+  );
+  assert.equal(opensSilent(silent), true);
+  const mixed = parseDialogs("1 <SILENCE>\thello welcome\n\n1 hi\thello welcome\n", "t");
+  assert.equal(opensSilent(mixed), false);
 });

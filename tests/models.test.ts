@@ -277,3 +277,15 @@ test("models: with a knowledge base of real values, the bot gives the restaurant
   // The memory keeps the data's words, so that the model reads what it was trained on.
   assert.ok(phone?.history.at(-1)?.endsWith("here it is resto_paris_cheap_italian_3stars_phone"));
 });
+
+test("models: the dstc2 bot greets first, as its data's bot does, before it answers the user's first line", () => {
+  const bot = loadDialogBot(readFileSync(join(MODELS, "dstc2.safetensors")), "dstc2");
+  assert.equal(bot.model.dialog?.opens, true);
+  const r = bot.say("hello");
+  assert.match(r.opening?.response ?? "", /^hello , welcome to the cambridge restaurant system/);
+  assert.doesNotMatch(r.response, /sorry/);
+  assert.equal(r.history.length, 2, "the greeting's turn and the user's");
+  // The restaurant bot's data opens with the user: no greeting there.
+  const restaurant = loadDialogBot(readFileSync(join(MODELS, "restaurant.safetensors")), "restaurant");
+  assert.equal(restaurant.say("hello").opening, undefined);
+});

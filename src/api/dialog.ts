@@ -11,6 +11,7 @@ import {
   dialogTokens,
   isResultLine,
   memoryOf,
+  opensSilent,
   parseCandidates,
   parseDialogs,
   responseShape,
@@ -121,6 +122,7 @@ export function trainedDialogModel(
       ...(input.placeholders ? { placeholders: input.placeholders } : {}),
       ...(input.kb ? { kb: { attributes: input.kb.attributes, rows: input.kb.rows } } : {}),
       carryOn: carryOnOf(input.train.dialogs, (r) => responseShape(r, data.candidates.entityType)),
+      ...(opensSilent(input.train.dialogs) ? { opens: true } : {}),
     },
   };
 }
@@ -162,6 +164,8 @@ export interface BotReply {
    * conversation after the last of them.
    */
   followUps?: BotReply[];
+  /** The bot's greeting before this reply, where the data's dialogs open with the bot speaking first. */
+  opening?: BotReply;
 }
 
 export interface ReplyOptions {
@@ -332,11 +336,13 @@ export class DialogBot {
   say(userLine: string, conv = this.conversation, options: ReplyOptions = {}): BotReply {
     const limits = { ...DEFAULT_LIMITS, ...options.limits };
     checkText(userLine, "user", limits, dialogTokens, "line");
-    const first = this.turn(
-      typedTokens(userLine, (w) => this.vocab.has(w)),
-      conv,
-      options,
-    );
+    const user = typedTokens(userLine, (w) => this.vocab.has(w));
+    // Where the data's bot speaks first (task 6's greeting), it greets before it answers the first line.
+    const opening =
+      this.trained.dialog!.opens && conv.history.length === 0 && user.length > 0
+        ? this.turn([], conv, options).reply
+        : undefined;
+    const first = this.turn(user, conv, options);
     // Where the data's user always says nothing next ("i'm on it", an api_call), the bot goes on by itself.
     const followUps: BotReply[] = [];
     let last = first;
@@ -344,7 +350,12 @@ export class DialogBot {
       last = this.turn([], conv, options);
       followUps.push(last.reply);
     }
-    return followUps.length > 0 ? { ...first.reply, followUps, history: [...conv.lines] } : first.reply;
+    return {
+      ...first.reply,
+      ...(opening ? { opening } : {}),
+      ...(followUps.length > 0 ? { followUps } : {}),
+      history: [...conv.lines],
+    };
   }
 
   /** Whether the bot goes on by itself after saying `said` (the model's view): the data's users never speak then. */

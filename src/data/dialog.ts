@@ -264,3 +264,14 @@ export function typedTokens(text: string, known: (word: string) => boolean): str
 export function responseShape(response: string[], entityType: ReadonlyMap<string, string>): string {
   return response.map((w) => (entityType.has(w) ? `<${entityType.get(w)}>` : w)).join(" ");
 }
+
+/** Whether the data's dialogs all open with the bot speaking first, the user silent (task 6's greeting). */
+export function opensSilent(dialogs: Dialog[]): boolean {
+  return (
+    dialogs.length > 0 &&
+    dialogs.every((d) => {
+      const first = d.lines.find((l) => l.kind === "turn");
+      return first?.kind === "turn" && first.user.length === 1 && first.user[0] === SILENCE;
+    })
+  );
+}

@@ -55,6 +55,8 @@ export interface DialogSpec {
    * responseShape): the bot goes on by itself after them.
    */
   carryOn?: string[];
+  /** The data's dialogs open with the bot speaking first (the user silent): the bot greets before replying. */
+  opens?: boolean;
 }
 
 /**
@@ -156,6 +158,7 @@ const headSchema = z.object({
         })
         .optional(),
       carryOn: z.array(z.string().min(1).max(10_000)).max(100_000).optional(),
+      opens: z.boolean().optional(),
     })
     .optional(),
   card: cardSchema.optional(),

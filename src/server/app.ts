@@ -310,6 +310,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
         response: { type: "string" },
         ...common,
         apiResults: strings,
+        opening: { ...turn, description: "the bot's greeting before this reply, where its data opens so" },
         followUps: {
           type: "array",
           items: turn,
@@ -334,6 +335,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
   const replyOf = (r: BotReply) => ({
     ...turnOf(r),
+    ...(r.opening ? { opening: turnOf(r.opening) } : {}),
     ...(r.followUps ? { followUps: r.followUps.map(turnOf) } : {}),
     history: r.history,
   });

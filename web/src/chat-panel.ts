@@ -95,7 +95,8 @@ export function setupChat(page: Page): void {
       const { reply } = await client.request({ type: "say", line: said }, "reply");
       line("user", "you:", said.trim() === "" ? "(says nothing)" : said);
       // The reply, then what the bot went on to say by itself (after "i'm on it", an api_call...).
-      for (const turn of [reply, ...(reply.followUps ?? [])]) {
+      const turns = [...(reply.opening ? [reply.opening] : []), reply, ...(reply.followUps ?? [])];
+      for (const turn of turns) {
         for (const r of turn.apiResults ?? []) line("result", "kb:", r);
         const li = line("bot", "bot:", turn.response);
         li.dataset.probability = String(turn.probability);

@@ -95,6 +95,8 @@ async function chat(opts: ChatOptions): Promise<void> {
 }
 
 function show(r: BotReply, user: string, attention: boolean, top: number, json: boolean): void {
+  // The greeting first, where the bot speaks before the user's first line is answered.
+  if (r.opening) showTurn(r.opening, "", attention, top, json);
   showTurn(r, user, attention, top, json);
   // What the bot went on to say by itself, as if the user had said nothing.
   for (const f of r.followUps ?? []) showTurn(f, "", attention, top, json);
