@@ -681,3 +681,32 @@ test("serve --token-file: the token from a file's first line, so that it never s
     assert.match(both.stderr, /--token-file: give the token one way/);
   });
 });
+
+test("serve: a body announced over the limit with Expect: 100-continue gets its 413 before it is sent", async () => {
+  const status = await new Promise<{ code: number; body: string; continued: boolean }>((resolve, reject) => {
+    let continued = false;
+    const req = request({
+      host: "127.0.0.1",
+      port: server.port,
+      method: "POST",
+      path: "/v1/models/babi/answer",
+      headers: { "content-type": "application/json", "content-length": 2_000_000, expect: "100-continue" },
+    });
+    req.on("continue", () => {
+      continued = true;
+      req.end("x".repeat(2_000_000));
+    });
+    req.on("response", (res) => {
+      let body = "";
+      res.on("data", (d) => {
+        body += d;
+      });
+      res.on("end", () => resolve({ code: res.statusCode ?? 0, body, continued }));
+    });
+    req.on("error", reject);
+    req.flushHeaders();
+  });
+  assert.equal(status.code, 413);
+  assert.equal(status.continued, false, "no 100 Continue for a body that will be refused");
+  assert.equal(JSON.parse(status.body).error.field, "body");
+});

@@ -4,6 +4,7 @@
 // is a 4xx whose JSON names the field.
 
 import { timingSafeEqual } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import fastifyCors from "@fastify/cors";
 import fastifyRateLimit from "@fastify/rate-limit";
 import fastifySwagger from "@fastify/swagger";
@@ -64,6 +65,22 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     return503OnClosing: true,
     // On close, idle keep-alive connections go at once; requests in flight finish.
     forceCloseConnections: "idle",
+  });
+
+  // A body announced over the limit with `Expect: 100-continue` is refused before it is sent: the client
+  // reads a 413, rather than sending it into a connection that will be reset.
+  app.server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => {
+    const length = Number(req.headers["content-length"]);
+    if (Number.isFinite(length) && length > opts.bodyLimit) {
+      const body = JSON.stringify({
+        error: { field: "body", message: `larger than the limit of ${opts.bodyLimit} bytes (--body-limit)` },
+      });
+      res.writeHead(413, { "content-type": "application/json; charset=utf-8", connection: "close" });
+      res.end(body);
+      return;
+    }
+    res.writeContinue();
+    app.server.emit("request", req, res);
   });
 
   // Bodies: JSON only, strict UTF-8 (a replaced byte would change the words silently).
