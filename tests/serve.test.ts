@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { Agent, type IncomingMessage, request } from "node:http";
+import { createConnection, type Socket } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import SwaggerParser from "@apidevtools/swagger-parser";
@@ -709,4 +710,44 @@ test("serve: a body announced over the limit with Expect: 100-continue gets its 
   assert.equal(status.code, 413);
   assert.equal(status.continued, false, "no 100 Continue for a body that will be refused");
   assert.equal(JSON.parse(status.body).error.field, "body");
+});
+
+test("serve: a trickling body and a silent connection are cut off; one client's connections are capped", async () => {
+  const s = await startServer(
+    settings({ limits: { requestTimeoutMs: 600, headersTimeoutMs: 300, maxConnectionsPerClient: 5 } }),
+    { sessions: new LocalSessions(10, 60_000), onSignal: false },
+  );
+  const connect = (localAddress = "127.0.0.1") =>
+    new Promise<Socket>((resolve, reject) => {
+      const c = createConnection({ host: "127.0.0.1", port: s.port, localAddress }, () => resolve(c));
+      c.on("error", reject);
+    });
+  const closed = (c: Socket) => new Promise<void>((r) => (c.destroyed ? r() : c.once("close", () => r())));
+  try {
+    // Content-Length 60000 (under the body limit), then one byte: a 408 after the request timeout, and the
+    // connection ends.
+    const slow = await connect();
+    let got = "";
+    slow.on("data", (d) => {
+      got += d;
+    });
+    slow.write(
+      "POST /v1/models/babi/answer HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 60000\r\n\r\n{",
+    );
+    const t0 = Date.now();
+    await closed(slow);
+    assert.ok(Date.now() - t0 < 3000, "cut off within the timeout");
+    assert.match(got, /^HTTP\/1\.1 408/);
+    // A connection that sends nothing ends after the headers' timeout.
+    const silent = await connect();
+    await closed(silent);
+    // One client address (127.0.0.2) holding five connections gets no sixth; another address still answers.
+    const held = await Promise.all(Array.from({ length: 8 }, () => connect("127.0.0.2")));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(held.filter((c) => c.destroyed).length, 3);
+    assert.equal((await fetch(`http://127.0.0.1:${s.port}/v1/health`)).status, 200);
+    for (const c of held) c.destroy();
+  } finally {
+    await s.close();
+  }
 });

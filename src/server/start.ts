@@ -2,6 +2,8 @@
 // stop accepting and let the requests in flight finish; SIGHUP reloads the model files (a failed reload is
 // logged and the old models serve on). Used alone (one process) and by each worker of a cluster.
 
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import type { FastifyInstance } from "fastify";
 import { buildServer } from "./app.js";
 import { Metrics } from "./metrics.js";
@@ -23,7 +25,28 @@ export interface ServeSettings {
   logLevel: string;
   version: string;
   page?: PageSettings;
+  /** Connection bounds (each has a default): see `connectionLimits`. */
+  limits?: Partial<ConnectionLimits>;
 }
+
+/** What one client can hold of a server process: time to send a request, and connections. */
+export interface ConnectionLimits {
+  /** A request's headers and body must arrive within this (ms); a trickling body is cut off. */
+  requestTimeoutMs: number;
+  /** The headers alone within this (ms). */
+  headersTimeoutMs: number;
+  /** Open connections per process. */
+  maxConnections: number;
+  /** Open connections per client address. */
+  maxConnectionsPerClient: number;
+}
+
+export const CONNECTION_DEFAULTS: ConnectionLimits = {
+  requestTimeoutMs: 30_000,
+  headersTimeoutMs: 10_000,
+  maxConnections: 2_000,
+  maxConnectionsPerClient: 50,
+};
 
 export interface Started {
   app: FastifyInstance;
@@ -75,6 +98,7 @@ export async function startServer(
     page: s.page,
     isClosing: () => closing,
   });
+  limitConnections(app, { ...CONNECTION_DEFAULTS, ...s.limits });
   await app.listen({ host: s.host, port: s.port });
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : s.port;
@@ -102,4 +126,51 @@ export async function startServer(
     });
   }
   return { app, registry, metrics, port, closed, close, reload };
+}
+
+/**
+ * Bounds on what clients hold: a request that has not arrived in time is cut off (a body that trickles in a
+ * byte at a time held its connection for ever), and connections are capped per process and per client
+ * address, so that one client cannot take every socket and the health checks keep answering the others.
+ */
+function limitConnections(app: FastifyInstance, l: ConnectionLimits): void {
+  const server = app.server;
+  server.maxConnections = l.maxConnections;
+  const open = new Map<string, number>();
+  server.on("connection", (socket: Socket) => {
+    const who = socket.remoteAddress ?? "?";
+    const n = (open.get(who) ?? 0) + 1;
+    if (n > l.maxConnectionsPerClient) {
+      socket.destroy();
+      return;
+    }
+    open.set(who, n);
+    socket.once("close", () => {
+      const left = (open.get(who) ?? 1) - 1;
+      if (left > 0) open.set(who, left);
+      else open.delete(who);
+    });
+    // A connection that says nothing (no request line, no headers) for this long is closed.
+    socket.setTimeout(l.headersTimeoutMs, () => socket.destroy());
+  });
+  // Node checks its own request timeout only every 30 s: each request gets a timer of its own instead.
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    req.socket.setTimeout(0);
+    const timer = setTimeout(() => {
+      if (req.complete) return;
+      if (!res.headersSent) {
+        res.writeHead(408, { "content-type": "application/json; charset=utf-8", connection: "close" });
+        res.end(
+          JSON.stringify({
+            error: { field: "body", message: `not received within ${l.requestTimeoutMs} ms` },
+          }),
+        );
+      }
+      req.socket.destroySoon();
+    }, l.requestTimeoutMs);
+    timer.unref();
+    const done = () => clearTimeout(timer);
+    req.once("end", done);
+    res.once("close", done);
+  });
 }

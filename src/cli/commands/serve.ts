@@ -12,7 +12,7 @@ import { AggregatorRegistry } from "prom-client";
 import type { PageSettings } from "../../server/page.js";
 import { Registry } from "../../server/registry.js";
 import { LocalSessions, type SessionRequest, serveSessionRequest } from "../../server/sessions.js";
-import { type ServeSettings, startServer } from "../../server/start.js";
+import { CONNECTION_DEFAULTS, type ServeSettings, startServer } from "../../server/start.js";
 import { BABI_SETS, findBabiDir } from "../datadir.js";
 import { findDialogDir } from "../dialog-data.js";
 import { UsageError } from "../errors.js";
@@ -27,6 +27,10 @@ interface ServeOptions {
   workers?: string;
   token?: string;
   tokenFile?: string;
+  requestTimeout: string;
+  headersTimeout: string;
+  maxConnections: string;
+  maxConnectionsPerClient: string;
   cors?: string;
   bodyLimit: string;
   logLevel: string;
@@ -65,6 +69,18 @@ export function registerServe(program: Command): void {
       "read the token from this file's first line (or set MEMN2N_TOKEN): a token in argv shows in ps",
     )
     .option("--cors <origin>", "allow this origin (Access-Control-Allow-Origin)")
+    .option("--request-timeout <time>", "a request (headers and body) must arrive within this", "30s")
+    .option("--headers-timeout <time>", "a new connection must send its request's headers within this", "10s")
+    .option(
+      "--max-connections <n>",
+      "open connections per process",
+      String(CONNECTION_DEFAULTS.maxConnections),
+    )
+    .option(
+      "--max-connections-per-client <n>",
+      "open connections per client address",
+      String(CONNECTION_DEFAULTS.maxConnectionsPerClient),
+    )
     .option("--body-limit <size>", "largest request body, e.g. 1mb, 512kb", "1mb")
     .option("--max-sentence-chars <n>", "longest story sentence or user line, in characters", "1000")
     .option(
@@ -96,13 +112,13 @@ export function parseSize(v: string): number {
 /** The longest a session may be kept unused (a week): a time to live must end. */
 const MAX_TTL_MS = 7 * 24 * 3_600_000;
 
-export function parseDuration(v: string): number {
+export function parseDuration(v: string, flag = "--session-ttl"): number {
   const m = /^(\d+)\s*(ms|s|m|h)?$/.exec(v.trim());
-  if (!m) throw new UsageError(`--session-ttl: expected a time such as 30m, 1h or 90s, got ${v}`);
+  if (!m) throw new UsageError(`${flag}: expected a time such as 30m, 1h or 90s, got ${v}`);
   const ms = Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? "s") as "s"];
-  // 0 would forget every conversation between two of its turns.
-  if (ms < 1000) throw new UsageError(`--session-ttl: at least 1s, got ${v}`);
-  if (ms > MAX_TTL_MS) throw new UsageError(`--session-ttl: at most 168h (a week), got ${v}`);
+  // 0 would forget every conversation between two of its turns, or cut every request off.
+  if (ms < 1000) throw new UsageError(`${flag}: at least 1s, got ${v}`);
+  if (ms > MAX_TTL_MS) throw new UsageError(`${flag}: at most 168h (a week), got ${v}`);
   return ms;
 }
 
@@ -160,6 +176,12 @@ function settingsOf(opts: ServeOptions): ServeSettings {
     host: opts.host,
     port,
     token: tokenOf(opts),
+    limits: {
+      requestTimeoutMs: parseDuration(opts.requestTimeout, "--request-timeout"),
+      headersTimeoutMs: parseDuration(opts.headersTimeout, "--headers-timeout"),
+      maxConnections: wholeOption("--max-connections", opts.maxConnections, 1),
+      maxConnectionsPerClient: wholeOption("--max-connections-per-client", opts.maxConnectionsPerClient, 1),
+    },
     cors: opts.cors,
     bodyLimit: parseSize(opts.bodyLimit),
     maxSentenceChars: wholeOption("--max-sentence-chars", opts.maxSentenceChars, 1),
