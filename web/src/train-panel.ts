@@ -29,6 +29,11 @@ export function setupTrain(page: Page): void {
   const status = $("train-status");
   const result = $("result");
   const errorBox = $("train-error");
+  /** An error where the user is looking: the box sits under Train, and scrolls into view from anywhere. */
+  const showError = (e: unknown) => {
+    errorBox.textContent = `error: ${(e as Error).message}`;
+    errorBox.scrollIntoView({ block: "nearest" });
+  };
   const dataStatus = $("data-status");
   const modelStatus = $("model-status");
   const download = $<HTMLButtonElement>("download");
@@ -175,7 +180,7 @@ export function setupTrain(page: Page): void {
         else own.train = entry;
         status.textContent = `${f.name}: ${parsed.stories} stories, ${parsed.questions.length} questions`;
       } catch (e) {
-        errorBox.textContent = `error: ${(e as Error).message}`;
+        showError(e);
         return;
       }
     }
@@ -236,7 +241,7 @@ export function setupTrain(page: Page): void {
       makeConfig({ ...page.state.config });
     } catch (err) {
       if (err instanceof ConfigError && showFieldError(err.field, err.detail)) return;
-      errorBox.textContent = `error: ${(err as Error).message}`;
+      showError(err);
       return;
     }
     setRunning(true);
@@ -269,7 +274,7 @@ export function setupTrain(page: Page): void {
       if (done.model.tasks.length > 1) result.append(jointTable(page, done.model));
       page.setModel(done.model);
     } catch (err) {
-      errorBox.textContent = `error: ${(err as Error).message}`;
+      showError(err);
     } finally {
       setRunning(false);
     }
@@ -287,7 +292,7 @@ export function setupTrain(page: Page): void {
       await page.loadShipped(shippedSel.value);
     } catch (err) {
       modelStatus.textContent = "";
-      errorBox.textContent = `error: ${(err as Error).message}`;
+      showError(err);
     }
   });
   const modelFile = $<HTMLInputElement>("model-file");
@@ -301,7 +306,7 @@ export function setupTrain(page: Page): void {
       const r = await client.request({ type: "load-model", bytes, name: f.name }, "model", [bytes]);
       page.setModel(r.model);
     } catch (err) {
-      errorBox.textContent = `error: ${(err as Error).message}`;
+      showError(err);
     }
   });
   download.addEventListener("click", async () => {
