@@ -53,12 +53,12 @@ try {
     trainEpochs.push(Number(await page.getAttribute("#result", "data-epochs")));
     testErrors.push(Number(await page.getAttribute("#result", "data-test-error")));
     // Answers with the shipped model, as a user asks them: one click, one answer on the page.
-    await page.selectOption("#shipped", "babi-task-1");
-    await page.click("#load-shipped");
-    await page.waitForFunction(() =>
-      document.querySelector("#model-status")?.textContent?.includes("Model babi-task-1:"),
-    );
     await page.click("#tab-ask");
+    await page.selectOption("#ask-shipped", "babi-task-1");
+    await page.click("#ask-load");
+    await page.waitForFunction(() =>
+      document.querySelector("#ask-model")?.textContent?.startsWith("Answering with babi-task-1 "),
+    );
     const ask = async (into: number[], press: () => Promise<void>) => {
       await page.evaluate(() => document.getElementById("answer")!.removeAttribute("data-ms"));
       await press();

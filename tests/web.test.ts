@@ -46,11 +46,11 @@ async function open(query = "", width = 1280): Promise<{ page: Page; errors: str
 }
 
 async function loadShipped(page: Page, name: string) {
-  await page.click("#tab-train");
-  await page.selectOption("#shipped", name);
-  await page.click("#load-shipped");
+  await page.click("#tab-ask");
+  await page.selectOption("#ask-shipped", name);
+  await page.click("#ask-load");
   await page.waitForFunction(
-    (n) => document.querySelector("#model-status")?.textContent?.includes(`Model ${n}:`),
+    (n) => document.querySelector("#ask-model")?.textContent?.startsWith(`Answering with ${n} `),
     name,
   );
 }
@@ -197,9 +197,10 @@ test("first load: Ask answers with the default model, and the drawing shows its 
   assert.equal(hops, want.config.hops);
   // Another task from the picker: a story of that task, answered at once.
   await page.selectOption("#ask-task", "15");
+  // Task 15's questions ask what someone is afraid of (task 1's, where someone is).
   await page.waitForFunction(
     () =>
-      /^Where|^What/.test((document.getElementById("question") as HTMLInputElement).value) &&
+      /^What is \w+ afraid of\?$/.test((document.getElementById("question") as HTMLInputElement).value) &&
       document.querySelector("#verdict"),
   );
   assert.match(page.url(), /task=15/);

@@ -1,5 +1,5 @@
 // The Train panel: data (a bAbI task this host serves, or dropped files), the config form with the paper's
-// defaults, live training with its charts, and the models to load, download or pick from the shipped ones.
+// defaults, live training with its charts, and a model file to load or the trained model to download.
 
 import {
   ConfigError,
@@ -282,19 +282,7 @@ export function setupTrain(page: Page): void {
   stopBtn.addEventListener("click", () => client.post({ type: "stop" }));
   form.addEventListener("change", clearFieldError);
 
-  // Models: shipped, a file, and the trained one's download.
-  const shippedSel = $<HTMLSelectElement>("shipped");
-  if (!page.fillShipped(shippedSel)) $<HTMLButtonElement>("load-shipped").disabled = true;
-  $("load-shipped").addEventListener("click", async () => {
-    errorBox.textContent = "";
-    modelStatus.textContent = `loading ${shippedSel.value}...`;
-    try {
-      await page.loadShipped(shippedSel.value);
-    } catch (err) {
-      modelStatus.textContent = "";
-      showError(err);
-    }
-  });
+  // Models: a file, and the trained one's download (the shipped ones load from Ask).
   const modelFile = $<HTMLInputElement>("model-file");
   modelFile.addEventListener("change", async () => {
     const f = modelFile.files?.[0];
