@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { configFromOptions } from "../src/cli/config-options.js";
@@ -199,5 +199,23 @@ test("--fallback-set trains a task whose training file the set lacks from anothe
     const md = readFileSync(join(dir, "sweep.md"), "utf8");
     assert.match(md, /Task 3 was trained on the en set's training file \(en-10k has none\)/);
     assert.doesNotMatch(md, /skipped/);
+  });
+});
+
+test("two files claiming one task's training file are an error naming both, not a silent pick by name", () => {
+  withTmpDir((dir) => {
+    sliceTask1(dir, 300);
+    copyFileSync(join(dir, "qa1_single-supporting-fact_train.txt"), join(dir, "qa1_zz-poison_train.txt"));
+    for (const args of [
+      ["data", "stats", "--tasks", "1"],
+      ["train", "--task", "1"],
+    ]) {
+      const r = runCli([...args, "--data", dir]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(
+        r.stderr,
+        /^error: .*: task 1: two training files, qa1_single-supporting-fact_train\.txt and qa1_zz-poison_train\.txt: keep one\n$/,
+      );
+    }
   });
 });

@@ -6,6 +6,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type BabiFile, parseBabi } from "../data/babi.js";
 import { decodeUtf8 } from "../data/decode.js";
+import { FieldError } from "../data/errors.js";
 import { type TaskFiles, taskFiles } from "../data/tasks.js";
 import { UsageError } from "./errors.js";
 import { checkFileSize, currentLimits } from "./limits.js";
@@ -39,7 +40,7 @@ function isDir(p: string): boolean {
 }
 
 function hasTaskFiles(dir: string): boolean {
-  return isDir(dir) && taskFiles(readdirSync(dir)).size > 0;
+  return isDir(dir) && listTasks(dir).size > 0;
 }
 
 /** A folder of `qaN_*` files, found from a root that may be that folder, the release, or a data folder. */
@@ -69,7 +70,12 @@ export function findBabiDir(set: string, explicit?: string): string {
 }
 
 export function listTasks(dir: string): Map<number, TaskFiles> {
-  return taskFiles(readdirSync(dir));
+  try {
+    return taskFiles(readdirSync(dir));
+  } catch (e) {
+    if (e instanceof FieldError) throw new UsageError(`${dir}: ${e.message}`);
+    throw e;
+  }
 }
 
 export function readBabiFile(path: string): BabiFile {

@@ -36,15 +36,23 @@ export interface TaskFiles {
 
 const FILE = /^qa(\d+)_(?:.*_)?(train|test)\.txt$/;
 
-/** Pairs up the `qaN_*train.txt` / `qaN_*test.txt` files in a listing, per task. */
+/**
+ * Pairs up the `qaN_*train.txt` / `qaN_*test.txt` files in a listing, per task. Two files claiming one task's
+ * part are an error, naming both: which one to read would otherwise be decided by their names' order (a file
+ * slipped in beside the real one could replace it).
+ */
 export function taskFiles(names: string[]): Map<number, TaskFiles> {
   const out = new Map<number, TaskFiles>();
   for (const name of [...names].sort()) {
     const m = FILE.exec(name);
     if (!m) continue;
     const task = Number(m[1]);
+    const part = m[2] as "train" | "test";
     const entry = out.get(task) ?? { task, train: null, test: null };
-    entry[m[2] as "train" | "test"] = name;
+    if (entry[part] !== null) {
+      throw new FieldError(`task ${task}`, `two ${part}ing files, ${entry[part]} and ${name}: keep one`);
+    }
+    entry[part] = name;
     out.set(task, entry);
   }
   return out;
