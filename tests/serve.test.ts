@@ -751,3 +751,20 @@ test("serve: a trickling body and a silent connection are cut off; one client's 
     await s.close();
   }
 });
+
+test("serve: a bad or over-long URL is a 4xx in the one error shape, naming the url", async () => {
+  for (const [path, status, method] of [
+    [`/v1/models/${"x".repeat(150)}`, 414, "GET"],
+    ["/data/%", 400, "GET"],
+    [`/v1/sessions/${"a".repeat(200)}`, 414, "DELETE"],
+    [`/no/such/${"b".repeat(5000)}`, 404, "GET"],
+  ] as const) {
+    const r = await fetch(`${base}${path}`, { method });
+    const body = await r.json();
+    assert.equal(r.status, status, `${path.slice(0, 20)}: ${JSON.stringify(body)}`);
+    assert.deepEqual(Object.keys(body), ["error"], path);
+    assert.equal(body.error.field, "url", path);
+    assert.equal(typeof body.error.message, "string");
+    assert.ok(body.error.message.length <= 200, "the message does not echo a huge URL");
+  }
+});

@@ -63,6 +63,15 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     // JSON bodies nest little; a deep or huge one is refused rather than walked.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     return503OnClosing: true,
+    // The router's own refusals (a bad %-escape, a path parameter over 100 characters) in the one error
+    // shape, with the URL cut short rather than echoed whole.
+    frameworkErrors: (err, _req, reply) => {
+      const tooLong = err.code === "FST_ERR_MAX_PARAM_LENGTH";
+      const message = tooLong
+        ? "a name or id in the path is longer than 100 characters"
+        : "not a valid URL (a bad %-escape)";
+      (reply as FastifyReply).code(tooLong ? 414 : 400).send({ error: { field: "url", message } });
+    },
     // On close, idle keep-alive connections go at once; requests in flight finish.
     forceCloseConnections: "idle",
   });
@@ -114,9 +123,11 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   );
 
   app.setErrorHandler((err: FastifyError | HttpError, req, reply) => sendError(err, req, reply));
-  app.setNotFoundHandler((req, reply) =>
-    sendError(new HttpError(404, "url", `no route ${req.method} ${req.url.split("?")[0]}`), req, reply),
-  );
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split("?")[0];
+    const shown = path.length > 100 ? `${path.slice(0, 100)}…` : path;
+    return sendError(new HttpError(404, "url", `no route ${req.method} ${shown}`), req, reply);
+  });
 
   if (opts.token) {
     const want = Buffer.from(opts.token);
