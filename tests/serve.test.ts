@@ -768,3 +768,22 @@ test("serve: a bad or over-long URL is a 4xx in the one error shape, naming the 
     assert.ok(body.error.message.length <= 200, "the message does not echo a huge URL");
   }
 });
+
+test("serve /v2: a sentence over --max-sentence-chars, an input given twice and an output not there are 400s", async () => {
+  const infer = (inputs: unknown[], outputs?: unknown[]) =>
+    post("/v2/models/babi/infer", { inputs, ...(outputs ? { outputs } : {}) });
+  const story = (data: string[]) => ({ name: "story", shape: [data.length], datatype: "BYTES", data });
+  const question = { name: "question", shape: [1], datatype: "BYTES", data: ["Where is Mary?"] };
+  const long = await infer([story(["x".repeat(1500)]), question]);
+  // The protocol's error shape: {"error": "<field>: <message>"}.
+  assert.equal(long.status, 400);
+  assert.match(long.body.error, /^inputs\.story\.data\.0: longer than 1000 characters$/);
+  const twice = await infer([story(["Mary went home."]), question, question]);
+  assert.equal(twice.status, 400);
+  assert.match(twice.body.error, /^inputs\.question: given twice$/);
+  const nothing = await infer([story(["Mary went home."]), question], [{ name: "logits" }]);
+  assert.equal(nothing.status, 400);
+  assert.match(nothing.body.error, /^outputs\.logits: not an output of this model/);
+  const ok = await infer([story(["Mary went home."]), question], [{ name: "answer" }]);
+  assert.equal(ok.status, 200);
+});

@@ -94,15 +94,39 @@ export function inferRoutes(
                 },
               },
             },
+            outputs: {
+              type: "array",
+              maxItems: 10,
+              items: {
+                type: "object",
+                required: ["name"],
+                properties: { name: { type: "string", maxLength: 100 } },
+              },
+            },
           },
         },
       },
     },
     async (req) => {
       const s = model(req.params.name);
-      const body = req.body as { id?: string; inputs: InferInput[] };
+      const body = req.body as { id?: string; inputs: InferInput[]; outputs?: { name: string }[] };
       const sig = SIGNATURES[s.kind];
       const byName = new Map(body.inputs.map((i) => [i.name, i]));
+      // The same input twice would leave one of them unread, silently.
+      if (byName.size !== body.inputs.length) {
+        const twice = body.inputs.find((i, k) => body.inputs.findIndex((j) => j.name === i.name) !== k)!;
+        throw new HttpError(400, `inputs.${twice.name}`, "given twice");
+      }
+      // Only the outputs there are may be asked for.
+      const known = ["answer", "probability", "attention", ...(s.kind === "babi" ? ["dont_know"] : [])];
+      for (const o of body.outputs ?? []) {
+        if (!known.includes(o.name))
+          throw new HttpError(
+            400,
+            `outputs.${o.name}`,
+            `not an output of this model (it has ${known.join(", ")})`,
+          );
+      }
       for (const i of body.inputs) {
         if (!(sig.inputs as readonly string[]).includes(i.name)) {
           throw new HttpError(
@@ -131,12 +155,10 @@ export function inferRoutes(
         return t.data.map((x, k) => {
           if (typeof x !== "string")
             throw new HttpError(400, `inputs.${name}.data.${k}`, "expected a string");
-          if (x.length > 2 * limits.maxSentenceChars) {
-            throw new HttpError(
-              400,
-              `inputs.${name}.data.${k}`,
-              `longer than ${2 * limits.maxSentenceChars} characters`,
-            );
+          // A history line holds a user's line and the bot's (twice the room); a sentence or a question one.
+          const most = name === "history" ? 2 * limits.maxSentenceChars : limits.maxSentenceChars;
+          if (x.length > most) {
+            throw new HttpError(400, `inputs.${name}.data.${k}`, `longer than ${most} characters`);
           }
           return x;
         });
