@@ -1,6 +1,7 @@
-// The Chat panel: a conversation with a dialog model (the shipped restaurant bot by default). The bot's
-// API calls are answered from the knowledge base inside the model, when the user lets them go through by
-// saying nothing; under each reply, the earlier line each hop attended to most.
+// The Chat panel: a conversation with a dialog model (the shipped restaurant bot by default), through the
+// library's DialogBot: it goes on by itself where the data's users say nothing, and its API calls are
+// answered from the knowledge base inside the model; under each reply, the earlier line each hop attended
+// to most.
 
 import { strongest } from "./attention.js";
 import { $, type Page, percent, saveBytes } from "./page.js";
