@@ -219,3 +219,38 @@ test("two files claiming one task's training file are an error naming both, not 
     }
   });
 });
+
+test("a shard says how many of the sweep's runs it takes; test says what it does with unseen answers", () => {
+  withTmpDir((dir) => {
+    sliceTask1(dir, 300);
+    const shard = [
+      "babi",
+      "--tasks",
+      "1",
+      "--data",
+      dir,
+      "--repeats",
+      "3",
+      "--epochs",
+      "1",
+      "--no-linear-start",
+    ];
+    const r = runCli([...shard, "--shard", "1/2", "--out", join(dir, "s")]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^2 of the sweep's 3 runs \(1 tasks × 3 seeds\) on /m);
+    // A test file whose answers include one the training slice never had.
+    const model = join(dir, "m.json");
+    assert.equal(runCli(["train", "--task", "1", "--data", dir, "--epochs", "1", "--out", model]).code, 0);
+    writeFileSync(
+      join(dir, "qa1_single-supporting-fact_test.txt"),
+      "1 Mary went to the moon.\n2 Where is Mary?\tmoon\t1\n",
+    );
+    const t = runCli(["test", "--model", model, "--data", dir]);
+    assert.equal(t.code, 0, t.stderr);
+    assert.match(
+      t.stdout,
+      /words the model never saw in training: moon \(ignored in stories and questions; a question whose answer is one of them is counted as wrong\)/,
+    );
+    assert.match(t.stdout, /1 +1 +100\.0/);
+  });
+});

@@ -140,7 +140,7 @@ async function babiCommand(opts: BabiOptions): Promise<void> {
     if (!opts.quiet && !opts.json) process.stderr.write(`${line}\n`);
   };
   log(
-    `${jobs.length} runs (${groups.length} ${cfg.joint ? "joint model" : "tasks"} × ${seeds.length} seeds) on ${workers} worker(s)`,
+    `${shard ? `${jobs.length} of the sweep's ${allJobs.length}` : jobs.length} runs (${groups.length} ${cfg.joint ? "joint model" : "tasks"} × ${seeds.length} seeds) on ${workers} worker(s)`,
   );
   const reports = await runCheckpointed({
     cfg,

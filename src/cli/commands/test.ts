@@ -45,7 +45,10 @@ function testCommand(opts: TestOptions): void {
   );
   const unknown = new Set(tests.flatMap((t) => [...t.batch.unknown.keys()]));
   if (unknown.size > 0)
-    console.log(`words the model never saw (ignored): ${[...unknown].slice(0, 10).join(", ")}`);
+    console.log(
+      `words the model never saw in training: ${[...unknown].slice(0, 10).join(", ")} (ignored in stories ` +
+        "and questions; a question whose answer is one of them is counted as wrong)",
+    );
   if (opts.json) {
     console.log(
       JSON.stringify({
