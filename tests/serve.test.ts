@@ -787,3 +787,10 @@ test("serve /v2: a sentence over --max-sentence-chars, an input given twice and 
   const ok = await infer([story(["Mary went home."]), question], [{ name: "answer" }]);
   assert.equal(ok.status, 200);
 });
+
+test("serve: blank lines of a story do not count toward its sentence limit", async () => {
+  const story = `Mary went to the office.${"\n".repeat(10_500)}John went home.`;
+  const r = await post("/v1/models/babi/answer", { story, question: "Where is Mary?" });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual(r.body.memory, ["Mary went to the office.", "John went home."]);
+});

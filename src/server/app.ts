@@ -518,7 +518,8 @@ function storyLines(story: string | string[], maxChars: number): string[] {
       throw error400(`story.${i}`, `longer than ${maxChars} characters (--max-sentence-chars)`);
     if (l.trim() !== "") out.push(l.trim());
   });
-  if (lines.length > MAX_LINES) throw error400("story", `more than ${MAX_LINES} sentences`);
+  // Sentences are counted, not blank lines (a story pasted with blank lines between its sentences).
+  if (out.length > MAX_LINES) throw error400("story", `more than ${MAX_LINES} sentences`);
   return out;
 }
 
