@@ -80,22 +80,35 @@ export function shapeFor(cfg: Config, vocabSize: number, peLength: number, memor
 }
 
 export function createParams(shape: ParamShape, dtype: DType = "f32"): Params {
-  const { vocabSize: V, dim: d, timeSize: M, hops: K } = shape;
+  const { hops: K } = shape;
   const adjacent = shape.tying === "adjacent";
   const nEmb = adjacent ? K + 1 : 4;
   const hopA = adjacent ? range(K) : new Array<number>(K).fill(0);
   const hopC = adjacent ? range(K).map((k) => k + 1) : new Array<number>(K).fill(1);
   const memEmbs = [...new Set([...hopA, ...hopC])].sort((a, b) => a - b);
-  const emb = range(nEmb).map(() => alloc(dtype, V * d));
-  const time = range(nEmb).map((e) => alloc(dtype, shape.temporal && memEmbs.includes(e) ? M * d : 0));
+  // The tensors are exactly those a model file holds (tensorShapes), so that the two cannot disagree; a
+  // memory's temporal matrix that the shape lacks stays empty.
+  const emb: Floats[] = [];
+  const time = range(nEmb).map(() => alloc(dtype, 0));
+  let H: Floats | null = null;
+  let R: Floats | null = null;
+  let Rv: Floats | null = null;
+  for (const t of tensorShapes(shape)) {
+    const data = alloc(dtype, t.rows * t.cols);
+    if (t.at === "H") H = data;
+    else if (t.at === "R") R = data;
+    else if (t.at === "Rv") Rv = data;
+    else if ("emb" in t.at) emb[t.at.emb] = data;
+    else time[t.at.time] = data;
+  }
   return {
     ...shape,
     dtype,
     emb,
     time,
-    H: adjacent && !shape.hopMap ? null : alloc(dtype, d * d),
-    R: shape.relTime ? alloc(dtype, K * 2 * M) : null,
-    Rv: shape.relTime ? alloc(dtype, K * 2 * M * d) : null,
+    H,
+    R,
+    Rv,
     hopA,
     hopC,
     query: adjacent ? 0 : 2,
