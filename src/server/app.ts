@@ -19,7 +19,7 @@ import Fastify, {
 import type { BotReply } from "../api/dialog.js";
 import { DONT_KNOW } from "../api/model.js";
 import { FieldError } from "../data/errors.js";
-import { fieldErrors, HttpError } from "./errors.js";
+import { fieldErrors, HttpError, writeRawError } from "./errors.js";
 import type { Metrics } from "./metrics.js";
 import { inferRoutes } from "./oip.js";
 import { isPagePath, type PageSettings, pageRoutes } from "./page.js";
@@ -81,11 +81,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   app.server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => {
     const length = Number(req.headers["content-length"]);
     if (Number.isFinite(length) && length > opts.bodyLimit) {
-      const body = JSON.stringify({
-        error: { field: "body", message: `larger than the limit of ${opts.bodyLimit} bytes (--body-limit)` },
-      });
-      res.writeHead(413, { "content-type": "application/json; charset=utf-8", connection: "close" });
-      res.end(body);
+      writeRawError(res, 413, "body", `larger than the limit of ${opts.bodyLimit} bytes (--body-limit)`);
       return;
     }
     res.writeContinue();

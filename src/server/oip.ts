@@ -55,12 +55,7 @@ export function inferRoutes(
           { name: sig.many, datatype: "BYTES", shape: [-1] },
           { name: sig.one, datatype: "BYTES", shape: [1] },
         ],
-        outputs: [
-          { name: "answer", datatype: "BYTES", shape: [1] },
-          { name: "probability", datatype: "FP32", shape: [1] },
-          { name: "attention", datatype: "FP32", shape: [s.trained.config.hops, -1] },
-          ...(s.kind === "babi" ? [{ name: "dont_know", datatype: "BYTES", shape: [1] }] : []),
-        ],
+        outputs: outputsOf(s),
       };
     },
   );
@@ -118,7 +113,7 @@ export function inferRoutes(
         throw new HttpError(400, `inputs.${twice.name}`, "given twice");
       }
       // Only the outputs there are may be asked for.
-      const known = ["answer", "probability", "attention", ...(s.kind === "babi" ? ["dont_know"] : [])];
+      const known = outputsOf(s).map((o) => o.name);
       for (const o of body.outputs ?? []) {
         if (!known.includes(o.name))
           throw new HttpError(
@@ -202,4 +197,14 @@ export function inferRoutes(
       };
     },
   );
+}
+
+/** A model's outputs, as its metadata lists them and as an inference request may ask for them. */
+function outputsOf(s: Served): { name: string; datatype: string; shape: number[] }[] {
+  return [
+    { name: "answer", datatype: "BYTES", shape: [1] },
+    { name: "probability", datatype: "FP32", shape: [1] },
+    { name: "attention", datatype: "FP32", shape: [s.trained.config.hops, -1] },
+    ...(s.kind === "babi" ? [{ name: "dont_know", datatype: "BYTES", shape: [1] }] : []),
+  ];
 }

@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { FastifyInstance } from "fastify";
 import { buildServer } from "./app.js";
+import { writeRawError } from "./errors.js";
 import { Metrics } from "./metrics.js";
 import type { PageSettings } from "./page.js";
 import { type ModelSpec, Registry } from "./registry.js";
@@ -158,14 +159,7 @@ function limitConnections(app: FastifyInstance, l: ConnectionLimits): void {
     req.socket.setTimeout(0);
     const timer = setTimeout(() => {
       if (req.complete) return;
-      if (!res.headersSent) {
-        res.writeHead(408, { "content-type": "application/json; charset=utf-8", connection: "close" });
-        res.end(
-          JSON.stringify({
-            error: { field: "body", message: `not received within ${l.requestTimeoutMs} ms` },
-          }),
-        );
-      }
+      if (!res.headersSent) writeRawError(res, 408, "body", `not received within ${l.requestTimeoutMs} ms`);
       req.socket.destroySoon();
     }, l.requestTimeoutMs);
     timer.unref();
