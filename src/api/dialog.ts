@@ -354,7 +354,8 @@ export class DialogBot {
       ...first.reply,
       ...(opening ? { opening } : {}),
       ...(followUps.length > 0 ? { followUps } : {}),
-      history: [...conv.lines],
+      // The last turn's copy of the conversation is the whole of it: no second copy.
+      history: last.reply.history,
     };
   }
 

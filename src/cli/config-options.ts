@@ -131,7 +131,6 @@ export function addConfigOptions(cmd: Command, defaults: Partial<Config> | null 
   return cmd;
 }
 
-/** An option's whole number of at least `min`, or one line naming the option. */
 function parseWhole(v: string): number {
   if (!/^\d+$/.test(v)) throw new InvalidArgumentError("expected a whole number.");
   return Number(v);

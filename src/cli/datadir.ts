@@ -131,10 +131,9 @@ export function loadTask(dir: string, task: number, fallback?: { set: string; di
     trainSet = fallback.set;
   }
   const testPath = join(dir, files.test);
-  const train = readBabiFile(trainPath);
   return {
     task,
-    train,
+    train: readBabiFile(trainPath),
     test: readBabiFile(testPath),
     trainPath,
     testPath,

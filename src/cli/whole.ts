@@ -3,6 +3,7 @@
 
 import { UsageError } from "./errors.js";
 
+/** An option's whole number of at least `min`, or one line naming the option. */
 export function wholeOption(flag: string, v: string, min = 0): number {
   if (!/^\d+$/.test(v) || Number(v) < min) {
     throw new UsageError(`${flag}: expected a whole number ≥ ${min}, got ${v}`);

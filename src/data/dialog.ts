@@ -206,6 +206,11 @@ export function memoryOf(history: { tokens: string[]; turn: number }[], now: num
   return history.map((h, i) => ({ id: i + 1, tokens: [...h.tokens, timeWord(now - h.turn)] }));
 }
 
+/** A user's turn that says nothing: the data's `<SILENCE>`. */
+function isSilent(user: string[]): boolean {
+  return user.length === 1 && user[0] === SILENCE;
+}
+
 /**
  * The bot lines after which the data's user always says nothing: `<SILENCE>` follows every one of them that
  * is followed by a turn at all (and there are at least `least` such), as after "i'm on it" or an
@@ -224,7 +229,7 @@ export function carryOnOf(
       if (l.kind !== "turn") continue;
       if (last !== null) {
         const c = seen.get(last) ?? { silent: 0, spoken: 0 };
-        if (l.user.length === 1 && l.user[0] === SILENCE) c.silent++;
+        if (isSilent(l.user)) c.silent++;
         else c.spoken++;
         seen.set(last, c);
       }
@@ -271,7 +276,7 @@ export function opensSilent(dialogs: Dialog[]): boolean {
     dialogs.length > 0 &&
     dialogs.every((d) => {
       const first = d.lines.find((l) => l.kind === "turn");
-      return first?.kind === "turn" && first.user.length === 1 && first.user[0] === SILENCE;
+      return first?.kind === "turn" && isSilent(first.user);
     })
   );
 }

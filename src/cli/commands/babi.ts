@@ -120,6 +120,7 @@ async function babiCommand(opts: BabiOptions): Promise<void> {
   }
   if (loaded.length === 0)
     throw new UsageError(`--tasks: none of the tasks ${opts.tasks} has its files in ${dir}`);
+  const borrowed = trainSetsOf(loaded);
   const examples = (l: LoadedTask) => ({ task: l.task, train: l.train.examples, test: l.test.examples });
   // Single task: one data set per task; joint: one over all of them.
   const groups: { task: number | "joint"; data: Prepared }[] = cfg.joint
@@ -146,7 +147,7 @@ async function babiCommand(opts: BabiOptions): Promise<void> {
     cfg,
     runs: jobs,
     keepWeights: false,
-    key: { config: cfg, tasks: loaded.map((l) => l.task), set: opts.set, ...trainSetsOf(loaded) },
+    key: { config: cfg, tasks: loaded.map((l) => l.task), set: opts.set, ...borrowed },
     ckptPath,
     resume: opts.resume === true,
     force: opts.force === true,
@@ -188,7 +189,7 @@ async function babiCommand(opts: BabiOptions): Promise<void> {
       tasks: loaded.map((l) => l.task),
       groups: groups.map((g) => g.task),
       skipped,
-      ...trainSetsOf(loaded),
+      ...borrowed,
       jobs: allJobs.map((j) => ({ group: j.group, seed: j.seed })),
       reports: reports.map((report, i) => ({ index: mineOf[i], report })),
       wall_seconds: wall,
@@ -212,7 +213,7 @@ async function babiCommand(opts: BabiOptions): Promise<void> {
     workers,
     command,
     notes: [
-      ...borrowedNotes(trainSetsOf(loaded).trainSets, opts.set),
+      ...borrowedNotes(borrowed.trainSets, opts.set),
       ...(priorWall !== null
         ? [
             `Resumed from a checkpoint with ${resumed} of ${jobs.length} runs finished; the wall time counts ` +

@@ -109,7 +109,7 @@ export function parseSize(v: string): number {
   return bytes;
 }
 
-/** The longest a session may be kept unused (a week): a time to live must end. */
+/** The longest time an option may give (a week): a session's time to live, a request's or headers' wait. */
 const MAX_TTL_MS = 7 * 24 * 3_600_000;
 
 export function parseDuration(v: string, flag = "--session-ttl"): number {

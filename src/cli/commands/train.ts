@@ -61,6 +61,7 @@ async function trainCommand(opts: TrainOptions): Promise<void> {
   const dir = findBabiDir(opts.set, opts.data);
   const fallback = fallbackOf(opts.set, opts.fallbackSet, opts.data);
   const loaded = tasks.map((t) => loadTask(dir, t, fallback));
+  const borrowed = trainSetsOf(loaded);
   const data = prepare(
     loaded.map((l) => ({ task: l.task, train: l.train.examples, test: l.test.examples })),
     cfg,
@@ -71,7 +72,7 @@ async function trainCommand(opts: TrainOptions): Promise<void> {
     cfg,
     runs: seedRuns(cfg, runDataOf(data)),
     keepWeights: true,
-    key: { config: cfg, tasks, set: opts.set, ...trainSetsOf(loaded) },
+    key: { config: cfg, tasks, set: opts.set, ...borrowed },
     ckptPath,
     resume: opts.resume === true,
     force: opts.force === true,
@@ -84,7 +85,7 @@ async function trainCommand(opts: TrainOptions): Promise<void> {
   const best = bestReport(runs, cfg);
   if (opts.out) {
     const trained = trainedModel(cfg, data, best.run, tasks, opts.set, best.tests);
-    saveModel(opts.out, { ...trained, meta: { ...trained.meta, ...trainSetsOf(loaded) } });
+    saveModel(opts.out, { ...trained, meta: { ...trained.meta, ...borrowed } });
     if (ckptPath) rmSync(ckptPath, { force: true });
   }
   printResult(cfg, tasks, runs, best, seconds, opts);
