@@ -2,10 +2,10 @@
 // its probability and the top 5, and every hop's attention over the story; Correct / Wrong when the
 // question and story are the data's own.
 
-import { DONT_KNOW, TASK_NAMES } from "../../src/index.js";
+import { DONT_KNOW } from "../../src/index.js";
 import { attentionTable } from "./attention.js";
 import { modelFigure } from "./model-figure.js";
-import { $, type Page, percent } from "./page.js";
+import { $, addTaskOptions, type Page, percent } from "./page.js";
 import type { DataQuestion } from "./protocol.js";
 import { babiFile } from "./sources.js";
 
@@ -66,8 +66,7 @@ export async function setupAsk(page: Page): Promise<void> {
 
   // The task of the random test stories: the page's task, shared with the Train panel.
   const taskSel = $<HTMLSelectElement>("ask-task");
-  for (const [n, name] of Object.entries(TASK_NAMES))
-    taskSel.add(new Option(`${n}: ${name.replaceAll("-", " ")}`, n));
+  addTaskOptions(taskSel);
   const showTask = () => {
     if (page.state.task >= 1) taskSel.value = String(page.state.task);
   };

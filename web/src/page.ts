@@ -1,5 +1,6 @@
 // What the panels share: the Worker, the URL state, the data this host serves, and the loaded model.
 
+import { TASK_NAMES } from "../../src/index.js";
 import type { ModelInfo } from "./protocol.js";
 import { type DataIndex, isDialog, modelBytes, type ShippedModel } from "./sources.js";
 import { formatState, type PageState } from "./url-state.js";
@@ -70,6 +71,12 @@ export class Page {
   ): { train: string | null; test: string | null } | null {
     return this.data?.babi[set]?.[String(task)] ?? null;
   }
+}
+
+/** The 20 bAbI tasks as a select's options, "1: single supporting fact" and so on (Ask and Train). */
+export function addTaskOptions(select: HTMLSelectElement): void {
+  for (const [n, name] of Object.entries(TASK_NAMES))
+    select.add(new Option(`${n}: ${name.replaceAll("-", " ")}`, n));
 }
 
 export function $<T extends HTMLElement = HTMLElement>(id: string): T {

@@ -12,7 +12,7 @@ import {
   TASK_NAMES,
 } from "../../src/index.js";
 import { EpochChart } from "./chart.js";
-import { $, type Page, percent, saveBytes } from "./page.js";
+import { $, addTaskOptions, type Page, percent, saveBytes } from "./page.js";
 import { phaseText } from "./progress.js";
 import type { ModelInfo } from "./protocol.js";
 import { babiFile } from "./sources.js";
@@ -50,9 +50,7 @@ export function setupTrain(page: Page): void {
     true,
   );
 
-  for (const [n, name] of Object.entries(TASK_NAMES)) {
-    taskSel.add(new Option(`${n}: ${name.replaceAll("-", " ")}`, n));
-  }
+  addTaskOptions(taskSel);
   taskSel.add(new Option("1-20: all tasks, one joint model", String(JOINT)));
   const input = (f: keyof FormConfig) => $<HTMLInputElement | HTMLSelectElement>(`cfg-${f}`);
   const showState = () => {
@@ -322,19 +320,26 @@ export function setupTrain(page: Page): void {
 /** Task 0 in the page: every task of the set, one joint model (the paper's joint rows). */
 export const JOINT = 0;
 
+/** A task's training and test files as this host serves them, or null where it has no training file. */
+async function readTask(page: Page, task: number) {
+  const files = page.taskFiles(task);
+  if (!files?.train) return null;
+  const [train, test] = await Promise.all([
+    babiFile(page.state.set, files.train),
+    files.test ? babiFile(page.state.set, files.test) : Promise.resolve(null),
+  ]);
+  return { task, train, trainName: files.train, test, testName: files.test ?? "test" };
+}
+
 async function trainingData(page: Page) {
+  const noTrainingFile = (task: number) =>
+    new Error(`task ${task}: no training file in the ${page.state.set} set on this host`);
   if (page.state.task === JOINT && !page.own.train) {
     const tasks = await Promise.all(
       Object.keys(TASK_NAMES).map(async (n) => {
-        const task = Number(n);
-        const files = page.taskFiles(task);
-        if (!files?.train)
-          throw new Error(`task ${task}: no training file in the ${page.state.set} set on this host`);
-        const [train, test] = await Promise.all([
-          babiFile(page.state.set, files.train),
-          files.test ? babiFile(page.state.set, files.test) : Promise.resolve(null),
-        ]);
-        return { task, train, trainName: files.train, test, testName: files.test ?? "test" };
+        const t = await readTask(page, Number(n));
+        if (!t) throw noTrainingFile(Number(n));
+        return t;
       }),
     );
     return { train: "", trainName: "", test: null, testName: "", task: JOINT, tasks };
@@ -348,19 +353,13 @@ async function trainingData(page: Page) {
       task: 0,
     };
   }
-  const files = page.taskFiles();
-  if (!files?.train) {
-    throw new Error(
-      page.data
-        ? `task ${page.state.task}: no training file in the ${page.state.set} set on this host`
-        : "this host serves no bAbI files: drop a training file above",
-    );
+  const t = await readTask(page, page.state.task);
+  if (!t) {
+    throw page.data
+      ? noTrainingFile(page.state.task)
+      : new Error("this host serves no bAbI files: drop a training file above");
   }
-  const [train, test] = await Promise.all([
-    babiFile(page.state.set, files.train),
-    files.test ? babiFile(page.state.set, files.test) : Promise.resolve(null),
-  ]);
-  return { train, trainName: files.train, test, testName: files.test ?? "test", task: page.state.task };
+  return t;
 }
 
 function paperFigure(page: Page, m: ModelInfo): string {
