@@ -306,3 +306,84 @@ export function validateConfig(cfg: Config): void {
 export class ConfigError extends FieldError {
   override name = "ConfigError";
 }
+
+/**
+ * The language model's hyperparameters (the paper's section 5; where it is silent, the official Lua code's
+ * defaults, as docs/lm.md lists them). One word per memory slot, the `memory` words before the target.
+ */
+export interface LMConfig {
+  /** K, hops. Table 2: 3, 6 or 7. */
+  hops: number;
+  /** N, previous words in memory. Table 2: 100, 150 or 200. */
+  memory: number;
+  /** d, units (150 in the paper). */
+  dim: number;
+  /** Units that stay linear after each hop; the rest pass through a ReLU (the paper: half, 75 of 150). */
+  linDim: number;
+  /** Every unit of the constant query u^1. */
+  initHid: number;
+  batchSize: number;
+  /** SGD learning rate on the loss summed over a batch. */
+  lr: number;
+  /** lr is divided by this when an epoch's validation cost is not below 0.9999 x the previous epoch's. */
+  anneal: number;
+  /** Training stops once lr falls below this. */
+  minLr: number;
+  epochs: number;
+  /** The gradient is scaled to this L2 norm when above it (over all weights together). */
+  maxGradNorm: number;
+  initStd: number;
+  /** SGD steps an epoch; 0: as many targets as the training text has words (ceil(words / batch)). */
+  stepsPerEpoch: number;
+  seed: number;
+}
+
+export const LM_PAPER_DEFAULTS: Readonly<LMConfig> = Object.freeze({
+  hops: 6,
+  memory: 100,
+  dim: 150,
+  linDim: 75,
+  initHid: 0.1,
+  batchSize: 128,
+  lr: 0.01,
+  anneal: 1.5,
+  minLr: 1e-5,
+  epochs: 100,
+  maxGradNorm: 50,
+  initStd: 0.05,
+  stepsPerEpoch: 0,
+  seed: 1,
+});
+
+/** The paper's config with `overrides`; linDim follows dim (half of it) unless given. */
+export function makeLMConfig(overrides: Partial<LMConfig> = {}): LMConfig {
+  const dim = overrides.dim ?? LM_PAPER_DEFAULTS.dim;
+  const cfg: LMConfig = { ...LM_PAPER_DEFAULTS, linDim: Math.floor(dim / 2), ...overrides };
+  validateLMConfig(cfg);
+  return cfg;
+}
+
+export function validateLMConfig(cfg: LMConfig): void {
+  const ints: [keyof LMConfig, number, number][] = [
+    ["hops", 1, 64],
+    ["memory", 1, 10000],
+    ["dim", 1, 4096],
+    ["batchSize", 1, 100000],
+    ["epochs", 1, 1000000],
+    ["stepsPerEpoch", 0, 1e9],
+    ["seed", 0, 2 ** 31],
+    ["linDim", 0, cfg.dim],
+  ];
+  for (const [k, lo, hi] of ints) {
+    const v = cfg[k];
+    if (typeof v !== "number" || !Number.isInteger(v) || v < lo || v > hi)
+      throw new ConfigError(k, `must be a whole number from ${lo} to ${hi}, got ${String(v)}`);
+  }
+  for (const k of ["lr", "maxGradNorm", "initStd", "minLr"] as const) {
+    if (!(Number.isFinite(cfg[k]) && cfg[k] > 0))
+      throw new ConfigError(k, `must be a number > 0, got ${cfg[k]}`);
+  }
+  if (!(Number.isFinite(cfg.anneal) && cfg.anneal >= 1))
+    throw new ConfigError("anneal", `must be a number >= 1, got ${cfg.anneal}`);
+  if (!Number.isFinite(cfg.initHid)) throw new ConfigError("initHid", "must be a number");
+}

@@ -57,6 +57,8 @@ export const OP_REDUCE = 2;
 export const OP_RELEASE = 3;
 export const OP_WORKSPACE = 4;
 export const OP_STEP = 5;
+/** A phase of a kernel that shares its work out itself: args phase, second phase (-1: none), thread, threads. */
+export const OP_PART = 6;
 /** What a helper stores in OP once its instance for a new kernel is set up. */
 const READY = -2;
 /** Args of a slices job before its own: the batch (setBatch, setSupport, setMatch). */
@@ -143,6 +145,7 @@ interface HelperExports extends SliceExports {
   setMatch(off: number, cand: number, type: number): void;
   sumSlices(...a: number[]): void;
   step(table: number, count: number, args: number, global: number, delta: number, zero: number): void;
+  part(phase: number, thread: number, threads: number): void;
 }
 
 export interface HelperSetup {
@@ -403,6 +406,9 @@ export function serveKernelThread(port: ThreadPort): void {
           x.setWorkspace(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8));
         } else if (op === OP_REDUCE) {
           x.sumSlices(a(0), a(1), a(2), a(3), a(4), a(5));
+        } else if (op === OP_PART) {
+          x.part(a(0), a(2), a(3));
+          if (a(1) >= 0) x.part(a(1), a(2), a(3));
         } else if (op === OP_STEP) {
           x.step(a(0), a(1), a(2), a(3), a(4), 0);
         } else if (op === OP_SLICES) {

@@ -79,7 +79,7 @@ interface Exports {
 let compiled: WebAssembly.Module | null = null;
 let compiledShared: WebAssembly.Module | null = null;
 
-function compile(base64: string): WebAssembly.Module {
+export function compileWasm(base64: string): WebAssembly.Module {
   const bin = atob(base64);
   const bytes = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
@@ -87,7 +87,7 @@ function compile(base64: string): WebAssembly.Module {
 }
 
 function module(): WebAssembly.Module {
-  compiled ??= compile(WASM_BASE64);
+  compiled ??= compileWasm(WASM_BASE64);
   return compiled;
 }
 
@@ -95,7 +95,7 @@ function module(): WebAssembly.Module {
 function sharedModule(): WebAssembly.Module | null {
   if (typeof SharedArrayBuffer === "undefined") return null;
   try {
-    compiledShared ??= compile(WASM_SHARED_BASE64);
+    compiledShared ??= compileWasm(WASM_SHARED_BASE64);
     new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
     return compiledShared;
   } catch {
@@ -108,6 +108,11 @@ let kernelThreads: KernelThreads | null = null;
 
 export function useKernelThreads(pool: KernelThreads | null): void {
   kernelThreads = pool;
+}
+
+/** The pool kernels use now (null: one thread). */
+export function currentKernelThreads(): KernelThreads | null {
+  return kernelThreads;
 }
 
 /** Threads a training run gets: the pool's, where the shared kernel runs; else 1. */
@@ -704,7 +709,7 @@ export function dealRows(rows: Int32Array, count: number, memLen: Int32Array, in
   return position;
 }
 
-function wasmAbort(): never {
+export function wasmAbort(): never {
   throw new Error("memn2n wasm kernel aborted");
 }
 

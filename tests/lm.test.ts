@@ -1,0 +1,182 @@
+// The language model: the float64 reference against finite differences, and the WebAssembly kernel (one
+// thread and two) against the reference.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { test } from "node:test";
+import { withKernelThreads } from "../src/cli/threads.js";
+import {
+  createLMParams,
+  initLMParams,
+  LM_TENSORS,
+  type LMParams,
+  type LMShape,
+  lmBatchLoss,
+  lmSgdStep,
+  zerosLikeLM,
+} from "../src/model/lm.js";
+import { LMKernel } from "../src/model/lm-kernel.js";
+import { Rng } from "../src/util/random.js";
+
+function randomModel(shape: LMShape, seed: number, dtype: "f32" | "f64", std = 0.3): LMParams {
+  const p = createLMParams(shape, dtype);
+  initLMParams(p, new Rng(seed), std);
+  return p;
+}
+
+function randomWords(n: number, V: number, seed: number): Int32Array {
+  const rng = new Rng(seed);
+  return Int32Array.from({ length: n }, () => rng.int(V));
+}
+
+test("lm: every gradient of the float64 reference matches finite differences, masked windows included", () => {
+  const shape: LMShape = { vocabSize: 11, dim: 6, memory: 5, hops: 3, linDim: 3, initHid: 0.1 };
+  const p = randomModel(shape, 3, "f64");
+  const words = randomWords(30, 11, 4);
+  // positions 0..4 have part of their memory before the start of the text
+  const positions = [0, 2, 5, 9, 17, 29];
+  const g = zerosLikeLM(p);
+  lmBatchLoss(p, words, positions, g);
+  const eps = 1e-6;
+  let checked = 0;
+  for (const name of LM_TENSORS) {
+    const w = p[name];
+    for (let i = 0; i < w.length; i++) {
+      const keep = w[i];
+      w[i] = keep + eps;
+      const up = lmBatchLoss(p, words, positions);
+      w[i] = keep - eps;
+      const down = lmBatchLoss(p, words, positions);
+      w[i] = keep;
+      const num = (up - down) / (2 * eps);
+      assert.ok(
+        Math.abs(num - g[name][i]) <= 1e-6 + 1e-5 * Math.abs(num),
+        `${name}[${i}]: analytic ${g[name][i]}, numeric ${num}`,
+      );
+      checked++;
+    }
+  }
+  assert.ok(checked > 200);
+});
+
+function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) scale = Math.max(scale, Math.abs(a[i]));
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / scale);
+  return worst;
+}
+
+// d = 30 pads to 32 floats a row; V = 70 leaves the matrix multiply's tiles ragged at every edge.
+const KERNEL_SHAPE: LMShape = { vocabSize: 70, dim: 30, memory: 9, hops: 3, linDim: 15, initHid: 0.1 };
+
+function kernelAgainstReference(): { after: LMParams; loss: number; threads: number } {
+  const ref = randomModel(KERNEL_SHAPE, 7, "f64", 0.2);
+  const f32 = createLMParams(KERNEL_SHAPE, "f32");
+  for (const name of LM_TENSORS) f32[name].set(ref[name]);
+  for (const name of LM_TENSORS) ref[name].set(f32[name]); // the same float32-rounded weights on both sides
+  const words = randomWords(200, KERNEL_SHAPE.vocabSize, 8);
+  const positions = Int32Array.from({ length: 13 }, (_, i) => 9 + i * 14);
+  const kernel = new LMKernel(f32, 16);
+  try {
+    // scoring masks the slots before the text's start
+    const scored = [0, 1, 4, 9, 100];
+    const want = lmBatchLoss(ref, words, scored);
+    const got = kernel.score(words, scored);
+    assert.ok(Math.abs(got - want) < 1e-4 * Math.abs(want), `score ${got} vs ${want}`);
+    const g = zerosLikeLM(ref);
+    const loss = lmBatchLoss(ref, words, positions, g);
+    lmSgdStep(ref, g, 0.5, 3); // the norm is above 3: the clip acts
+    const r = kernel.step(words, positions, 0.5, 3);
+    assert.ok(r.norm > 3);
+    assert.ok(Math.abs(r.loss - loss) < 1e-4 * loss, `loss ${r.loss} vs ${loss}`);
+    kernel.sync();
+    for (const name of LM_TENSORS) {
+      const d = maxRelDiff(ref[name], f32[name]);
+      assert.ok(d < 2e-5, `${name} after one step differs by ${d} of its largest weight`);
+    }
+    // a second step starts from the first one's weights (the sparse gradients were cleared)
+    const g2 = zerosLikeLM(ref);
+    lmBatchLoss(ref, words, positions, g2);
+    lmSgdStep(ref, g2, 0.5, 3);
+    kernel.step(words, positions, 0.5, 3);
+    kernel.sync();
+    for (const name of LM_TENSORS) assert.ok(maxRelDiff(ref[name], f32[name]) < 4e-5, name);
+    return { after: f32, loss: r.loss, threads: kernel.threads };
+  } finally {
+    kernel.release();
+  }
+}
+
+test("lm: the WebAssembly kernel's scores and SGD steps match the float64 reference", () => {
+  kernelAgainstReference();
+});
+
+test("lm: the kernel gives the same bits on one thread and on two", async () => {
+  const one = kernelAgainstReference();
+  const two = await withKernelThreads(2, () => kernelAgainstReference(), false);
+  assert.equal(one.threads, 1);
+  assert.equal(two.threads, 2);
+  assert.equal(one.loss, two.loss);
+  for (const name of LM_TENSORS) assert.deepEqual(one.after[name], two.after[name], name);
+});
+
+interface TorchFixture {
+  shape: LMShape;
+  words: number[];
+  positions: number[];
+  weights: Record<string, number[]>;
+  loss: number;
+  grads: Record<string, number[]>;
+  lr: number;
+  maxNorm: number;
+  afterStep: Record<string, number[]>;
+  evalMeanLoss: number;
+  evalTargets: number;
+}
+
+function torchFixture(): TorchFixture {
+  return JSON.parse(readFileSync(new URL("./fixtures/reference-lm.json", import.meta.url), "utf8"));
+}
+
+function fromFixture(f: TorchFixture, dtype: "f32" | "f64"): LMParams {
+  const p = createLMParams(f.shape, dtype);
+  for (const name of LM_TENSORS) p[name].set(f.weights[name]);
+  return p;
+}
+
+test("lm: the float64 reference equals the independent PyTorch model (loss, gradients, one clipped step, scoring)", () => {
+  const f = torchFixture();
+  const p = fromFixture(f, "f64");
+  const words = Int32Array.from(f.words);
+  const g = zerosLikeLM(p);
+  const loss = lmBatchLoss(p, words, f.positions, g);
+  assert.ok(Math.abs(loss - f.loss) < 1e-10 * f.loss, `loss ${loss} vs ${f.loss}`);
+  for (const name of LM_TENSORS) assert.ok(maxRelDiff(f.grads[name], g[name]) < 1e-9, `gradient of ${name}`);
+  lmSgdStep(p, g, f.lr, f.maxNorm);
+  for (const name of LM_TENSORS) assert.ok(maxRelDiff(f.afterStep[name], p[name]) < 1e-9, `${name} after the step`);
+  const all = Array.from({ length: f.evalTargets }, (_, t) => t);
+  const mean = lmBatchLoss(fromFixture(f, "f64"), words, all) / f.evalTargets;
+  assert.ok(Math.abs(mean - f.evalMeanLoss) < 1e-10, `scoring ${mean} vs ${f.evalMeanLoss}`);
+});
+
+test("lm: the float32 kernel equals the PyTorch model to float32 precision", () => {
+  const f = torchFixture();
+  const p = fromFixture(f, "f32");
+  const words = Int32Array.from(f.words);
+  const kernel = new LMKernel(p, 16);
+  try {
+    let total = 0;
+    for (let t = 0; t < f.evalTargets; t += 16) {
+      const pos = Array.from({ length: Math.min(16, f.evalTargets - t) }, (_, i) => t + i);
+      total += kernel.score(words, pos);
+    }
+    assert.ok(Math.abs(total / f.evalTargets - f.evalMeanLoss) < 1e-5, "scoring");
+    const r = kernel.step(words, f.positions, f.lr, f.maxNorm);
+    assert.ok(Math.abs(r.loss - f.loss) < 1e-5 * f.loss, `loss ${r.loss} vs ${f.loss}`);
+    kernel.sync();
+    // tolerance: relative to each tensor's largest weight
+    for (const name of LM_TENSORS) assert.ok(maxRelDiff(f.afterStep[name], p[name]) < 1e-6, `${name} after the step`);
+  } finally {
+    kernel.release();
+  }
+});
