@@ -297,10 +297,23 @@ export function gemm(m: i32, n: i32, k: i32, a: usize, ars: i32, acs: i32, b: us
 
 // ---- small vector helpers (DP floats, a multiple of 4) ----
 
+// Four running sums: one sum's chain of additions would wait on the adder's latency at every step.
 function dot(x: usize, y: usize): f32 {
-  let s = f32x4.splat(0);
+  let s0 = f32x4.splat(0);
+  let s1 = f32x4.splat(0);
+  let s2 = f32x4.splat(0);
+  let s3 = f32x4.splat(0);
   const end = <usize>DP << 2;
-  for (let o: usize = 0; o < end; o += 16) s = f32x4.add(s, f32x4.mul(v128.load(x + o), v128.load(y + o)));
+  const end4 = end & ~63;
+  let o: usize = 0;
+  for (; o < end4; o += 64) {
+    s0 = f32x4.add(s0, f32x4.mul(v128.load(x + o), v128.load(y + o)));
+    s1 = f32x4.add(s1, f32x4.mul(v128.load(x + o, 16), v128.load(y + o, 16)));
+    s2 = f32x4.add(s2, f32x4.mul(v128.load(x + o, 32), v128.load(y + o, 32)));
+    s3 = f32x4.add(s3, f32x4.mul(v128.load(x + o, 48), v128.load(y + o, 48)));
+  }
+  for (; o < end; o += 16) s0 = f32x4.add(s0, f32x4.mul(v128.load(x + o), v128.load(y + o)));
+  const s = f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3));
   return f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1) + (f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3));
 }
 

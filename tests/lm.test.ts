@@ -153,7 +153,8 @@ test("lm: the float64 reference equals the independent PyTorch model (loss, grad
   assert.ok(Math.abs(loss - f.loss) < 1e-10 * f.loss, `loss ${loss} vs ${f.loss}`);
   for (const name of LM_TENSORS) assert.ok(maxRelDiff(f.grads[name], g[name]) < 1e-9, `gradient of ${name}`);
   lmSgdStep(p, g, f.lr, f.maxNorm);
-  for (const name of LM_TENSORS) assert.ok(maxRelDiff(f.afterStep[name], p[name]) < 1e-9, `${name} after the step`);
+  for (const name of LM_TENSORS)
+    assert.ok(maxRelDiff(f.afterStep[name], p[name]) < 1e-9, `${name} after the step`);
   const all = Array.from({ length: f.evalTargets }, (_, t) => t);
   const mean = lmBatchLoss(fromFixture(f, "f64"), words, all) / f.evalTargets;
   assert.ok(Math.abs(mean - f.evalMeanLoss) < 1e-10, `scoring ${mean} vs ${f.evalMeanLoss}`);
@@ -175,7 +176,8 @@ test("lm: the float32 kernel equals the PyTorch model to float32 precision", () 
     assert.ok(Math.abs(r.loss - f.loss) < 1e-5 * f.loss, `loss ${r.loss} vs ${f.loss}`);
     kernel.sync();
     // tolerance: relative to each tensor's largest weight
-    for (const name of LM_TENSORS) assert.ok(maxRelDiff(f.afterStep[name], p[name]) < 1e-6, `${name} after the step`);
+    for (const name of LM_TENSORS)
+      assert.ok(maxRelDiff(f.afterStep[name], p[name]) < 1e-6, `${name} after the step`);
   } finally {
     kernel.release();
   }

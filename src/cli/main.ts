@@ -11,6 +11,7 @@ import { registerChat } from "./commands/chat.js";
 import { registerData } from "./commands/data.js";
 import { registerDialog } from "./commands/dialog.js";
 import { registerDownload } from "./commands/download.js";
+import { registerLM } from "./commands/lm.js";
 import { registerModels } from "./commands/models.js";
 import { registerServe } from "./commands/serve.js";
 import { registerTest } from "./commands/test.js";
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerChat(program);
   registerModels(program);
   registerServe(program);
+  registerLM(program);
   for (const cmd of allCommands(program)) cmd.exitOverride();
   return program;
 }

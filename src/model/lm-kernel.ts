@@ -4,7 +4,10 @@
 
 import { type KernelThreads, OP_PART } from "./kernel-threads.js";
 import type { LMParams, LMTensor } from "./lm.js";
-import { WASM_BASE64 as LM_WASM_BASE64, WASM_SHARED_BASE64 as LM_WASM_SHARED_BASE64 } from "./lm-wasm-bytes.js";
+import {
+  WASM_BASE64 as LM_WASM_BASE64,
+  WASM_SHARED_BASE64 as LM_WASM_SHARED_BASE64,
+} from "./lm-wasm-bytes.js";
 import { compileWasm, currentKernelThreads, wasmAbort } from "./wasm-kernel.js";
 
 interface Exports {
@@ -129,7 +132,9 @@ export class LMKernel {
     const base = 65536 * 2;
     const pages = Math.ceil((base + total) / 65536) + 1;
     if (pages > SHARED_MAX_PAGES)
-      throw new RangeError(`the language model needs ${Math.ceil((total / 2 ** 30) * 10) / 10} GiB, more than 2 GiB`);
+      throw new RangeError(
+        `the language model needs ${Math.ceil((total / 2 ** 30) * 10) / 10} GiB, more than 2 GiB`,
+      );
     this.memory = sharedMod
       ? new WebAssembly.Memory({ initial: pages, maximum: SHARED_MAX_PAGES, shared: true })
       : new WebAssembly.Memory({ initial: pages });
@@ -296,7 +301,12 @@ export class LMKernel {
    * One SGD step on the targets at `positions`: the loss summed over them, the gradient scaled to maxNorm
    * when above it, then w -= lr g. Returns the summed loss and the gradient's norm before the clip.
    */
-  step(words: Int32Array, positions: ArrayLike<number>, lr: number, maxNorm: number): { loss: number; norm: number } {
+  step(
+    words: Int32Array,
+    positions: ArrayLike<number>,
+    lr: number,
+    maxNorm: number,
+  ): { loss: number; norm: number } {
     const count = positions.length;
     this.check(count);
     this.fill(words, positions, count);

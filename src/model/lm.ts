@@ -205,7 +205,12 @@ export function lmWindow(words: ArrayLike<number>, t: number, N: number): { ctx:
 }
 
 /** The summed loss of the targets at `positions`, adding its gradient into g when given. */
-export function lmBatchLoss(p: LMParams, words: ArrayLike<number>, positions: ArrayLike<number>, g?: LMParams): number {
+export function lmBatchLoss(
+  p: LMParams,
+  words: ArrayLike<number>,
+  positions: ArrayLike<number>,
+  g?: LMParams,
+): number {
   let loss = 0;
   for (let b = 0; b < positions.length; b++) {
     const t = positions[b];

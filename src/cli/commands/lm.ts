@@ -1,0 +1,684 @@
+// `memn2n lm …`: the language model on Penn Treebank (the paper's section 5). train (checkpointed, resumable),
+// test (perplexity of valid and test), next (the likeliest next words and each hop's attention), and run
+// (Table 2's rows, written to results/lm-ptb.md).
+
+import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { join, resolve } from "node:path";
+import type { Command } from "commander";
+import {
+  type LanguageModel,
+  LM_TEXT_LIMITS,
+  type LMCorpus,
+  type LMEpoch,
+  LMTraining,
+  loadLM,
+  readLMCorpus,
+  readLMText,
+} from "../../api/lm.js";
+import { decodeUtf8 } from "../../data/decode.js";
+import { DataError } from "../../data/errors.js";
+import type { LMTextLimits } from "../../data/ptb.js";
+import { LM_PAPER_DEFAULTS, type LMConfig, makeLMConfig } from "../../model/config.js";
+import { lmCheckpointFromBytes, lmCheckpointToBytes } from "../../train/lm-checkpoint.js";
+import { dataRoots } from "../datadir.js";
+import { UsageError } from "../errors.js";
+import { writeFileAtomic } from "../fsutil.js";
+import { readModelBytes, SHIPPED_DIR } from "../model-io.js";
+import { duration } from "../results.js";
+import { parseThreads, withKernelThreads } from "../threads.js";
+import { wholeOption } from "../whole.js";
+
+/** Every LMConfig field as an option: [field, flag, kind, help]. */
+const LM_OPTIONS: [keyof LMConfig, string, "int" | "float", string][] = [
+  ["hops", "--hops", "int", "hops K (Table 2: 3, 6, 7)"],
+  ["memory", "--memory", "int", "previous words in memory N (Table 2: 100, 150, 200)"],
+  ["dim", "--dim", "int", "units d"],
+  ["linDim", "--lin-dim", "int", "units that stay linear after each hop (default d/2; the rest get a ReLU)"],
+  ["initHid", "--init-hid", "float", "every unit of the constant query u^1"],
+  ["batchSize", "--batch-size", "int", "targets per SGD step"],
+  ["lr", "--lr", "float", "learning rate (on the loss summed over a batch)"],
+  ["anneal", "--anneal", "float", "lr divisor when an epoch's validation cost does not fall"],
+  ["minLr", "--min-lr", "float", "stop once lr falls below this"],
+  ["epochs", "--epochs", "int", "most epochs"],
+  ["maxGradNorm", "--max-grad-norm", "float", "clip the gradient to this L2 norm"],
+  ["initStd", "--init-std", "float", "weights drawn from N(0, this)"],
+  ["stepsPerEpoch", "--steps-per-epoch", "int", "SGD steps an epoch (0: training words / batch)"],
+  ["seed", "--seed", "int", "seed of the weights and of the order of the targets"],
+];
+
+function addLMConfigOptions(cmd: Command): Command {
+  for (const [field, flag, , help] of LM_OPTIONS) {
+    const d = LM_PAPER_DEFAULTS[field];
+    cmd.option(`${flag} <value>`, `${help} (default: ${field === "linDim" ? "d/2" : d})`);
+  }
+  return cmd;
+}
+
+function lmConfigFromOptions(opts: Record<string, unknown>, base: Partial<LMConfig> = {}): LMConfig {
+  const o: Partial<LMConfig> = { ...base };
+  for (const [field, flag, kind] of LM_OPTIONS) {
+    const key = flag.slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as keyof typeof opts;
+    const v = opts[key];
+    if (v === undefined) continue;
+    const n = Number(v);
+    if (kind === "int" ? !Number.isInteger(n) : !Number.isFinite(n))
+      throw new UsageError(`${flag}: ${kind === "int" ? "a whole number" : "a number"}, got "${v}"`);
+    o[field] = n;
+  }
+  try {
+    return makeLMConfig(o);
+  } catch (e) {
+    const f = (e as { field?: string }).field;
+    const opt = LM_OPTIONS.find(([field]) => field === f);
+    throw new UsageError(opt ? `${opt[1]}: ${(e as { detail: string }).detail}` : (e as Error).message);
+  }
+}
+
+/** The folder of ptb.{train,valid,test}.txt: --data itself, or its ptb/ (or the data roots' ptb/). */
+function findPtbDir(explicit?: string): string {
+  const tried: string[] = [];
+  for (const root of dataRoots(explicit)) {
+    for (const dir of [root, join(root, "ptb")]) {
+      tried.push(dir);
+      if (existsSync(join(dir, "ptb.train.txt"))) return dir;
+    }
+  }
+  if (explicit && !existsSync(explicit)) throw new UsageError(`--data ${explicit}: no such folder`);
+  throw new UsageError(
+    `no Penn Treebank text found (ptb.train.txt, ptb.valid.txt, ptb.test.txt). Looked in:\n${tried.join("\n")}\n` +
+      "Pass --data DIR, set MEMN2N_DATA, or run `memn2n download ptb`.",
+  );
+}
+
+function readText(path: string, maxBytes: number): string {
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch (e) {
+    throw new UsageError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? "unknown error"})`);
+  }
+  if (size > maxBytes) throw new DataError(path, null, `${size} bytes, more than --max-file-mb allows`);
+  return decodeUtf8(readFileSync(path), path);
+}
+
+interface DataOptions {
+  data?: string;
+  maxVocab?: string;
+  maxWordChars?: string;
+  maxFileMb?: string;
+  maxTrainWords?: string;
+}
+
+function limitsOf(o: DataOptions): LMTextLimits & { maxFileBytes: number } {
+  return {
+    ...LM_TEXT_LIMITS,
+    maxVocab: o.maxVocab ? wholeOption("--max-vocab", o.maxVocab, 2) : LM_TEXT_LIMITS.maxVocab,
+    maxWordChars: o.maxWordChars
+      ? wholeOption("--max-word-chars", o.maxWordChars, 1)
+      : LM_TEXT_LIMITS.maxWordChars,
+    maxFileBytes: (o.maxFileMb ? wholeOption("--max-file-mb", o.maxFileMb, 1) : 1024) * 2 ** 20,
+  };
+}
+
+function loadCorpus(o: DataOptions): { corpus: LMCorpus; dir: string } {
+  const dir = findPtbDir(o.data);
+  const limits = limitsOf(o);
+  const file = (split: string): [string, string] => {
+    const path = join(dir, `ptb.${split}.txt`);
+    return [path, readText(path, limits.maxFileBytes)];
+  };
+  const corpus = readLMCorpus({ train: file("train"), valid: file("valid"), test: file("test") }, limits);
+  if (o.maxTrainWords) {
+    const n = wholeOption("--max-train-words", o.maxTrainWords, 2);
+    corpus.train = corpus.train.slice(0, n);
+  }
+  return { corpus, dir };
+}
+
+function addDataOptions(cmd: Command): Command {
+  return cmd
+    .option("--data <dir>", "folder of ptb.train.txt, ptb.valid.txt, ptb.test.txt (or of a ptb/ folder)")
+    .option("--max-vocab <n>", `most distinct words (default: ${LM_TEXT_LIMITS.maxVocab})`)
+    .option("--max-word-chars <n>", `longest word (default: ${LM_TEXT_LIMITS.maxWordChars})`)
+    .option("--max-file-mb <n>", "largest text file read, in MB (default: 1024)");
+}
+
+/** A language model file, or the shipped model of that name. */
+function resolveLM(given: string): string {
+  if (existsSync(given)) return given;
+  if (/^[\w-]+$/.test(given)) {
+    const shipped = join(SHIPPED_DIR, `${given}.safetensors`);
+    if (existsSync(shipped)) return shipped;
+  }
+  throw new UsageError(`--model: ${given}: no such file, nor a shipped model of that name`);
+}
+
+function loadLMFile(given: string): LanguageModel {
+  const path = resolveLM(given);
+  return loadLM(readModelBytes(path), path);
+}
+
+// ---- training ----
+
+export interface LMRunOptions {
+  corpus: LMCorpus;
+  /** Names the data in the checkpoint: a resumed run must train on the same text. */
+  dataKey: string;
+  config: LMConfig;
+  out?: string;
+  checkpoint?: string;
+  resume: boolean;
+  force: boolean;
+  /** Seconds between checkpoints. */
+  saveEvery: number;
+  /** Stop (with a checkpoint) after this many seconds; 0: none. */
+  budget: number;
+  label: string;
+  quiet: boolean;
+  onEpoch?: (e: LMEpoch, t: LMTraining, seconds: number) => void;
+}
+
+export interface LMRunResult {
+  training: LMTraining;
+  model: LanguageModel | null;
+  seconds: number;
+  finished: boolean;
+}
+
+/** Trains (resuming from the checkpoint when asked), checkpointing every saveEvery seconds and on a signal. */
+export function runLMTraining(o: LMRunOptions): LMRunResult {
+  let prior = 0;
+  let training: LMTraining;
+  if (o.checkpoint && existsSync(o.checkpoint) && !o.resume && !o.force)
+    throw new UsageError(
+      `${o.checkpoint}: the checkpoint of an interrupted run is there: --resume to go on, --force to start over`,
+    );
+  if (o.resume) {
+    if (!o.checkpoint || !existsSync(o.checkpoint))
+      throw new UsageError(`--resume: no checkpoint at ${o.checkpoint ?? "(none given)"}`);
+    const c = lmCheckpointFromBytes(readFileSync(o.checkpoint), o.checkpoint);
+    if (JSON.stringify(c.config) !== JSON.stringify(o.config))
+      throw new UsageError(
+        `--resume: ${o.checkpoint} was made with another config: ${JSON.stringify(c.config)}`,
+      );
+    if (c.data !== o.dataKey || c.vocab.size !== o.corpus.vocab.size)
+      throw new UsageError(`--resume: ${o.checkpoint} was made on other data (${c.data})`);
+    training = new LMTraining(o.corpus, o.config, { resume: c });
+    prior = c.seconds;
+  } else {
+    training = new LMTraining(o.corpus, o.config);
+  }
+  const started = performance.now() / 1000;
+  const elapsed = () => prior + performance.now() / 1000 - started;
+  const save = () => {
+    if (!o.checkpoint) return;
+    writeFileAtomic(
+      o.checkpoint,
+      lmCheckpointToBytes({
+        config: o.config,
+        vocab: o.corpus.vocab,
+        params: training.current(),
+        best: training.best,
+        state: training.state,
+        seconds: elapsed(),
+        data: o.dataKey,
+      }),
+    );
+  };
+  let stopSignal: string | null = null;
+  const onSignal = (sig: string) => {
+    stopSignal = sig;
+  };
+  const sigint = () => onSignal("SIGINT");
+  const sigterm = () => onSignal("SIGTERM");
+  process.on("SIGINT", sigint);
+  process.on("SIGTERM", sigterm);
+  const progress = new LMProgress(o.label, o.quiet, training.trainer.stepsPerEpoch, o.config.batchSize);
+  let lastSave = performance.now() / 1000;
+  const budgetEnd = o.budget > 0 ? started + o.budget : Number.POSITIVE_INFINITY;
+  try {
+    while (!training.done) {
+      const e = training.advance(32, (n) => progress.scoring(n, o.corpus.valid.length));
+      const now = performance.now() / 1000;
+      progress.step(training.state.epoch, training.state.step, training.state.lr, e);
+      if (e) {
+        o.onEpoch?.(e, training, elapsed());
+      }
+      if (e || now - lastSave >= o.saveEvery) {
+        save();
+        lastSave = now;
+      }
+      if (stopSignal !== null || now >= budgetEnd) break;
+    }
+  } finally {
+    progress.stop();
+    process.off("SIGINT", sigint);
+    process.off("SIGTERM", sigterm);
+  }
+  if (!training.done) {
+    save();
+    training.release();
+    process.stderr.write(
+      `${o.label}: stopped (${stopSignal ?? "time budget"}) at epoch ${training.state.epoch} step ${training.state.step}; ` +
+        (o.checkpoint ? `checkpoint ${o.checkpoint}: --resume goes on\n` : "no checkpoint kept\n"),
+    );
+    return { training, model: null, seconds: elapsed(), finished: false };
+  }
+  progress.line(`${o.label}: scoring the test text with the best-validation weights`);
+  const model = training.model(elapsed());
+  training.release();
+  if (o.out) writeFileAtomic(o.out, model.toBytes());
+  if (o.checkpoint && o.out) rmSync(o.checkpoint, { force: true });
+  return { training, model, seconds: elapsed(), finished: true };
+}
+
+/** A progress bar on a terminal (steps, words/s, lr, the last validation perplexity), lines otherwise. */
+class LMProgress {
+  private readonly tty = process.stderr.isTTY === true;
+  private lastLine = performance.now();
+  private t0 = performance.now();
+  private words = 0;
+  private lastValid = Number.NaN;
+
+  constructor(
+    private readonly label: string,
+    private readonly quiet: boolean,
+    private readonly steps: number,
+    private readonly batch: number,
+  ) {}
+
+  step(epoch: number, step: number, lr: number, e: LMEpoch | null): void {
+    if (e) this.lastValid = e.validPpl;
+    this.words += 32 * this.batch;
+    if (this.quiet) return;
+    const now = performance.now();
+    const rate = this.words / ((now - this.t0) / 1000);
+    const valid = Number.isNaN(this.lastValid) ? "-" : this.lastValid.toFixed(1);
+    if (e) {
+      this.clear();
+      process.stderr.write(
+        `${this.label} epoch ${e.epoch}: train ppl ${e.trainPpl.toFixed(1)}, valid ppl ${e.validPpl.toFixed(1)}, lr ${e.lr.toPrecision(3)}\n`,
+      );
+      return;
+    }
+    const width = 30;
+    const done = Math.round((width * step) / this.steps);
+    const text = `${this.label} epoch ${epoch + 1} |${"█".repeat(done)}${"░".repeat(width - done)}| step ${step}/${this.steps} ${rate.toFixed(0)} words/s lr ${lr.toPrecision(3)} valid ppl ${valid}`;
+    if (this.tty) process.stderr.write(`\r${text}\x1b[K`);
+    else if (now - this.lastLine > 60_000) {
+      process.stderr.write(`${text}\n`);
+      this.lastLine = now;
+    }
+  }
+
+  scoring(done: number, total: number): void {
+    if (this.quiet || !this.tty || done % (128 * 64) !== 0) return;
+    process.stderr.write(`\r${this.label} scoring the validation text: ${done}/${total} words\x1b[K`);
+  }
+
+  line(text: string): void {
+    if (this.quiet) return;
+    this.clear();
+    process.stderr.write(`${text}\n`);
+  }
+
+  private clear(): void {
+    if (this.tty) process.stderr.write("\r\x1b[K");
+  }
+
+  stop(): void {
+    this.clear();
+  }
+}
+
+// ---- the commands ----
+
+interface TrainOptions extends DataOptions, Record<string, unknown> {
+  out?: string;
+  checkpoint?: string;
+  resume?: boolean;
+  force?: boolean;
+  saveEvery?: string;
+  timeBudget?: string;
+  threads?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export function registerLM(program: Command): void {
+  const lm = program
+    .command("lm")
+    .description("the language model on Penn Treebank (the paper's section 5): train, test, next, run");
+
+  const train = lm
+    .command("train")
+    .description("train a language model (the paper's recipe) and write it to a file")
+    .option("--out <file>", "where to write the model (.safetensors)")
+    .option("--checkpoint <file>", "checkpoint, written every --save-every seconds (default: <out>.ckpt)")
+    .option(
+      "--resume",
+      "go on from the checkpoint of an interrupted run (the same weights as one never stopped)",
+    )
+    .option("--force", "start over where the checkpoint of an interrupted run is")
+    .option("--save-every <seconds>", "seconds between checkpoints (default: 120)")
+    .option("--time-budget <seconds>", "stop after this long, with a checkpoint (default: none)")
+    .option("--max-train-words <n>", "train on the first n words of the training text only")
+    .option("--threads <n>", "threads (default: the cores)")
+    .option("--json", "print the result as one JSON line")
+    .option("--quiet", "no progress");
+  addDataOptions(train);
+  addLMConfigOptions(train);
+  train.action(async (opts: TrainOptions) => {
+    const config = lmConfigFromOptions(opts);
+    const { corpus, dir } = loadCorpus(opts);
+    const checkpoint = opts.checkpoint ?? (opts.out ? `${opts.out}.ckpt` : undefined);
+    const threads = parseThreads(opts.threads);
+    const r = await withKernelThreads(threads, () =>
+      runLMTraining({
+        corpus,
+        dataKey: `${resolve(dir)} train ${corpus.train.length} words`,
+        config,
+        out: opts.out,
+        checkpoint,
+        resume: opts.resume === true,
+        force: opts.force === true,
+        saveEvery: opts.saveEvery ? wholeOption("--save-every", opts.saveEvery, 1) : 120,
+        budget: opts.timeBudget ? wholeOption("--time-budget", opts.timeBudget, 1) : 0,
+        label: `lm ${config.hops} hops, memory ${config.memory}`,
+        quiet: opts.quiet === true || opts.json === true,
+      }),
+    );
+    const s = r.training.state;
+    const f = r.model?.file.figures;
+    if (!opts.json) {
+      console.log(
+        `epochs ${s.epoch}, best validation perplexity ${Math.exp(s.bestValid).toFixed(1)} after epoch ${s.bestEpoch}` +
+          (f?.testPpl ? `, test perplexity ${f.testPpl.toFixed(1)}` : "") +
+          `, ${duration(r.seconds)}`,
+      );
+      if (opts.out && r.finished) console.log(`model written to ${opts.out}`);
+    } else {
+      console.log(
+        JSON.stringify({
+          config,
+          finished: r.finished,
+          epochs: s.epoch,
+          best_epoch: s.bestEpoch,
+          valid_ppl: Math.exp(s.bestValid),
+          test_ppl: f?.testPpl ?? null,
+          seconds: r.seconds,
+          history: s.history,
+          model: r.finished ? (opts.out ?? null) : null,
+        }),
+      );
+    }
+  });
+
+  const test = lm
+    .command("test")
+    .description("perplexity of a language model on the validation and test texts")
+    .requiredOption("--model <file>", "the model (a file, or a shipped model's name)")
+    .option("--threads <n>", "threads (default: the cores)")
+    .option("--json", "print the result as one JSON line");
+  addDataOptions(test);
+  test.action(async (opts: DataOptions & { model: string; threads?: string; json?: boolean }) => {
+    const m = loadLMFile(opts.model);
+    const dir = findPtbDir(opts.data);
+    const limits = limitsOf(opts);
+    const read = (split: string) => {
+      const path = join(dir, `ptb.${split}.txt`);
+      return readLMText(readText(path, limits.maxFileBytes), path, m.vocab, limits, false);
+    };
+    const valid = read("valid");
+    const testWords = read("test");
+    const [v, t] = await withKernelThreads(parseThreads(opts.threads), () => [
+      m.perplexity(valid, m.config.batchSize),
+      m.perplexity(testWords, m.config.batchSize),
+    ]);
+    if (opts.json)
+      console.log(
+        JSON.stringify({
+          valid_ppl: v,
+          test_ppl: t,
+          valid_words: valid.length,
+          test_words: testWords.length,
+        }),
+      );
+    else
+      console.log(
+        `validation perplexity ${v.toFixed(2)} (${valid.length} words), test perplexity ${t.toFixed(2)} (${testWords.length} words)`,
+      );
+  });
+
+  lm.command("next")
+    .description("the likeliest next words after a text, and each hop's attention over its last words")
+    .argument("<text...>", "the words so far")
+    .requiredOption("--model <file>", "the model (a file, or a shipped model's name)")
+    .option("--top <k>", "how many words (default: 10)")
+    .option("--json", "print the result as one JSON line")
+    .action((words: string[], opts: { model: string; top?: string; json?: boolean }) => {
+      const m = loadLMFile(opts.model);
+      const k = opts.top ? wholeOption("--top", opts.top, 1) : 10;
+      if (k > 1000) throw new UsageError(`--top: at most 1000, got ${k}`);
+      const r = m.next(words.join(" "), k);
+      if (opts.json) {
+        console.log(JSON.stringify(r));
+        return;
+      }
+      if (r.unknown.length > 0)
+        process.stderr.write(`note: not in the vocabulary, read as <unk>: ${r.unknown.join(" ")}\n`);
+      for (const w of r.top) console.log(`${w.word.padEnd(16)} ${(100 * w.p).toFixed(2)}%`);
+      const shown = r.context.slice(-8);
+      const off = r.context.length - shown.length;
+      console.log(
+        `\nattention over the last ${shown.length} of ${r.context.length} words in memory, per hop:`,
+      );
+      console.log(`      ${shown.map((w) => w.padStart(9)).join("")}`);
+      r.attention.forEach((a, h) => {
+        console.log(
+          `hop ${String(h + 1).padEnd(2)}${a
+            .slice(off)
+            .map((x) => x.toFixed(3).padStart(9))
+            .join("")}`,
+        );
+      });
+    });
+
+  registerRun(lm);
+}
+
+// ---- lm run: Table 2 ----
+
+function registerRun(lm: Command): void {
+  const run = lm
+    .command("run")
+    .description(
+      "train Table 2's rows (hops x memory) and write results/lm-ptb.md beside the paper's figures",
+    )
+    .option("--rows <list>", "rows as HOPSxMEMORY, comma separated (default: 3x100,6x150,7x200)")
+    .option("--work <dir>", "checkpoints and models of the rows (default: .memn2n-lm)")
+    .option("--results <file>", "the results file (default: results/lm-ptb.md, and .json beside it)")
+    .option("--time-budget <seconds>", "stop after this long, with checkpoints: run again to go on")
+    .option("--save-every <seconds>", "seconds between checkpoints (default: 120)")
+    .option("--max-train-words <n>", "train on the first n words only (quick trials)")
+    .option("--threads <n>", "threads (default: the cores)")
+    .option("--quiet", "no progress");
+  addDataOptions(run);
+  addLMConfigOptions(run);
+  run.action(async (opts: TrainOptions & { rows?: string; work?: string; results?: string }) => {
+    const { corpus, dir } = loadCorpus(opts);
+    const rows = (opts.rows ?? "3x100,6x150,7x200").split(",").map((r) => {
+      const m = /^(\d+)x(\d+)$/.exec(r.trim());
+      if (!m) throw new UsageError(`--rows: "${r}" is not HOPSxMEMORY (e.g. 6x150)`);
+      return { hops: Number(m[1]), memory: Number(m[2]) };
+    });
+    const work = resolve(opts.work ?? ".memn2n-lm");
+    const resultsMd = resolve(opts.results ?? "results/lm-ptb.md");
+    const resultsJson = resultsMd.replace(/\.md$/, "") + ".json";
+    const record: LMResults = existsSync(resultsJson)
+      ? (JSON.parse(readFileSync(resultsJson, "utf8")) as LMResults)
+      : { rows: [] };
+    const threads = parseThreads(opts.threads);
+    const started = performance.now() / 1000;
+    const budget = opts.timeBudget ? wholeOption("--time-budget", opts.timeBudget, 1) : 0;
+    const cores = availableParallelism();
+    for (const row of rows) {
+      const config = lmConfigFromOptions(opts, row);
+      const name = `${row.hops}x${row.memory}`;
+      const existing = record.rows.find((r) => r.name === name);
+      if (existing?.finished && JSON.stringify(existing.config) === JSON.stringify(config)) continue;
+      const left = budget > 0 ? budget - (performance.now() / 1000 - started) : 0;
+      if (budget > 0 && left < 30) break;
+      const checkpoint = join(work, `${name}.ckpt`);
+      const command = `memn2n lm run --rows ${name}${commandOptions(opts)}`;
+      const entry: LMRow = {
+        name,
+        config,
+        command,
+        finished: false,
+        epochs: 0,
+        seconds: 0,
+        threads,
+        machine: `${cores} cores`,
+        history: [],
+        validPpl: null,
+        testPpl: null,
+        bestEpoch: 0,
+        date: new Date().toISOString().slice(0, 10),
+      };
+      const save = () => {
+        record.rows = [...record.rows.filter((r) => r.name !== name), entry];
+        record.rows.sort((a, b) => a.config.hops - b.config.hops || a.config.memory - b.config.memory);
+        writeFileAtomic(resultsJson, `${JSON.stringify(record, null, 1)}\n`);
+        writeFileAtomic(resultsMd, lmResultsMarkdown(record));
+      };
+      const r = await withKernelThreads(threads, () =>
+        runLMTraining({
+          corpus,
+          dataKey: `${resolve(dir)} train ${corpus.train.length} words`,
+          config,
+          out: join(work, `${name}.safetensors`),
+          checkpoint,
+          resume: existsSync(checkpoint),
+          force: false,
+          saveEvery: opts.saveEvery ? wholeOption("--save-every", opts.saveEvery, 1) : 120,
+          budget: budget > 0 ? left : 0,
+          label: `lm ${name}`,
+          quiet: opts.quiet === true,
+          onEpoch: (_e, t, seconds) => {
+            entry.epochs = t.state.epoch;
+            entry.history = t.state.history;
+            entry.seconds = seconds;
+            entry.validPpl = Math.exp(t.state.bestValid);
+            entry.bestEpoch = t.state.bestEpoch;
+            save();
+          },
+        }),
+      );
+      entry.seconds = r.seconds;
+      entry.epochs = r.training.state.epoch;
+      entry.history = r.training.state.history;
+      if (r.finished && r.model?.file.figures) {
+        entry.finished = true;
+        entry.testPpl = r.model.file.figures.testPpl;
+        entry.validPpl = r.model.file.figures.validPpl;
+        entry.bestEpoch = r.model.file.figures.bestEpoch;
+      }
+      save();
+      if (!r.finished) break;
+    }
+    console.log(`results in ${resultsMd}`);
+  });
+}
+
+function commandOptions(opts: Record<string, unknown>): string {
+  const parts: string[] = [];
+  for (const [, flag] of LM_OPTIONS) {
+    const key = flag.slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    if (opts[key] !== undefined) parts.push(`${flag} ${opts[key]}`);
+  }
+  if (opts.maxTrainWords) parts.push(`--max-train-words ${opts.maxTrainWords}`);
+  return parts.length > 0 ? ` ${parts.join(" ")}` : "";
+}
+
+interface LMRow {
+  name: string;
+  config: LMConfig;
+  command: string;
+  finished: boolean;
+  epochs: number;
+  seconds: number;
+  threads: number;
+  machine: string;
+  history: LMEpoch[];
+  validPpl: number | null;
+  testPpl: number | null;
+  bestEpoch: number;
+  date: string;
+}
+
+interface LMResults {
+  rows: LMRow[];
+}
+
+/** Table 2 of the paper (test perplexity) and the reference run's figures (the issue's, on a GPU). */
+const PAPER_TABLE2: Record<
+  string,
+  { paper: number; reference: { valid: number[]; best: number; test: number } }
+> = {
+  "3x100": { paper: 122, reference: { valid: [334, 268, 210, 182, 153], best: 138.0, test: 132.0 } },
+  "6x150": { paper: 114, reference: { valid: [415, 262, 210, 175, 140], best: 123.7, test: 116.9 } },
+  "7x200": { paper: 111, reference: { valid: [494, 295, 230, 176, 141], best: 124.2, test: 118.3 } },
+};
+
+const CURVE_EPOCHS = [1, 2, 3, 5, 10];
+
+export function lmResultsMarkdown(r: LMResults): string {
+  const lines = [
+    "# Language modelling on Penn Treebank (the paper's section 5, Table 2)",
+    "",
+    "Made by `memn2n lm run` (src/cli/commands/lm.ts). Perplexity of the validation and test texts (every",
+    "target scored, with the memory of the words before it in its file); the test text is scored once, with",
+    "the weights of the best validation epoch. The paper's figures are its Table 2 (test). The reference is",
+    "an independent PyTorch implementation of the same recipe (../shared/reference/memn2n_lm.py, one seed,",
+    "on a GPU, 6 minutes a row).",
+    "",
+    "| hops × memory | epochs | valid ppl at epoch 1, 2, 3, 5, 10 | best valid (epoch) | test | paper test | reference: valid at 1, 2, 3, 5, 10; test | wall time | state |",
+    "|---|---:|---|---|---:|---:|---|---:|---|",
+  ];
+  for (const row of r.rows) {
+    const ref = PAPER_TABLE2[row.name];
+    const curve = CURVE_EPOCHS.map((e) => row.history[e - 1]?.validPpl.toFixed(1) ?? "–").join(", ");
+    lines.push(
+      `| ${row.config.hops} × ${row.config.memory} | ${row.epochs} | ${curve} | ${row.validPpl === null ? "–" : `${row.validPpl.toFixed(1)} (${row.bestEpoch})`} | ` +
+        `${row.testPpl === null ? "–" : `**${row.testPpl.toFixed(1)}**`} | ${ref?.paper ?? "–"} | ` +
+        `${ref ? `${ref.reference.valid.join(", ")}; ${ref.reference.test}` : "–"} | ${duration(row.seconds)} | ` +
+        `${row.finished ? "finished" : "in progress (checkpointed)"} |`,
+    );
+  }
+  lines.push("");
+  for (const row of r.rows) {
+    lines.push(`## ${row.config.hops} hops, memory ${row.config.memory}`);
+    lines.push("");
+    lines.push(
+      `Command: \`${row.command}\` (seed ${row.config.seed}; ${row.threads} threads on ${row.machine}; ${row.date}).`,
+    );
+    const perEpoch = row.epochs > 0 ? row.seconds / row.epochs : 0;
+    lines.push(
+      `${row.epochs} epochs in ${duration(row.seconds)} (${duration(perEpoch)} an epoch, validation scoring included)` +
+        (row.finished ? "." : "; not finished: the same command goes on from its checkpoint."),
+    );
+    lines.push("");
+    lines.push("| epoch | lr | train ppl | valid ppl |");
+    lines.push("|---:|---:|---:|---:|");
+    for (const e of row.history)
+      lines.push(
+        `| ${e.epoch} | ${e.lr.toPrecision(3)} | ${e.trainPpl.toFixed(1)} | ${e.validPpl.toFixed(1)} |`,
+      );
+    lines.push("");
+    lines.push(`Config: \`${JSON.stringify(row.config)}\``);
+    lines.push("");
+  }
+  return lines.join("\n");
+}
