@@ -1,0 +1,120 @@
+// `memn2n lm`: real training on a slice of Penn Treebank, resume after a kill, test, next, and bad input.
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { loadLM } from "../src/api/lm.js";
+import { LM_TENSORS } from "../src/model/lm.js";
+import { killWhen, runCli, SHARED_DATA, withTmpDir, withTmpDirAsync } from "./helpers.js";
+
+/** The first lines of each PTB file, as a corpus folder of its own. */
+function ptbSlice(dir: string, lines: { train: number; valid: number; test: number }): string {
+  const out = join(dir, "ptb");
+  mkdirSync(out, { recursive: true });
+  for (const split of ["train", "valid", "test"] as const) {
+    const text = readFileSync(join(SHARED_DATA, "ptb", `ptb.${split}.txt`), "utf8");
+    writeFileSync(join(out, `ptb.${split}.txt`), `${text.split("\n").slice(0, lines[split]).join("\n")}\n`);
+  }
+  return out;
+}
+
+const SMALL = ["--hops", "2", "--memory", "12", "--dim", "24", "--batch-size", "32", "--lr", "0.05"];
+
+test("lm train learns a slice of PTB, and test and next use the model it writes", () => {
+  withTmpDir((dir) => {
+    const data = ptbSlice(dir, { train: 1500, valid: 150, test: 150 });
+    const out = join(dir, "lm.safetensors");
+    const r = runCli([
+      ...["lm", "train", "--data", data, ...SMALL, "--epochs", "3", "--steps-per-epoch", "300"],
+      ...["--out", out, "--json", "--threads", "2"],
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const j = r.json as { epochs: number; valid_ppl: number; test_ppl: number; history: { validPpl: number }[] };
+    assert.equal(j.epochs, 3);
+    // a vocabulary of thousands of words: untrained, the perplexity is about its size; trained, far below
+    const m = loadLM(readFileSync(out), out);
+    assert.ok(m.vocab.size > 2000, `vocabulary ${m.vocab.size}`);
+    assert.ok(j.history[2].validPpl < j.history[0].validPpl, JSON.stringify(j.history));
+    assert.ok(j.valid_ppl < m.vocab.size / 4, `valid ppl ${j.valid_ppl}`);
+    assert.ok(!existsSync(`${out}.ckpt`), "the checkpoint of a finished run is removed");
+    const t = runCli(["lm", "test", "--model", out, "--data", data, "--json"]);
+    assert.equal(t.code, 0, t.stderr);
+    const tj = t.json as { valid_ppl: number; test_ppl: number };
+    assert.ok(Math.abs(tj.valid_ppl - j.valid_ppl) < 1e-6 * j.valid_ppl, `${tj.valid_ppl} vs ${j.valid_ppl}`);
+    assert.ok(Math.abs(tj.test_ppl - j.test_ppl) < 1e-6 * j.test_ppl);
+    const n = runCli(["lm", "next", "--model", out, "--json", "the", "stock", "market", "zzyzx"]);
+    assert.equal(n.code, 0, n.stderr);
+    const nj = n.json as { top: { word: string; p: number }[]; attention: number[][]; context: string[]; unknown: string[] };
+    assert.equal(nj.top.length, 10);
+    assert.ok(nj.top.every((w, i) => i === 0 || w.p <= nj.top[i - 1].p));
+    assert.deepEqual(nj.unknown, ["zzyzx"]);
+    assert.deepEqual(nj.context, ["the", "stock", "market", "<unk>"]);
+    assert.equal(nj.attention.length, 2);
+    for (const hop of nj.attention) {
+      assert.equal(hop.length, 4);
+      assert.ok(Math.abs(hop.reduce((a, b) => a + b, 0) - 1) < 1e-9);
+    }
+    const human = runCli(["lm", "next", "--model", out, "the", "stock"]);
+    assert.equal(human.code, 0);
+    assert.match(human.stdout, /hop 2/);
+  });
+});
+
+test("lm train killed mid-epoch resumes from its checkpoint to the same weights as a run never stopped", async () => {
+  await withTmpDirAsync(async (dir) => {
+    const data = ptbSlice(dir, { train: 3000, valid: 60, test: 60 });
+    const args = ["lm", "train", "--data", data, ...SMALL, "--epochs", "2", "--threads", "1"];
+    const whole = join(dir, "whole.safetensors");
+    assert.equal(runCli([...args, "--out", whole, "--quiet"]).code, 0);
+    const cut = join(dir, "cut.safetensors");
+    const ckpt = `${cut}.ckpt`;
+    await killWhen([...args, "--out", cut, "--save-every", "1"], () => existsSync(ckpt));
+    assert.ok(!existsSync(cut));
+    const again = runCli([...args, "--out", cut]);
+    assert.equal(again.code, 2, "a checkpoint is there: refuse to start over silently");
+    assert.match(again.stderr, /--resume/);
+    const r = runCli([...args, "--out", cut, "--resume", "--quiet"]);
+    assert.equal(r.code, 0, r.stderr);
+    const a = loadLM(readFileSync(whole), whole);
+    const b = loadLM(readFileSync(cut), cut);
+    for (const name of LM_TENSORS) assert.deepEqual(a.file.params[name], b.file.params[name], name);
+    assert.deepEqual(a.file.figures?.history, b.file.figures?.history);
+  });
+});
+
+test("lm train: bad text stops at its file and line with exit 2", () => {
+  withTmpDir((dir) => {
+    const data = join(dir, "ptb");
+    mkdirSync(data);
+    const write = (train: string | Uint8Array) => {
+      writeFileSync(join(data, "ptb.train.txt"), train);
+      writeFileSync(join(data, "ptb.valid.txt"), " a b c\n");
+      writeFileSync(join(data, "ptb.test.txt"), " a b c\n");
+    };
+    const train = (...extra: string[]) => runCli(["lm", "train", "--data", data, "--epochs", "1", ...extra]);
+    write(` a b\n c ${"x".repeat(101)}\n`);
+    let r = train();
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^error: .*ptb\.train\.txt:2: a word of 101 characters, more than the limit of 100\n$/);
+    write("");
+    r = train();
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^error: .*ptb\.train\.txt: no words: the file is empty\n$/);
+    write(new Uint8Array([0x20, 0x61, 0x0a, 0x20, 0x00, 0x01, 0xff, 0x0a]));
+    r = train();
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^error: .*ptb\.train\.txt:2: .*(UTF-8|binary)/);
+    write(" a b c d e f g\n");
+    r = train("--max-vocab", "5");
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^error: .*ptb\.train\.txt:1: more than 5 distinct words \(--max-vocab\)\n$/);
+    r = train("--hops", "0");
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^error: --hops: must be a whole number from 1 to 64, got 0\n$/);
+    const model = join(dir, "bad.safetensors");
+    writeFileSync(model, "not a model");
+    r = runCli(["lm", "next", "--model", model, "hello"]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^error: .*bad\.safetensors: /);
+  });
+});
