@@ -12,6 +12,7 @@ import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { carryOnOf, opensSilent, parseDialogs, responseShape } from "../dist/data/dialog.js";
 import { dialogPaper, PAPER_COLUMNS } from "../dist/eval/paper.js";
+import { lmFromSafetensors, lmToSafetensors } from "../dist/model/lm-file.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const bin = join(root, "bin", "memn2n.js");
@@ -27,6 +28,7 @@ const cardsOnly = args.includes("--cards");
 const dataRoot = flag("--data") ?? join(root, "..", "shared", "data");
 const babiData = ["--data", join(dataRoot, "babi", "tasks_1-20_v1-2")];
 const dialogData = ["--data", join(dataRoot, "dialog-babi")];
+const ptbData = ["--data", join(dataRoot, "ptb")];
 
 // The variants come from the committed sweeps (results/), each chosen on validation error:
 // - single tasks on 10k: the nonlinear model with relative time and question-match words, unsupervised
@@ -360,6 +362,74 @@ for (const m of MODELS) {
   writeCard(m, outOf(m), r.seconds, kbTests.length > 0 ? kbTests : undefined);
 }
 
+// The language model: the paper's recipe (section 5) at d = 64 instead of 150, so that the file stays small
+// enough to ship (7.7 MB of F32 weights; d = 150 would be 18 MB) and trains in minutes; Table 2's full-size
+// rows are in results/lm-ptb.md.
+const LM_MODELS = [
+  {
+    name: "ptb",
+    kind: "language model (PTB)",
+    args: ["lm", "train", "--hops", "3", "--memory", "100", "--dim", "64", "--epochs", "12", ...ptbData],
+    seed: 1,
+    summary:
+      "MemN2N as a language model (the paper's section 5) on Penn Treebank: 3 hops over the last 100 words, d = 64.",
+    use:
+      "Predicts the next word of English news text in the style of the Wall Street Journal: give it the words " +
+      "so far (`memn2n lm next`, the page's Next word tab); it gives its likeliest next words with their " +
+      "probabilities, and each hop's attention over the words in memory.",
+    data:
+      "Penn Treebank, Mikolov's language-modelling version (929k training words, 10k-word vocabulary with " +
+      "`<unk>`, numbers as `N`, an `<eos>` at each line end); chosen on the validation text (73,760 words); " +
+      "tested on the test text (82,430 words).",
+    license:
+      "Trained on the Penn Treebank text (LDC99T42, distributed for research by the Linguistic Data Consortium; " +
+      "the preprocessed version is Mikolov et al.'s, 2010): research use; cite both. The code that made it is MIT.",
+    limitations: [
+      "It knows the 10,000 words of the PTB vocabulary, lower-cased; any other word is read as `<unk>`, and it " +
+        "never predicts one outside the vocabulary.",
+      "Its memory is the last 100 words; it has no notion of anything older.",
+      "It is smaller than the paper's models (d = 64 against 150): its perplexity is higher than Table 2's.",
+    ],
+  },
+];
+const lmOut = (m) => join(build, `${m.name}.safetensors`);
+const lmArgv = (m) => [...m.args, "--seed", String(m.seed), "--threads", "2", "--json", "--quiet", "--out", lmOut(m)];
+const lmCards = [];
+for (const m of LM_MODELS) {
+  if (only && !only.includes(m.name)) {
+    if (existsSync(shipped(m))) lmCards.push({ m, file: lmFromSafetensors(readFileSync(shipped(m)), shipped(m)) });
+    continue;
+  }
+  const result = join(build, `${m.name}.result.json`);
+  if (!cardsOnly && !existsSync(result)) {
+    const argv = lmArgv(m);
+    console.log(`${m.name}: ${shown(argv)}`);
+    const resume = existsSync(`${lmOut(m)}.ckpt`) ? ["--resume"] : [];
+    writeAtomic(result, JSON.stringify(memn2n([...argv, ...resume])));
+  }
+  const from = cardsOnly && existsSync(shipped(m)) ? shipped(m) : lmOut(m);
+  if (!existsSync(from)) continue;
+  const file = lmFromSafetensors(readFileSync(from), from);
+  const f = file.figures;
+  file.card = {
+    summary: m.summary,
+    use: m.use,
+    data: m.data,
+    license: m.license,
+    command: shown(lmArgv(m)),
+    seeds: `seed ${m.seed} (weights and the order of the training targets)`,
+    results: [
+      { name: "test perplexity", value: f.testPpl, paper: 122, paperName: "MemN2N 3 hops, memory 100, d = 150 (Table 2)" },
+      { name: "validation perplexity", value: f.validPpl },
+    ],
+    limitations: m.limitations,
+    date: `${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${Math.round(f.seconds)} s to train, ${f.epochs} epochs`,
+  };
+  writeFileSync(shipped(m), lmToSafetensors(file));
+  lmCards.push({ m, file });
+  console.log(`${m.name}: card written`);
+}
+
 // The manifest and the README, from the cards of the shipped files.
 const cards = new Map();
 for (const m of MODELS) {
@@ -381,9 +451,15 @@ const figuresOf = ({ m, j }) => {
   }
   return f;
 };
+const lmListed = lmCards.map(({ m, file }) => ({
+  name: m.name,
+  kind: m.kind,
+  figures: { "test perplexity": file.figures.testPpl, "validation perplexity": file.figures.validPpl },
+  command: file.card?.command ?? shown(lmArgv(m)),
+}));
 writeAtomic(
   join(models, "models.json"),
-  `${JSON.stringify({ models: [...cards.values()].map((c) => ({ name: c.m.name, kind: c.m.kind, figures: figuresOf(c), command: c.card.command })) }, null, 2)}\n`,
+  `${JSON.stringify({ models: [...[...cards.values()].map((c) => ({ name: c.m.name, kind: c.m.kind, figures: figuresOf(c), command: c.card.command })), ...lmListed] }, null, 2)}\n`,
 );
 
 const lines = [
@@ -473,8 +549,25 @@ for (const { m, card } of cards.values()) {
   const limits = single ? card.limitations.map((l) => l.replace(/the \d+ words/, "the words")) : card.limitations;
   lines.push(`- **Limits.** ${limits.join(" ")}`, "");
 }
+for (const { m, file } of lmCards) {
+  const c = file.card;
+  const f = file.figures;
+  lines.push(
+    `### ${m.name}`,
+    "",
+    c.summary,
+    "",
+    `- **Use.** ${c.use}`,
+    `- **Data.** ${c.data}`,
+    `- **Licence.** ${c.license}`,
+    `- **Made by.** \`${c.command}\`; ${c.seeds}. ${c.date}.`,
+    `- **Results.** Test perplexity ${f.testPpl.toFixed(1)}, validation ${f.validPpl.toFixed(1)} (best after epoch ${f.bestEpoch} of ${f.epochs}); the paper's 3-hop, memory-100 model (d = 150): 122 (Table 2), and our d = 150 rows: results/lm-ptb.md.`,
+    `- **Limits.** ${c.limitations.join(" ")}`,
+    "",
+  );
+}
 lines.push("## Sizes", "");
-for (const { m } of cards.values()) lines.push(`- \`${m.name}\`: ${(statSync(shipped(m)).size / 1024).toFixed(0)} KB`);
+for (const { m } of [...cards.values(), ...lmCards]) lines.push(`- \`${m.name}\`: ${(statSync(shipped(m)).size / 1024).toFixed(0)} KB`);
 lines.push("");
 writeAtomic(join(models, "README.md"), lines.join("\n"));
 console.log(`wrote ${relative(root, join(models, "README.md"))} and models.json (${cards.size} models)`);

@@ -9,6 +9,16 @@ export {
   trainDialogRuns,
 } from "./api/dialog.js";
 export {
+  LanguageModel,
+  type LMEpoch,
+  type LMFigures,
+  LMTraining,
+  lmConfig,
+  loadLM,
+  type NextWords,
+  readLMCorpus,
+} from "./api/lm.js";
+export {
   type Answer,
   type AnswerOptions,
   DONT_KNOW,
@@ -30,6 +40,7 @@ export {
 export { DataError, FieldError } from "./data/errors.js";
 export { KnowledgeBase, parseKnowledgeBase, withKbResults } from "./data/kb.js";
 export { Placeholders } from "./data/placeholders.js";
+export { EOS, type LMCorpus, LMVocab, readLMText } from "./data/ptb.js";
 export { type Split, splitByStory } from "./data/split.js";
 export { ALL_TASKS, parseTaskList, TASK_NAMES, taskFiles } from "./data/tasks.js";
 export { type DialogScore, dialogScores } from "./eval/dialog.js";
@@ -41,7 +52,10 @@ export {
   ConfigError,
   dialogDefaults,
   jointDefaults,
+  LM_PAPER_DEFAULTS,
+  type LMConfig,
   makeConfig,
+  makeLMConfig,
   OUR_BEST,
   PAPER_DEFAULTS,
 } from "./model/config.js";

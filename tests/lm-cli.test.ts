@@ -1,11 +1,13 @@
 // `memn2n lm`: real training on a slice of Penn Treebank, resume after a kill, test, next, and bad input.
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { loadLM } from "../src/api/lm.js";
 import { LM_TENSORS } from "../src/model/lm.js";
-import { killWhen, runCli, SHARED_DATA, withTmpDir, withTmpDirAsync } from "./helpers.js";
+import { lmCheckpointFromBytes } from "../src/train/lm-checkpoint.js";
+import { killWhen, ROOT, runCli, SHARED_DATA, withTmpDir, withTmpDirAsync } from "./helpers.js";
 
 /** The first lines of each PTB file, as a corpus folder of its own. */
 function ptbSlice(dir: string, lines: { train: number; valid: number; test: number }): string {
@@ -29,7 +31,12 @@ test("lm train learns a slice of PTB, and test and next use the model it writes"
       ...["--out", out, "--json", "--threads", "2"],
     ]);
     assert.equal(r.code, 0, r.stderr);
-    const j = r.json as { epochs: number; valid_ppl: number; test_ppl: number; history: { validPpl: number }[] };
+    const j = r.json as {
+      epochs: number;
+      valid_ppl: number;
+      test_ppl: number;
+      history: { validPpl: number }[];
+    };
     assert.equal(j.epochs, 3);
     // a vocabulary of thousands of words: untrained, the perplexity is about its size; trained, far below
     const m = loadLM(readFileSync(out), out);
@@ -44,7 +51,12 @@ test("lm train learns a slice of PTB, and test and next use the model it writes"
     assert.ok(Math.abs(tj.test_ppl - j.test_ppl) < 1e-6 * j.test_ppl);
     const n = runCli(["lm", "next", "--model", out, "--json", "the", "stock", "market", "zzyzx"]);
     assert.equal(n.code, 0, n.stderr);
-    const nj = n.json as { top: { word: string; p: number }[]; attention: number[][]; context: string[]; unknown: string[] };
+    const nj = n.json as {
+      top: { word: string; p: number }[];
+      attention: number[][];
+      context: string[];
+      unknown: string[];
+    };
     assert.equal(nj.top.length, 10);
     assert.ok(nj.top.every((w, i) => i === 0 || w.p <= nj.top[i - 1].p));
     assert.deepEqual(nj.unknown, ["zzyzx"]);
@@ -95,7 +107,10 @@ test("lm train: bad text stops at its file and line with exit 2", () => {
     write(` a b\n c ${"x".repeat(101)}\n`);
     let r = train();
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /^error: .*ptb\.train\.txt:2: a word of 101 characters, more than the limit of 100\n$/);
+    assert.match(
+      r.stderr,
+      /^error: .*ptb\.train\.txt:2: a word of 101 characters, more than the limit of 100\n$/,
+    );
     write("");
     r = train();
     assert.equal(r.code, 2);
@@ -116,5 +131,38 @@ test("lm train: bad text stops at its file and line with exit 2", () => {
     r = runCli(["lm", "next", "--model", model, "hello"]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /^error: .*bad\.safetensors: /);
+  });
+});
+
+test("lm train stops on SIGTERM between steps, writing a checkpoint to go on from", async () => {
+  await withTmpDirAsync(async (dir) => {
+    const data = ptbSlice(dir, { train: 500, valid: 20, test: 20 });
+    const out = join(dir, "lm.safetensors");
+    const child = spawn(
+      process.execPath,
+      [
+        ...["--import", "tsx", join(ROOT, "src/cli/run.ts"), "lm", "train", "--data", data, ...SMALL],
+        ...["--steps-per-epoch", "1000000", "--out", out, "--threads", "1", "--save-every", "1"],
+      ],
+      { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let stderr = "";
+    child.stderr.on("data", (b: Buffer) => {
+      stderr += b.toString();
+    });
+    const exited = new Promise<number | null>((res) => child.on("exit", (c) => res(c)));
+    // once the checkpoint of the first interval is there, training is under way
+    const until = Date.now() + 60_000;
+    while (!existsSync(`${out}.ckpt`) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill("SIGTERM");
+    const code = await exited;
+    assert.equal(code, 0, stderr);
+    assert.match(
+      stderr,
+      /stopped \(SIGTERM\) at epoch 0 step \d+; checkpoint .*lm\.safetensors\.ckpt: --resume goes on/,
+    );
+    const c = lmCheckpointFromBytes(readFileSync(`${out}.ckpt`), "ckpt");
+    assert.ok(c.state.step > 0);
   });
 });

@@ -515,6 +515,45 @@ test("Chat: a bot trained in the page from the Dialog bAbI files (task 1, a slic
   await page.close();
 });
 
+test("Next word: a language model trained in the page on a slice of PTB predicts, with each hop's attention", async () => {
+  const { page, errors } = await open("?tab=next");
+  assert.equal(await page.isVisible("#panel-next"), true);
+  await page.fill("#lm-hops", "2");
+  await page.fill("#lm-memory", "10");
+  await page.fill("#lm-dim", "16");
+  await page.fill("#lm-epochs", "2");
+  await page.fill("#lm-words", "20000");
+  await page.click("#lm-train");
+  await page.waitForSelector("body[data-lm]", { timeout: 120_000 });
+  assert.equal(await page.getAttribute("#lm-chart", "data-points"), "2");
+  const [trainPpl, validPpl] = (await page.getAttribute("#lm-chart", "data-last"))!.split(",").map(Number);
+  assert.ok(validPpl > 1 && validPpl < 2000 && trainPpl < 2000, `${trainPpl} ${validPpl}`);
+  assert.match(
+    (await page.textContent("#lm-status"))!,
+    /2 hops over the last 10 words, d = 16, \d+ words; validation perplexity [\d.]+, test perplexity [\d.]+/,
+  );
+  await page.fill("#lm-input", "the company said");
+  await page.click("#lm-form button");
+  await page.waitForFunction(() => document.querySelectorAll("#lm-top li").length === 10);
+  const ps = await page.$$eval("#lm-top li", (lis) => lis.map((li) => Number((li as HTMLElement).dataset.p)));
+  assert.ok(
+    ps.every((p, i) => p > 0 && (i === 0 || p <= ps[i - 1])),
+    String(ps),
+  );
+  // one strip per hop over the three words typed; each hop's weights add up to 1
+  const hops = await page.$$eval("#lm-attention table.strip", (ts) =>
+    ts.map((t) => [...t.querySelectorAll("td")].map((td) => Number((td as HTMLElement).dataset.weight))),
+  );
+  assert.equal(hops.length, 2);
+  for (const h of hops) {
+    assert.equal(h.length, 3);
+    assert.ok(Math.abs(h.reduce((a, b) => a + b, 0) - 1) < 1e-6);
+  }
+  assert.ok(page.url().includes("tab=next"));
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test("the built folder works from a plain static file host: no data there, the shipped models beside it", async () => {
   const dir = join(ROOT, "dist", "web");
   const types: Record<string, string> = {

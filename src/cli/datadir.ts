@@ -168,3 +168,19 @@ export function trainSetsOf(loaded: LoadedTask[]): { trainSets?: Record<string, 
     ? { trainSets: Object.fromEntries(borrowed.map((l) => [l.task, l.trainSet!])) }
     : {};
 }
+
+/** The folder of ptb.{train,valid,test}.txt: --data itself, or its ptb/ (or the data roots' ptb/). */
+export function findPtbDir(explicit?: string): string {
+  const tried: string[] = [];
+  for (const root of dataRoots(explicit)) {
+    for (const dir of [root, join(root, "ptb")]) {
+      tried.push(dir);
+      if (existsSync(join(dir, "ptb.train.txt"))) return dir;
+    }
+  }
+  if (explicit && !existsSync(explicit)) throw new UsageError(`--data ${explicit}: no such folder`);
+  throw new UsageError(
+    `no Penn Treebank text found (ptb.train.txt, ptb.valid.txt, ptb.test.txt). Looked in:\n${tried.join("\n")}\n` +
+      "Pass --data DIR, set MEMN2N_DATA, or run `memn2n download ptb`.",
+  );
+}

@@ -1,5 +1,6 @@
 // The web page and the data files it trains on, served read-only. The page's files are read once at start
-// into memory; the data files are listed once at start (only bAbI `qaN_*.txt` and `dialog-babi-*` names).
+// into memory; the data files are listed once at start (only bAbI `qaN_*.txt`, `dialog-babi-*` and
+// `ptb.{train,valid,test}.txt` names).
 // A URL is looked up among those names and never joined onto a path, so nothing else of the disk can be
 // reached. Every response carries the cross-origin isolation headers (COOP, COEP) that SharedArrayBuffer
 // needs.
@@ -10,14 +11,17 @@ import { extname, join, relative, sep } from "node:path";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { taskFiles } from "../data/tasks.js";
 import { modelToSafetensors } from "../model/file.js";
+import { lmFromSafetensors } from "../model/lm-file.js";
 import { HttpError } from "./errors.js";
 import type { Registry, Served } from "./registry.js";
 
 /** Where the page and the data are; null: not served. */
 export interface PageSettings {
   page: string | null;
-  /** bAbI folders by set name ("en", "en-10k"), and the Dialog bAbI folder. */
-  data: { babi: Record<string, string>; dialog: string | null } | null;
+  /** bAbI folders by set name ("en", "en-10k"), the Dialog bAbI folder and the Penn Treebank folder. */
+  data: { babi: Record<string, string>; dialog: string | null; ptb?: string | null } | null;
+  /** The shipped language models (files in the package), for the page's Next word panel. */
+  languageModels?: { name: string; file: string }[];
 }
 
 const TYPES: Record<string, string> = {
@@ -33,6 +37,7 @@ const TYPES: Record<string, string> = {
 };
 
 const DIALOG_FILE = /^dialog-babi-[\w-]+\.txt$/;
+const PTB_FILE = /^ptb\.(train|valid|test)\.txt$/;
 
 /** The most a page folder may hold in memory. */
 const MAX_PAGE_BYTES = 64 * 1024 * 1024;
@@ -78,6 +83,7 @@ export function listData(data: NonNullable<PageSettings["data"]>): {
   index: {
     babi: Record<string, Record<string, { train: string | null; test: string | null }>>;
     dialog: string[];
+    ptb: string[];
   };
   files: Map<string, string>;
 } {
@@ -97,7 +103,13 @@ export function listData(data: NonNullable<PageSettings["data"]>): {
         .sort()
     : [];
   for (const name of dialog) files.set(`/data/dialog/${name}`, join(data.dialog!, name));
-  return { index: { babi, dialog }, files };
+  const ptb = data.ptb
+    ? readdirSync(data.ptb)
+        .filter((n) => PTB_FILE.test(n))
+        .sort()
+    : [];
+  for (const name of ptb) files.set(`/data/ptb/${name}`, join(data.ptb!, name));
+  return { index: { babi, dialog, ptb }, files };
 }
 
 /** A served model as the page's model list describes it (the shape of models/models.json). */
@@ -154,17 +166,36 @@ export function pageRoutes(
       );
     });
   }
-  // The models the server serves, in the layout of the static build's models/ folder.
+  // The models the server serves, in the layout of the static build's models/ folder; the shipped language
+  // models (package files, open to all) beside them.
   const bytes = new WeakMap<Served, Buffer>();
+  const lms = new Map(
+    (settings.languageModels ?? []).map((l) => {
+      const body = readFileSync(l.file);
+      const f = lmFromSafetensors(body, l.file);
+      const figures: Record<string, number> = {};
+      if (f.figures?.testPpl) figures["test perplexity"] = f.figures.testPpl;
+      const kind = `language model (PTB, ${f.config.hops} hops, memory ${f.config.memory}, d ${f.config.dim})`;
+      return [l.name, { body, listed: { name: l.name, kind, figures } }];
+    }),
+  );
   app.get("/models/models.json", hide, async (_req, reply) =>
     isolationHeaders(reply)
       .header("cache-control", "no-cache")
-      .send({ models: registry.all().filter(open).map(listed) }),
+      .send({
+        models: [...registry.all().filter(open).map(listed), ...[...lms.values()].map((l) => l.listed)],
+      }),
   );
   app.get<{ Params: { file: string } }>("/models/:file", hide, async (req, reply) => {
     const name = req.params.file.replace(/\.safetensors$/, "");
     const found = req.params.file.endsWith(".safetensors") ? registry.get(name) : undefined;
     const s = found && open(found) ? found : undefined;
+    const lm = req.params.file.endsWith(".safetensors") ? lms.get(name) : undefined;
+    if (!s && lm)
+      return isolationHeaders(reply)
+        .type("application/octet-stream")
+        .header("cache-control", "no-cache")
+        .send(lm.body);
     if (!s) throw new HttpError(404, "url", `no model ${req.params.file} (see /models/models.json)`);
     let body = bytes.get(s);
     if (!body) {

@@ -8,16 +8,32 @@ export class EpochChart {
   private readonly data: number[][];
   private readonly host: HTMLElement;
 
-  constructor(host: HTMLElement, series: { label: string; color: string }[], percent = false) {
+  /** `unit`: "loss" (3 decimals), "percent" (a fraction as %), or "perplexity" (whole numbers). */
+  constructor(
+    host: HTMLElement,
+    series: { label: string; color: string }[],
+    unit: "loss" | "percent" | "perplexity" = "loss",
+  ) {
     this.host = host;
     this.data = [[], ...series.map(() => [])];
-    const fmt = (v: number | null) => (v === null ? "" : percent ? `${(v * 100).toFixed(1)}%` : v.toFixed(3));
+    const fmt = (v: number | null) =>
+      v === null
+        ? ""
+        : unit === "percent"
+          ? `${(v * 100).toFixed(1)}%`
+          : unit === "perplexity"
+            ? v.toFixed(0)
+            : v.toFixed(3);
     this.plot = new uPlot(
       {
         width: this.width(),
         height: 200,
         scales: { x: { time: false } },
-        axes: [{ label: "epoch" }, { values: (_u, ticks) => ticks.map((t) => fmt(t)), size: 60 }],
+        // epochs are whole: no ticks between them
+        axes: [
+          { label: "epoch", incrs: [1, 2, 5, 10, 20, 50, 100] },
+          { values: (_u, ticks) => ticks.map((t) => fmt(t)), size: 60 },
+        ],
         series: [
           { label: "epoch" },
           ...series.map((s) => ({

@@ -1,8 +1,9 @@
-// The page: three panels over one Worker. The state that makes a run (tab, task, config, seed) lives in
+// The page: four panels over one Worker. The state that makes a run (tab, task, config, seed) lives in
 // the URL.
 
 import { setupAsk } from "./ask-panel.js";
 import { setupChat } from "./chat-panel.js";
+import { setupNext } from "./next-panel.js";
 import { $, Page } from "./page.js";
 import { dataIndex, shippedModels } from "./sources.js";
 import "./style.css";
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
   setupTabs(page);
   setupTrain(page);
   setupChat(page);
+  setupNext(page);
   await setupAsk(page);
   page.saveState();
   document.body.dataset.threads = String(threads);

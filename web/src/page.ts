@@ -2,7 +2,7 @@
 
 import { TASK_NAMES } from "../../src/index.js";
 import type { ModelInfo } from "./protocol.js";
-import { type DataIndex, isDialog, modelBytes, type ShippedModel } from "./sources.js";
+import { type DataIndex, isDialog, isLanguageModel, modelBytes, type ShippedModel } from "./sources.js";
 import { formatState, type PageState } from "./url-state.js";
 import type { WorkerClient } from "./worker-client.js";
 
@@ -49,7 +49,7 @@ export class Page {
 
   /** The shipped bAbI models as a select's options, with their test figures, the default (babi) chosen. */
   fillShipped(select: HTMLSelectElement): boolean {
-    for (const m of this.shipped.filter((m) => !isDialog(m))) {
+    for (const m of this.shipped.filter((m) => !isDialog(m) && !isLanguageModel(m))) {
       const err = m.figures["test error"];
       const failed = m.figures["failed tasks"];
       const figure = `${err === undefined ? "" : `, test error ${percent(err)}`}${failed === undefined ? "" : `, ${failed} failed`}`;

@@ -2,7 +2,7 @@
 // (training, answering, the bot), through the library's face in src/, so the page never freezes and gives
 // the same answers as the CLI and the server.
 
-import type { Answer, BotReply, Config, EpochStats } from "../../src/index.js";
+import type { Answer, BotReply, Config, EpochStats, LMConfig, LMEpoch, NextWords } from "../../src/index.js";
 
 export type ConfigFields = Partial<Config>;
 
@@ -19,6 +19,15 @@ export interface ModelInfo {
   vocab: number;
   answers: number;
   testErrors: Record<string, number> | null;
+}
+
+/** What the page shows of a loaded language model. */
+export interface LMInfo {
+  name: string;
+  config: LMConfig;
+  vocab: number;
+  validPpl: number | null;
+  testPpl: number | null;
 }
 
 export interface BotInfo {
@@ -64,6 +73,18 @@ export type Request =
       config: ConfigFields;
     }
   | { type: "save-bot" }
+  | {
+      type: "lm-train";
+      /** The Penn Treebank texts; training reads the first trainWords words of train, validWords of valid. */
+      train: string;
+      valid: string;
+      test: string;
+      trainWords: number;
+      validWords: number;
+      config: Partial<LMConfig>;
+    }
+  | { type: "lm-load"; bytes: ArrayBuffer; name: string }
+  | { type: "lm-next"; text: string }
   | { type: "say"; line: string }
   | { type: "reset-chat" };
 
@@ -108,4 +129,10 @@ export type Reply =
     }
   | { type: "reply"; reply: BotReply; user: string }
   | { type: "chat-reset" }
+  | { type: "lm-started"; vocab: number; trainWords: number; stepsPerEpoch: number; epochs: number }
+  | { type: "lm-progress"; epoch: number; step: number; stepsPerEpoch: number; wordsPerSecond: number }
+  | { type: "lm-epoch"; epoch: LMEpoch; seconds: number }
+  | { type: "lm-trained"; stopped: boolean; epochs: number; seconds: number; info: LMInfo }
+  | { type: "lm-model"; info: LMInfo }
+  | { type: "lm-next"; next: NextWords }
   | { type: "error"; during: Request["type"] | "init"; message: string };

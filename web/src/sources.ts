@@ -6,6 +6,8 @@ export interface DataIndex {
   /** Per bAbI set ("en", "en-10k"), per task: the file names. */
   babi: Record<string, Record<string, { train: string | null; test: string | null }>>;
   dialog: string[];
+  /** The Penn Treebank files (ptb.train.txt, ...), where the host serves them. */
+  ptb?: string[];
 }
 
 export interface ShippedModel {
@@ -39,9 +41,18 @@ export async function dialogFile(name: string): Promise<string> {
   return (await fetchOk(`data/dialog/${encodeURIComponent(name)}`)).text();
 }
 
+export async function ptbFile(name: string): Promise<string> {
+  return (await fetchOk(`data/ptb/${encodeURIComponent(name)}`)).text();
+}
+
 /** A dialog model (for the Chat panel), not a bAbI one. */
 export function isDialog(m: ShippedModel): boolean {
   return m.kind.startsWith("dialog");
+}
+
+/** A language model (for the Next word panel). */
+export function isLanguageModel(m: ShippedModel): boolean {
+  return m.kind.startsWith("language model");
 }
 
 export async function shippedModels(): Promise<ShippedModel[]> {

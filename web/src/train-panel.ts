@@ -47,7 +47,7 @@ export function setupTrain(page: Page): void {
       { label: "training", color: "#1f5fbf" },
       { label: "validation", color: "#d0661a" },
     ],
-    true,
+    "percent",
   );
 
   addTaskOptions(taskSel);

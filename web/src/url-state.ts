@@ -4,7 +4,7 @@
 
 import { CONFIG_CHOICES, type Config, PAPER_DEFAULTS } from "../../src/index.js";
 
-export type Tab = "train" | "ask" | "chat";
+export type Tab = "train" | "ask" | "chat" | "next";
 
 export interface PageState {
   tab: Tab;
@@ -117,7 +117,7 @@ export function parseState(search: string): PageState {
   const q = new URLSearchParams(search);
   const s = defaultState();
   const tab = q.get("tab");
-  if (tab === "train" || tab === "ask" || tab === "chat") s.tab = tab;
+  if (tab === "train" || tab === "ask" || tab === "chat" || tab === "next") s.tab = tab;
   const task = Number(q.get("task"));
   // Task 0: all 20 tasks, one joint model.
   if (q.get("task") !== null && Number.isInteger(task) && task >= 0 && task <= 20) s.task = task;

@@ -7,16 +7,21 @@ import {
   type EpochStats,
   KernelThreads,
   kernelThreadCount,
+  type LanguageModel,
+  LMTraining,
+  lmConfig,
   loadDialogBot,
+  loadLM,
   loadModel,
   type Model,
   modelToSafetensors,
   parseBabi,
+  readLMCorpus,
   TrainingRun,
   useKernelThreads,
   wasmAvailable,
 } from "../../src/index.js";
-import type { BotInfo, DataQuestion, Job, ModelInfo, Reply, Request } from "./protocol.js";
+import type { BotInfo, DataQuestion, Job, LMInfo, ModelInfo, Reply, Request } from "./protocol.js";
 
 const scope = self as unknown as {
   postMessage(message: Reply, transfer?: Transferable[]): void;
@@ -27,6 +32,8 @@ let model: Model | null = null;
 let modelName = "model";
 let bot: DialogBot | null = null;
 let botName = "bot";
+let lm: LanguageModel | null = null;
+let lmName = "lm";
 let stopRequested = false;
 let training = false;
 
@@ -154,6 +161,83 @@ async function trainBot(req: Extract<Request, { type: "train-bot" }>): Promise<v
   });
 }
 
+function lmInfo(m: LanguageModel, name: string): LMInfo {
+  const f = m.file.figures;
+  return {
+    name,
+    config: m.config,
+    vocab: m.vocab.size,
+    validPpl: f?.validPpl ?? null,
+    testPpl: f?.testPpl ?? null,
+  };
+}
+
+/** The lines of a text up to its first n words (whole lines), for a slice of the corpus. */
+function firstWords(text: string, n: number): string {
+  let words = 0;
+  let end = 0;
+  while (end < text.length && words < n) {
+    let next = text.indexOf("\n", end);
+    if (next < 0) next = text.length;
+    words +=
+      text
+        .slice(end, next)
+        .split(/\s+/)
+        .filter((w) => w !== "").length + 1;
+    end = next + 1;
+  }
+  return text.slice(0, end);
+}
+
+/** Trains a language model a few steps at a time, reporting progress and each epoch's perplexities. */
+async function trainLM(req: Extract<Request, { type: "lm-train" }>): Promise<void> {
+  if (training) throw new Error("a training run is already going: stop it first");
+  const t0 = performance.now();
+  const config = lmConfig(req.config);
+  const corpus = readLMCorpus({
+    train: ["ptb.train.txt", firstWords(req.train, req.trainWords)],
+    valid: ["ptb.valid.txt", firstWords(req.valid, req.validWords)],
+    test: ["ptb.test.txt", firstWords(req.test, req.validWords)],
+  });
+  const run = new LMTraining(corpus, config);
+  training = true;
+  stopRequested = false;
+  try {
+    const steps = run.trainer.stepsPerEpoch;
+    send({
+      type: "lm-started",
+      vocab: corpus.vocab.size,
+      trainWords: corpus.train.length,
+      stepsPerEpoch: steps,
+      epochs: config.epochs,
+    });
+    let words = 0;
+    while (!run.done && !stopRequested) {
+      const e = run.advance(16);
+      words += 16 * config.batchSize;
+      const seconds = (performance.now() - t0) / 1000;
+      if (e) send({ type: "lm-epoch", epoch: e, seconds });
+      else
+        send({
+          type: "lm-progress",
+          epoch: run.state.epoch + 1,
+          step: run.state.step,
+          stepsPerEpoch: steps,
+          wordsPerSecond: words / seconds,
+        });
+      await yieldToMessages();
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const stopped = !run.done;
+    lm = run.model(seconds, run.state.epoch > 0);
+    lmName = `lm-${config.hops}x${config.memory}-d${config.dim}`;
+    send({ type: "lm-trained", stopped, epochs: run.state.epoch, seconds, info: lmInfo(lm, lmName) });
+  } finally {
+    run.release();
+    training = false;
+  }
+}
+
 /** The questions of a bAbI test file with their stories as written (ids stripped) and supporting lines. */
 function questionsOf(text: string, name: string): { questions: DataQuestion[]; stories: number } {
   const file = parseBabi(text, name);
@@ -227,6 +311,19 @@ async function handle(req: Request): Promise<void> {
     case "say": {
       if (!bot) throw new Error("no bot yet: load the restaurant model");
       send({ type: "reply", reply: bot.say(req.line), user: req.line });
+      return;
+    }
+    case "lm-train":
+      return trainLM(req);
+    case "lm-load": {
+      lm = loadLM(new Uint8Array(req.bytes), req.name);
+      lmName = req.name.replace(/\.safetensors$/, "");
+      send({ type: "lm-model", info: lmInfo(lm, lmName) });
+      return;
+    }
+    case "lm-next": {
+      if (!lm) throw new Error("no language model yet: train one or load one");
+      send({ type: "lm-next", next: lm.next(req.text, 10) });
       return;
     }
     case "reset-chat":

@@ -21,10 +21,10 @@ import { DataError } from "../../data/errors.js";
 import type { LMTextLimits } from "../../data/ptb.js";
 import { LM_PAPER_DEFAULTS, type LMConfig, makeLMConfig } from "../../model/config.js";
 import { lmCheckpointFromBytes, lmCheckpointToBytes } from "../../train/lm-checkpoint.js";
-import { dataRoots } from "../datadir.js";
+import { findPtbDir } from "../datadir.js";
 import { UsageError } from "../errors.js";
 import { writeFileAtomic } from "../fsutil.js";
-import { readModelBytes, SHIPPED_DIR } from "../model-io.js";
+import { readModelBytes, SHIPPED_DIR, shippedModels } from "../model-io.js";
 import { duration } from "../results.js";
 import { parseThreads, withKernelThreads } from "../threads.js";
 import { wholeOption } from "../whole.js";
@@ -73,22 +73,6 @@ function lmConfigFromOptions(opts: Record<string, unknown>, base: Partial<LMConf
     const opt = LM_OPTIONS.find(([field]) => field === f);
     throw new UsageError(opt ? `${opt[1]}: ${(e as { detail: string }).detail}` : (e as Error).message);
   }
-}
-
-/** The folder of ptb.{train,valid,test}.txt: --data itself, or its ptb/ (or the data roots' ptb/). */
-function findPtbDir(explicit?: string): string {
-  const tried: string[] = [];
-  for (const root of dataRoots(explicit)) {
-    for (const dir of [root, join(root, "ptb")]) {
-      tried.push(dir);
-      if (existsSync(join(dir, "ptb.train.txt"))) return dir;
-    }
-  }
-  if (explicit && !existsSync(explicit)) throw new UsageError(`--data ${explicit}: no such folder`);
-  throw new UsageError(
-    `no Penn Treebank text found (ptb.train.txt, ptb.valid.txt, ptb.test.txt). Looked in:\n${tried.join("\n")}\n` +
-      "Pass --data DIR, set MEMN2N_DATA, or run `memn2n download ptb`.",
-  );
 }
 
 function readText(path: string, maxBytes: number): string {
@@ -144,18 +128,22 @@ function addDataOptions(cmd: Command): Command {
     .option("--max-file-mb <n>", "largest text file read, in MB (default: 1024)");
 }
 
-/** A language model file, or the shipped model of that name. */
+/** A language model file, or the shipped language model of that name. */
 function resolveLM(given: string): string {
   if (existsSync(given)) return given;
-  if (/^[\w-]+$/.test(given)) {
-    const shipped = join(SHIPPED_DIR, `${given}.safetensors`);
-    if (existsSync(shipped)) return shipped;
-  }
-  throw new UsageError(`--model: ${given}: no such file, nor a shipped model of that name`);
+  const names = shippedModels("lm");
+  if (/^[\w-]+$/.test(given) && names.includes(given)) return join(SHIPPED_DIR, `${given}.safetensors`);
+  throw new UsageError(
+    `--model: ${given}: no such file, nor a shipped language model of that name` +
+      (names.length > 0 ? ` (shipped: ${names.join(", ")})` : ""),
+  );
 }
 
-function loadLMFile(given: string): LanguageModel {
-  const path = resolveLM(given);
+/** The shipped language model `lm test` and `lm next` use when no --model is given. */
+export const DEFAULT_LM = "ptb";
+
+function loadLMFile(given: string | undefined): LanguageModel {
+  const path = resolveLM(given ?? DEFAULT_LM);
   return loadLM(readModelBytes(path), path);
 }
 
@@ -187,7 +175,7 @@ export interface LMRunResult {
 }
 
 /** Trains (resuming from the checkpoint when asked), checkpointing every saveEvery seconds and on a signal. */
-export function runLMTraining(o: LMRunOptions): LMRunResult {
+export async function runLMTraining(o: LMRunOptions): Promise<LMRunResult> {
   let prior = 0;
   let training: LMTraining;
   if (o.checkpoint && existsSync(o.checkpoint) && !o.resume && !o.force)
@@ -250,6 +238,8 @@ export function runLMTraining(o: LMRunOptions): LMRunResult {
         lastSave = now;
       }
       if (stopSignal !== null || now >= budgetEnd) break;
+      // Signals reach their handlers only through the event loop.
+      await new Promise((res) => setImmediate(res));
     }
   } finally {
     progress.stop();
@@ -418,11 +408,11 @@ export function registerLM(program: Command): void {
   const test = lm
     .command("test")
     .description("perplexity of a language model on the validation and test texts")
-    .requiredOption("--model <file>", "the model (a file, or a shipped model's name)")
+    .option("--model <file>", "the model (a file, or a shipped language model's name; default: ptb)")
     .option("--threads <n>", "threads (default: the cores)")
     .option("--json", "print the result as one JSON line");
   addDataOptions(test);
-  test.action(async (opts: DataOptions & { model: string; threads?: string; json?: boolean }) => {
+  test.action(async (opts: DataOptions & { model?: string; threads?: string; json?: boolean }) => {
     const m = loadLMFile(opts.model);
     const dir = findPtbDir(opts.data);
     const limits = limitsOf(opts);
@@ -454,10 +444,10 @@ export function registerLM(program: Command): void {
   lm.command("next")
     .description("the likeliest next words after a text, and each hop's attention over its last words")
     .argument("<text...>", "the words so far")
-    .requiredOption("--model <file>", "the model (a file, or a shipped model's name)")
+    .option("--model <file>", "the model (a file, or a shipped language model's name; default: ptb)")
     .option("--top <k>", "how many words (default: 10)")
     .option("--json", "print the result as one JSON line")
-    .action((words: string[], opts: { model: string; top?: string; json?: boolean }) => {
+    .action((words: string[], opts: { model?: string; top?: string; json?: boolean }) => {
       const m = loadLMFile(opts.model);
       const k = opts.top ? wholeOption("--top", opts.top, 1) : 10;
       if (k > 1000) throw new UsageError(`--top: at most 1000, got ${k}`);

@@ -5,9 +5,16 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { modelFromText, modelToBytes } from "../../model/file.js";
+import { lmFromSafetensors } from "../../model/lm-file.js";
 import { UsageError } from "../errors.js";
 import { writeFileAtomic } from "../fsutil.js";
-import { readModelBytes, resolveModel, SHIPPED_DIR, shippedModels } from "../model-io.js";
+import {
+  isLanguageModelFile,
+  readModelBytes,
+  resolveModel,
+  SHIPPED_DIR,
+  shippedModels,
+} from "../model-io.js";
 import { formatTable, pct } from "../table.js";
 
 /** One line of models/models.json, written by `npm run models`. */
@@ -47,16 +54,23 @@ export function registerModels(program: Command): void {
 
 function listModels(opts: { json?: boolean }): void {
   const manifest = new Map(readManifest().map((m) => [m.name, m]));
-  const rows = shippedModels().map((name) => {
+  const rows = shippedModels("all").map((name) => {
     const path = join(SHIPPED_DIR, `${name}.safetensors`);
     const size = statSync(path).size;
     const m = manifest.get(name);
-    const card = opts.json ? (modelFromText(readModelBytes(path), path).card ?? null) : undefined;
+    const cardOf = () =>
+      isLanguageModelFile(path)
+        ? (lmFromSafetensors(readModelBytes(path), path).card ?? null)
+        : (modelFromText(readModelBytes(path), path).card ?? null);
+    const card = opts.json ? cardOf() : undefined;
     return { name, kind: m?.kind ?? "?", bytes: size, figures: m?.figures ?? {}, card };
   });
   const show = (f: Record<string, number>) =>
     Object.entries(f)
-      .map(([k, v]) => `${k} ${k.includes("failed") ? v : `${pct(v)}%`}`)
+      .map(
+        ([k, v]) =>
+          `${k} ${k.includes("failed") ? v : k.includes("perplexity") ? v.toFixed(1) : `${pct(v)}%`}`,
+      )
       .join(", ");
   console.log(
     formatTable(

@@ -13,7 +13,7 @@ import type { PageSettings } from "../../server/page.js";
 import { Registry } from "../../server/registry.js";
 import { LocalSessions, type SessionRequest, serveSessionRequest } from "../../server/sessions.js";
 import { CONNECTION_DEFAULTS, type ServeSettings, startServer } from "../../server/start.js";
-import { BABI_SETS, findBabiDir } from "../datadir.js";
+import { BABI_SETS, findBabiDir, findPtbDir } from "../datadir.js";
 import { findDialogDir } from "../dialog-data.js";
 import { UsageError } from "../errors.js";
 import { resolveModel, SHIPPED_DIR, shippedModels } from "../model-io.js";
@@ -190,7 +190,13 @@ function settingsOf(opts: ServeOptions): ServeSettings {
     rateLimit: opts.rateLimit === undefined ? undefined : wholeOption("--rate-limit", opts.rateLimit, 1),
     logLevel: opts.logLevel,
     version: pkg.version,
-    page: pageSettings(opts),
+    page: {
+      ...pageSettings(opts),
+      languageModels: shippedModels("lm").map((name) => ({
+        name,
+        file: join(SHIPPED_DIR, `${name}.safetensors`),
+      })),
+    },
   };
 }
 
@@ -217,12 +223,13 @@ function pageSettings(opts: ServeOptions): PageSettings {
     if (dir && named === set && !Object.values(babi).includes(dir)) babi[set] = dir;
   }
   const dialog = found(() => findDialogDir(explicit));
-  if (Object.keys(babi).length === 0 && !dialog) {
+  const ptb = found(() => findPtbDir(explicit));
+  if (Object.keys(babi).length === 0 && !dialog && !ptb) {
     if (explicit !== undefined)
-      throw new UsageError(`--data ${explicit}: no bAbI or Dialog bAbI files in it`);
+      throw new UsageError(`--data ${explicit}: no bAbI, Dialog bAbI or Penn Treebank files in it`);
     return { page, data: null };
   }
-  return { page, data: { babi, dialog } };
+  return { page, data: { babi, dialog, ptb } };
 }
 
 async function serve(opts: ServeOptions): Promise<void> {
