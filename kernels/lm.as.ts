@@ -39,6 +39,13 @@ let LOGITS: usize = 0; // f32[B][V]: logits, then the gradient of the loss with 
 let DU: usize = 0; // f32[B][DP]: gradient of u^{K+1}
 let LOSS: usize = 0; // f64[B]: each row's -log p(target)
 let DPS: usize = 0; // f32[B][N]: the gradient of each slot's attention (backward scratch)
+let PGT: usize = 0; // f32[B / CHUNK][N][2 DP]: each chunk of rows' part of T's gradient
+/** Rows per chunk of the backward pass (fixed, so that T's gradient is summed in one order for any threads). */
+const CHUNK: i32 = 16;
+
+export function chunkRows(): i32 {
+  return CHUNK;
+}
 let TOUCHED: usize = 0; // i32[V]: the words of the batch's memories, in order of first appearance
 let STAMP: usize = 0; // i32[V]: the step that last listed each word
 let NORMS: usize = 0; // f64[]: squared norms of the gradient's chunks
@@ -82,8 +89,9 @@ export function setWorkspace(ctx: usize, tgt: usize, lo: usize, memb: usize, dme
   DV = dv;
 }
 
-export function setOutputs(logits: usize, du: usize, loss: usize, dps: usize, touched: usize, stamp: usize, norms: usize, args: usize): void {
+export function setOutputs(logits: usize, du: usize, loss: usize, dps: usize, pgt: usize, touched: usize, stamp: usize, norms: usize, args: usize): void {
   LOGITS = logits;
+  PGT = pgt;
   DPS = dps;
   DU = du;
   LOSS = loss;
@@ -385,8 +393,18 @@ function forwardRow(b: i32): void {
         store<f32>(p + (<usize>i << 2), s);
         if (s > mx) mx = s;
       }
-      let sum: f64 = 0;
-      for (let i = lo; i < N; i++) {
+      // exp over four slots at a time, then the ones left
+      const m4 = f32x4.splat(mx);
+      let s4 = f32x4.splat(0);
+      let i = lo;
+      for (; i + 4 <= N; i += 4) {
+        const at = p + (<usize>i << 2);
+        const e = exp4(f32x4.sub(v128.load(at), m4));
+        v128.store(at, e);
+        s4 = f32x4.add(s4, e);
+      }
+      let sum: f64 = <f64>f32x4.extract_lane(s4, 0) + <f64>f32x4.extract_lane(s4, 1) + (<f64>f32x4.extract_lane(s4, 2) + <f64>f32x4.extract_lane(s4, 3));
+      for (; i < N; i++) {
         const e = <f32>Math.exp(<f64>(load<f32>(p + (<usize>i << 2)) - mx));
         store<f32>(p + (<usize>i << 2), e);
         sum += e;
@@ -568,12 +586,25 @@ export function listTouched(step: i32): i32 {
 /** Thread t of n runs its share of a phase of the step. */
 export function part(phase: i32, t: i32, n: i32): void {
   const count = rows();
-  if (phase === PHASE_FORWARD || phase === PHASE_BACKWARD || phase === PHASE_LOSS || phase === PHASE_LOSS_GRAD) {
+  if (phase === PHASE_BACKWARD) {
+    // by whole chunks of rows: each chunk sums its rows' memory gradients into its own part of T's gradient
+    // while they are in cache, in row order; the scatter adds the chunks' parts in chunk order
+    const from = shareFrom(count, CHUNK, t, n);
+    const to = shareFrom(count, CHUNK, t + 1, n);
+    const row = 2 * DP;
+    for (let c = from; c < to; c += CHUNK) {
+      const part = PGT + (<usize>((c / CHUNK) * N * row) << 2);
+      zero(part, N * row);
+      for (let b = c; b < min(to, c + CHUNK); b++) {
+        backwardRow(b);
+        for (let i = load<i32>(LO + (<usize>b << 2)); i < N; i++) addRow(part + (<usize>(i * row) << 2), dmemAt(b, i), row);
+      }
+    }
+  } else if (phase === PHASE_FORWARD || phase === PHASE_LOSS || phase === PHASE_LOSS_GRAD) {
     const from = shareFrom(count, 1, t, n);
     const to = shareFrom(count, 1, t + 1, n);
     for (let b = from; b < to; b++) {
       if (phase === PHASE_FORWARD) forwardRow(b);
-      else if (phase === PHASE_BACKWARD) backwardRow(b);
       else softmaxRow(b, phase === PHASE_LOSS_GRAD);
     }
   } else if (phase === PHASE_LOGITS) {
@@ -651,13 +682,11 @@ function scatter(t: i32, n: i32, count: i32): void {
   const row = 2 * DP;
   const from = shareFrom(N, 1, t, n);
   const to = shareFrom(N, 1, t + 1, n);
+  const chunks = (count + CHUNK - 1) / CHUNK;
   for (let i = from; i < to; i++) {
     const g = GT + (<usize>(i * row) << 2);
     zero(g, row);
-    for (let b = 0; b < count; b++) {
-      if (i < load<i32>(LO + (<usize>b << 2))) continue;
-      addRow(g, dmemAt(b, i), row);
-    }
+    for (let c = 0; c < chunks; c++) addRow(g, PGT + (<usize>((c * N + i) * row) << 2), row);
   }
   for (let b = 0; b < count; b++) {
     const lo = load<i32>(LO + (<usize>b << 2));

@@ -20,6 +20,7 @@ interface Exports {
   scratchFloats(): number;
   scratchSplit(which: number): number;
   normChunks(): number;
+  chunkRows(): number;
   listTouched(step: number): number;
   part(phase: number, t: number, n: number): void;
   gemm(...a: number[]): void;
@@ -121,6 +122,7 @@ export class LMKernel {
       du: B * dp * 4,
       loss: B * 8,
       dps: B * N * 4,
+      pgt: Math.ceil(B / probe.chunkRows()) * N * 2 * dp * 4,
       touched: V * 4,
       stamp: V * 4,
       norms: (2 * Math.ceil(V / 64) + 2) * 8,
@@ -184,13 +186,14 @@ export class LMKernel {
     const dv = a(sizes.dv);
     const du = a(sizes.du);
     const dps = a(sizes.dps);
+    const pgt = a(sizes.pgt);
     const touched = a(sizes.touched);
     const stamp = a(sizes.stamp);
     const scratchBase = a(sizes.scratch);
     this.x.setDims(V, d, dp, p.linDim, N, K, B, p.initHid);
     this.x.setParams(ac, t, h, w, gac, gt, gh, gw);
     this.x.setWorkspace(this.ptr.ctx, this.ptr.tgt, this.ptr.lo, memb, dmem, this.ptr.uh, this.ptr.pp, dv);
-    this.x.setOutputs(this.ptr.logits, du, this.ptr.loss, dps, touched, stamp, this.ptr.norms, this.ptr.args);
+    this.x.setOutputs(this.ptr.logits, du, this.ptr.loss, dps, pgt, touched, stamp, this.ptr.norms, this.ptr.args);
     const scratchOf = (i: number): number[] => {
       const s = scratchBase + i * scratch * 4;
       return [s, s + split[0] * 4, s + (split[0] + split[1]) * 4];
