@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { parseBabi } from "../src/data/babi.js";
 import { parseDialogs } from "../src/data/dialog.js";
-import { BABI_EN, ROOT, runCli, withTmpDir, withTmpDirAsync } from "./helpers.js";
+import { BABI_EN, ROOT, runCli, serve, withTmpDir, withTmpDirAsync } from "./helpers.js";
 
 /** Runs the CLI with stdout read until the first line, then closed, as `| head -1` does. */
 function headOne(
@@ -316,4 +316,48 @@ test("tables and progress: the option a message is about, linear start without a
   assert.doesNotMatch(r.stderr, /epoch 1\/5/);
   assert.match(r.stdout, /seed +epochs +train err % +valid err % +test err % +seconds +kept\n/);
   assert.match(r.stdout, /\n +1 +5 +[\d.]+ +- +[\d.]+ +[\d.]+ +chosen\n/);
+});
+
+test("serve --workers 2: parallel replies to one session all land, in order; the rate limit is one count across workers", async () => {
+  const s = await serve(["--workers", "2", "--model", "restaurant", "--model", "babi", "--rate-limit", "30"]);
+  try {
+    const post = (path: string, body: unknown) =>
+      fetch(`${s.base}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    const created = (await (await post("/v1/sessions", { model: "restaurant" })).json()) as { id: string };
+    const users = Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? "hello" : "i love british food"));
+    const replies = await Promise.all(
+      users.map((user) => post(`/v1/sessions/${created.id}/reply`, { user })),
+    );
+    assert.deepEqual(
+      replies.map((r) => r.status),
+      users.map(() => 200),
+    );
+    const histories = (await Promise.all(replies.map((r) => r.json()))) as { history: string[] }[];
+    // each reply saw every line before it: their histories have 20 different lengths, each user line in
+    // the longest one
+    const lengths = histories.map((h) => h.history.length).sort((a, b) => a - b);
+    assert.equal(new Set(lengths).size, 20, String(lengths));
+    const longest = histories.find((h) => h.history.length === lengths[19])!.history;
+    const typed = longest.filter((l) => users.includes(l.split("\t")[0]));
+    assert.equal(typed.length, 20, longest.join(" | "));
+    // 30 requests a minute from this client, whichever worker answers: 10 more replies plus 50 answers
+    const more = await Promise.all(
+      Array.from({ length: 60 }, () =>
+        post("/v1/models/babi/answer", { story: ["Mary went home."], question: "Where is Mary?" }),
+      ),
+    );
+    const statuses = more.map((r) => r.status);
+    assert.equal(statuses.filter((c) => c !== 429).length, 30 - 21, statuses.join(","));
+    const limited = (await more.find((r) => r.status === 429)!.json()) as {
+      error: { field: string; message: string };
+    };
+    assert.equal(limited.error.field, "rate");
+    assert.match(limited.error.message, /^more than 30 requests a minute from this client: try again in /);
+  } finally {
+    await s.stop();
+  }
 });

@@ -23,12 +23,15 @@ import { fieldErrors, HttpError, writeRawError } from "./errors.js";
 import type { Metrics } from "./metrics.js";
 import { inferRoutes } from "./oip.js";
 import { isPagePath, type PageSettings, pageRoutes } from "./page.js";
+import { LocalRateCounter, type RateCounter, rateStore } from "./rate.js";
 import { infoOf, type Registry, type Served } from "./registry.js";
 import type { SessionStore } from "./sessions.js";
 
 export interface ServerOptions {
   registry: Registry;
   sessions: SessionStore;
+  /** The rate limit's counts (a cluster's workers share the primary's); default: this process's own. */
+  rateCounter?: RateCounter;
   metrics: Metrics;
   /** The metrics text to serve (the sum over workers, with several); default: this process's. */
   metricsText?: () => Promise<string>;
@@ -168,9 +171,14 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     await app.register(fastifyRateLimit, {
       max: opts.rateLimit,
       timeWindow: "1 minute",
+      store: rateStore(opts.rateCounter ?? new LocalRateCounter()),
       allowList: (req) => req.url.startsWith("/v2/health/") || req.url === "/v1/health",
       errorResponseBuilder: (_req, ctx) =>
-        new HttpError(429, "rate", `more than ${ctx.max} requests in ${ctx.after}: try again later`),
+        new HttpError(
+          429,
+          "rate",
+          `more than ${ctx.max} requests a minute from this client: try again in ${ctx.after}`,
+        ),
     });
   }
   await app.register(fastifySwagger, {
@@ -448,15 +456,20 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       },
     },
     async (req) => {
-      const session = await opts.sessions.get(req.params.id);
+      // One reply at a time per session, in the order they came: each reads the lines the last one wrote.
+      const session = await opts.sessions.acquire(req.params.id);
       if (!session) throw new HttpError(404, "id", `no session ${req.params.id} (it may have expired)`);
-      const s = served(session.model, "dialog");
-      const r = fieldErrors(() =>
-        s.bot!.replyTo(session.lines, req.body.user, { topK: req.body.topK, limits: inputLimits }),
-      );
-      session.lines = r.history;
-      await opts.sessions.put(session);
-      return { ...replyOf(r), session: session.id };
+      let lines: string[] | null = null;
+      try {
+        const s = served(session.model, "dialog");
+        const r = fieldErrors(() =>
+          s.bot!.replyTo(session.lines, req.body.user, { topK: req.body.topK, limits: inputLimits }),
+        );
+        lines = r.history;
+        return { ...replyOf(r), session: session.id };
+      } finally {
+        await opts.sessions.release(session.id, lines);
+      }
     },
   );
   app.delete<{ Params: { id: string } }>(

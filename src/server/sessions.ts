@@ -16,10 +16,26 @@ export interface SessionStore {
   get(id: string): Promise<Session | null>;
   put(session: Session): Promise<void>;
   delete(id: string): Promise<boolean>;
+  /**
+   * The session, once no other reply holds it: replies to one session wait their turn in the order they
+   * reached the store, so that each one reads the lines the one before it wrote. Null: no such session.
+   * Every acquire is followed by one release.
+   */
+  acquire(id: string): Promise<Session | null>;
+  /** Ends a reply's turn: its new lines (null: nothing changed), and the next reply goes. */
+  release(id: string, lines: string[] | null): Promise<void>;
 }
+
+/** A reply that holds a session longer than this (its worker died, say) loses it to the next one. */
+export const LOCK_TIMEOUT_MS = 30_000;
 
 export class LocalSessions implements SessionStore {
   private readonly map = new Map<string, { session: Session; seen: number }>();
+  /** Sessions a reply holds: the replies waiting, in order, and the timer that frees a forgotten one. */
+  private readonly locks = new Map<
+    string,
+    { waiting: (() => void)[]; timer: ReturnType<typeof setTimeout> }
+  >();
 
   constructor(
     readonly max: number,
@@ -52,6 +68,36 @@ export class LocalSessions implements SessionStore {
     return this.map.delete(id);
   }
 
+  async acquire(id: string): Promise<Session | null> {
+    if (!this.map.has(id)) return null;
+    const held = this.locks.get(id);
+    if (held) await new Promise<void>((go) => held.waiting.push(go));
+    else this.locks.set(id, { waiting: [], timer: this.lockTimer(id) });
+    return this.get(id);
+  }
+
+  async release(id: string, lines: string[] | null): Promise<void> {
+    const e = this.map.get(id);
+    if (e && lines !== null) {
+      e.session.lines = lines;
+      this.touch(e.session);
+    }
+    const held = this.locks.get(id);
+    if (!held) return;
+    clearTimeout(held.timer);
+    const next = held.waiting.shift();
+    if (next) {
+      held.timer = this.lockTimer(id);
+      next();
+    } else this.locks.delete(id);
+  }
+
+  private lockTimer(id: string): ReturnType<typeof setTimeout> {
+    const t = setTimeout(() => void this.release(id, null), LOCK_TIMEOUT_MS);
+    t.unref?.();
+    return t;
+  }
+
   get size(): number {
     return this.map.size;
   }
@@ -71,8 +117,9 @@ export class LocalSessions implements SessionStore {
 
 type Op =
   | { op: "create"; model: string }
-  | { op: "get" | "delete"; id: string }
-  | { op: "put"; session: Session };
+  | { op: "get" | "delete" | "acquire"; id: string }
+  | { op: "put"; session: Session }
+  | { op: "release"; id: string; lines: string[] | null };
 
 /** The message a worker sends the primary, and its answer. */
 export interface SessionRequest {
@@ -122,6 +169,12 @@ export class RemoteSessions implements SessionStore {
   delete(id: string): Promise<boolean> {
     return this.call({ op: "delete", id });
   }
+  acquire(id: string): Promise<Session | null> {
+    return this.call({ op: "acquire", id });
+  }
+  release(id: string, lines: string[] | null): Promise<void> {
+    return this.call({ op: "release", id, lines });
+  }
 }
 
 /** The primary's side: answers a worker's request from the one store. */
@@ -134,6 +187,10 @@ export async function serveSessionRequest(store: SessionStore, m: SessionRequest
         ? await store.get(r.id)
         : r.op === "put"
           ? await store.put(r.session)
-          : await store.delete(r.id);
+          : r.op === "acquire"
+            ? await store.acquire(r.id)
+            : r.op === "release"
+              ? await store.release(r.id, r.lines)
+              : await store.delete(r.id);
   return { type: "memn2n-session", seq: m.seq, result: result ?? null };
 }

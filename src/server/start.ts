@@ -9,6 +9,7 @@ import { buildServer } from "./app.js";
 import { writeRawError } from "./errors.js";
 import { Metrics } from "./metrics.js";
 import type { PageSettings } from "./page.js";
+import type { RateCounter } from "./rate.js";
 import { type ModelSpec, Registry } from "./registry.js";
 import type { SessionStore } from "./sessions.js";
 
@@ -64,6 +65,7 @@ export async function startServer(
   s: ServeSettings,
   env: {
     sessions: SessionStore;
+    rateCounter?: RateCounter;
     metricsText?: () => Promise<string>;
     /** Reload everywhere (a cluster's workers); default: this process's registry. */
     reloadAll?: () => Promise<void>;
@@ -86,6 +88,7 @@ export async function startServer(
   const app = await buildServer({
     registry,
     sessions: env.sessions,
+    rateCounter: env.rateCounter,
     metrics,
     metricsText: env.metricsText,
     reload: env.reloadAll ?? (async () => reload()),

@@ -1,13 +1,15 @@
 // One worker process of `memn2n serve --workers N` (node:cluster): the same server, with the sessions, the
-// metrics sum and reloads going through the primary, so that any worker can answer any request.
+// rate limit's counts, the metrics sum and reloads going through the primary, so that any worker can answer any request.
 
 import { AggregatorRegistry } from "prom-client";
+import { type RateRequest, RemoteRateCounter } from "./rate.js";
 import { RemoteSessions, type SessionRequest } from "./sessions.js";
 import { type ServeSettings, startServer } from "./start.js";
 
 const settings = JSON.parse(process.env.MEMN2N_SERVE ?? "{}") as ServeSettings;
 const send = (m: unknown) => process.send?.(m);
 const sessions = new RemoteSessions((m: SessionRequest) => send(m));
+const rateCounter = new RemoteRateCounter((m: RateRequest) => send(m));
 let seq = 0;
 const waiting = new Map<number, (m: { text?: string; error?: string }) => void>();
 const ask = (type: string) =>
@@ -20,6 +22,7 @@ const ask = (type: string) =>
 try {
   const started = await startServer(settings, {
     sessions,
+    rateCounter,
     metricsText: async () => (await ask("memn2n-metrics")).text ?? "",
     reloadAll: async () => {
       const r = await ask("memn2n-reload-all");
@@ -31,6 +34,7 @@ try {
   AggregatorRegistry.setRegistries([started.metrics.registry]);
   process.on("message", (m: { type?: string; seq?: number; text?: string; error?: string }) => {
     sessions.receive(m);
+    rateCounter.receive(m);
     if (m.type === "memn2n-shutdown") void started.close();
     else if (m.type === "memn2n-reload") {
       try {

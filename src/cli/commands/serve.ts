@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { AggregatorRegistry } from "prom-client";
 import type { PageSettings } from "../../server/page.js";
+import { LocalRateCounter, type RateRequest, serveRateRequest } from "../../server/rate.js";
 import { Registry } from "../../server/registry.js";
 import { LocalSessions, type SessionRequest, serveSessionRequest } from "../../server/sessions.js";
 import { CONNECTION_DEFAULTS, type ServeSettings, startServer } from "../../server/start.js";
@@ -312,6 +313,7 @@ async function servePrimary(
   cluster.setupPrimary({ exec: join(dirname(here), "..", "..", "server", `worker${ext}`) });
   const aggregator = new AggregatorRegistry();
   let shuttingDown = false;
+  const rates = new LocalRateCounter();
   let listening = 0;
   let failed: string | null = null;
   const reloads = new Map<number, { pending: number; error?: string; reply: () => void }>();
@@ -341,6 +343,8 @@ async function servePrimary(
     (worker, m: { type?: string; seq?: number; port?: number; message?: string; error?: string }) => {
       if (m.type === "memn2n-session") {
         void serveSessionRequest(store, m as SessionRequest).then((r) => worker.send(r));
+      } else if (m.type === "memn2n-rate") {
+        void serveRateRequest(rates, m as RateRequest).then((r) => worker.send(r));
       } else if (m.type === "memn2n-metrics") {
         void aggregator.clusterMetrics().then(
           (text) => worker.send({ type: "memn2n-metrics", seq: m.seq, text }),
