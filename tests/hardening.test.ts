@@ -336,22 +336,23 @@ test("serve --workers 2: parallel replies to one session all land, in order; the
       replies.map((r) => r.status),
       users.map(() => 200),
     );
-    const histories = (await Promise.all(replies.map((r) => r.json()))) as { history: string[] }[];
-    // each reply saw every line before it: their histories have 20 different lengths, each user line in
-    // the longest one
-    const lengths = histories.map((h) => h.history.length).sort((a, b) => a - b);
+    const bodies = (await Promise.all(replies.map((r) => r.json()))) as { lines: string[]; length: number }[];
+    // each reply read every line before it: 20 different transcript lengths, and the transcript holds every
+    // line each reply added, each user's line among them
+    const lengths = bodies.map((b) => b.length).sort((a, b) => a - b);
     assert.equal(new Set(lengths).size, 20, String(lengths));
-    const longest = histories.find((h) => h.history.length === lengths[19])!.history;
-    const typed = longest.filter((l) => users.includes(l.split("\t")[0]));
-    assert.equal(typed.length, 20, longest.join(" | "));
-    // 30 requests a minute from this client, whichever worker answers: 10 more replies plus 50 answers
+    const t = (await (await fetch(`${s.base}/v1/sessions/${created.id}`)).json()) as { lines: string[] };
+    assert.equal(t.lines.length, lengths[19]);
+    assert.equal(t.lines.filter((l) => (users as string[]).includes(l.split("\t")[0])).length, 20);
+    for (const b of bodies) assert.ok(b.lines.length >= 1);
+    // 30 requests a minute from this client, whichever worker answers: 22 so far
     const more = await Promise.all(
       Array.from({ length: 60 }, () =>
         post("/v1/models/babi/answer", { story: ["Mary went home."], question: "Where is Mary?" }),
       ),
     );
     const statuses = more.map((r) => r.status);
-    assert.equal(statuses.filter((c) => c !== 429).length, 30 - 21, statuses.join(","));
+    assert.equal(statuses.filter((c) => c !== 429).length, 30 - 22, statuses.join(","));
     const limited = (await more.find((r) => r.status === 429)!.json()) as {
       error: { field: string; message: string };
     };

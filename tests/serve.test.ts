@@ -10,7 +10,7 @@ import { after, before, test } from "node:test";
 import SwaggerParser from "@apidevtools/swagger-parser";
 import { loadModel } from "../src/api/model.js";
 import { parseDuration } from "../src/cli/commands/serve.js";
-import { LocalSessions } from "../src/server/sessions.js";
+import { LocalSessions, SessionLimitError } from "../src/server/sessions.js";
 import { type Started, startServer } from "../src/server/start.js";
 import { Rng } from "../src/util/random.js";
 import { BOOKING, ROOT, runCli, serve, withTmpDirAsync } from "./helpers.js";
@@ -39,7 +39,10 @@ let server: Started;
 let base: string;
 
 before(async () => {
-  server = await startServer(settings(), { sessions: new LocalSessions(3, 60_000), onSignal: false });
+  server = await startServer(settings(), {
+    sessions: new LocalSessions({ maxSessions: 3, ttlMs: 60_000 }),
+    onSignal: false,
+  });
   base = `http://127.0.0.1:${server.port}`;
 });
 after(async () => {
@@ -373,7 +376,7 @@ test("serve: 1,000 fuzzed bodies and headers get only 4xx, and a good request st
 
 test("serve: with --token every route but the health checks needs it; rate limits answer 429", async () => {
   const s = await startServer(settings({ token: "s3cret", rateLimit: 5 }), {
-    sessions: new LocalSessions(10, 60_000),
+    sessions: new LocalSessions({ maxSessions: 10, ttlMs: 60_000 }),
     onSignal: false,
   });
   const url = `http://127.0.0.1:${s.port}`;
@@ -407,7 +410,7 @@ test("serve: with --token every route but the health checks needs it; rate limit
 
 test("serve: --cors with --token works from a browser: preflights pass, DELETE is allowed, /docs opens", async () => {
   const s = await startServer(settings({ token: "s3cret", cors: "https://app.example" }), {
-    sessions: new LocalSessions(10, 60_000),
+    sessions: new LocalSessions({ maxSessions: 10, ttlMs: 60_000 }),
     onSignal: false,
   });
   const url = `http://127.0.0.1:${s.port}`;
@@ -441,7 +444,7 @@ test("serve: with --token, a model of one's own is not handed out to the page's 
         { name: "private", file: join(MODELS, "babi-task-2.safetensors") },
       ],
     }),
-    { sessions: new LocalSessions(10, 60_000), onSignal: false },
+    { sessions: new LocalSessions({ maxSessions: 10, ttlMs: 60_000 }), onSignal: false },
   );
   const url = `http://127.0.0.1:${s.port}`;
   try {
@@ -467,7 +470,7 @@ test("serve: a reload that fails keeps the old model serving", async () => {
     const file = join(dir, "m.safetensors");
     copyFileSync(join(MODELS, "babi-task-1.safetensors"), file);
     const s = await startServer(settings({ models: [{ name: "m", file }], token: "t" }), {
-      sessions: new LocalSessions(10, 60_000),
+      sessions: new LocalSessions({ maxSessions: 10, ttlMs: 60_000 }),
       onSignal: false,
     });
     const url = `http://127.0.0.1:${s.port}`;
@@ -579,20 +582,62 @@ test("serve: the command: a bad model file is one error line and exit 2; SIGTERM
 
 test("serve: sessions expire after their time to live, and the least recently used go first", async () => {
   let now = 0;
-  const store = new LocalSessions(2, 1000, () => now);
-  const a = await store.create("m");
-  const b = await store.create("m");
+  const store = new LocalSessions({ maxSessions: 2, ttlMs: 1000 }, () => now);
+  const a = await store.create("m", "x");
+  const b = await store.create("m", "x");
   now = 500;
-  assert.ok(await store.get(a.id), "a, used at 500");
-  const c = await store.create("m");
-  assert.equal(await store.get(b.id), null, "b, the least recently used, made room for c");
+  assert.ok(await store.transcript(a.id), "a, used at 500");
+  const c = await store.create("m", "x");
+  assert.equal(await store.transcript(b.id), null, "b, the least recently used, made room for c");
   now = 1400;
-  assert.ok(await store.get(c.id), "c, unused for 900 ms");
-  assert.ok(await store.get(a.id), "a, unused for 900 ms");
+  assert.ok(await store.transcript(c.id), "c, unused for 900 ms");
+  assert.ok(await store.transcript(a.id), "a, unused for 900 ms");
   now = 2500;
-  assert.equal(await store.get(a.id), null, "a, unused for 1100 ms: expired");
+  assert.equal(await store.transcript(a.id), null, "a, unused for 1100 ms: expired");
   store.sweep();
   assert.equal(store.size, 0, "the sweep drops c too");
+});
+
+test("serve: the memory store is bounded per client and in bytes; a reply reads its window and appends", async () => {
+  const store = new LocalSessions({ maxSessions: 100, ttlMs: 60_000, perClient: 2, maxBytes: 10_000 });
+  const a = await store.create("m", "10.0.0.1");
+  await store.create("m", "10.0.0.1");
+  await assert.rejects(store.create("m", "10.0.0.1"), SessionLimitError);
+  const other = await store.create("m", "10.0.0.2");
+  assert.ok(other.id, "another client is not held back by the first");
+  assert.equal(await store.delete(a.id), true);
+  const again = await store.create("m", "10.0.0.1");
+  const held = await store.acquire(again.id, 3);
+  assert.deepEqual(held?.lines, []);
+  await store.release(again.id, ["1", "2", "3", "4"]);
+  const next = await store.acquire(again.id, 3);
+  assert.deepEqual(next?.lines, ["2", "3", "4"]);
+  assert.equal(next?.length, 4);
+  await store.release(again.id, ["5"]);
+  assert.deepEqual((await store.transcript(again.id))?.lines, ["1", "2", "3", "4", "5"]);
+  // 10,000 bytes: a session of long lines pushes the least recently used out, then its own oldest lines
+  const big = await store.create("m", "10.0.0.3");
+  await store.acquire(big.id, 1);
+  await store.release(
+    big.id,
+    Array.from({ length: 40 }, (_, i) => `${i}`.padEnd(200, "x")),
+  );
+  assert.ok(store.totalBytes <= 10_000, String(store.totalBytes));
+  assert.equal(await store.transcript(again.id), null, "the least recently used went first");
+  const kept = (await store.transcript(big.id))!.lines;
+  assert.ok(
+    kept.length > 0 && kept.length < 40 && kept[kept.length - 1].startsWith("39"),
+    String(kept.length),
+  );
+  // turns are taken in order: the second acquire waits for the first release
+  const order: string[] = [];
+  const first = await store.acquire(big.id, 1);
+  const second = store.acquire(big.id, 1).then((s) => order.push(`second saw ${s?.lines[0]?.slice(0, 3)}`));
+  await new Promise((r) => setTimeout(r, 20));
+  order.push("first releases");
+  await store.release(first!.id, ["new"]);
+  await second;
+  assert.deepEqual(order, ["first releases", "second saw new"]);
 });
 
 test("serve: --session-ttl takes a time from 1s to a week, and refuses 0", () => {
@@ -605,7 +650,10 @@ test("serve: --session-ttl takes a time from 1s to a week, and refuses 0", () =>
 });
 
 test("serve: while draining, a request in flight is answered with Connection: close", async () => {
-  const s = await startServer(settings(), { sessions: new LocalSessions(10, 60_000), onSignal: false });
+  const s = await startServer(settings(), {
+    sessions: new LocalSessions({ maxSessions: 10, ttlMs: 60_000 }),
+    onSignal: false,
+  });
   const agent = new Agent({ keepAlive: true });
   try {
     const body = JSON.stringify({ story: ["Mary went to the office."], question: "Where is Mary?" });
@@ -715,7 +763,7 @@ test("serve: a body announced over the limit with Expect: 100-continue gets its 
 test("serve: a trickling body and a silent connection are cut off; one client's connections are capped", async () => {
   const s = await startServer(
     settings({ limits: { requestTimeoutMs: 600, headersTimeoutMs: 300, maxConnectionsPerClient: 5 } }),
-    { sessions: new LocalSessions(10, 60_000), onSignal: false },
+    { sessions: new LocalSessions({ maxSessions: 10, ttlMs: 60_000 }), onSignal: false },
   );
   const connect = (localAddress = "127.0.0.1") =>
     new Promise<Socket>((resolve, reject) => {

@@ -25,7 +25,7 @@ import { inferRoutes } from "./oip.js";
 import { isPagePath, type PageSettings, pageRoutes } from "./page.js";
 import { LocalRateCounter, type RateCounter, rateStore } from "./rate.js";
 import { infoOf, type Registry, type Served } from "./registry.js";
-import type { SessionStore } from "./sessions.js";
+import { type Session, SessionLimitError, type SessionStore } from "./sessions.js";
 
 export interface ServerOptions {
   registry: Registry;
@@ -355,6 +355,19 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     },
     ...errors,
   };
+  const { history: _h, session: _s, ...replyProps } = replySchema[200].properties;
+  const sessionReplySchema = {
+    200: {
+      type: "object",
+      properties: {
+        ...replyProps,
+        session: { type: "string" },
+        lines: { ...strings, description: "the lines this reply added to the transcript" },
+        length: { type: "integer", description: "lines in the whole transcript (GET /v1/sessions/ID)" },
+      },
+    },
+    ...errors,
+  };
   const turnOf = (r: BotReply) => ({
     response: r.response,
     probability: r.probability,
@@ -429,7 +442,13 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     },
     async (req, reply) => {
       served(req.body.model, "dialog");
-      const session = await opts.sessions.create(req.body.model);
+      let session: Session;
+      try {
+        session = await opts.sessions.create(req.body.model, req.ip);
+      } catch (e) {
+        if (e instanceof SessionLimitError) throw new HttpError(429, "sessions", e.message);
+        throw e;
+      }
       reply.code(201);
       return { id: session.id, model: session.model };
     },
@@ -452,24 +471,56 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
           additionalProperties: false,
           properties: { user: line, topK: { type: "integer", minimum: 1, maximum: TOP_MAX } },
         },
-        response: replySchema,
+        response: sessionReplySchema,
       },
     },
     async (req) => {
       // One reply at a time per session, in the order they came: each reads the lines the last one wrote.
-      const session = await opts.sessions.acquire(req.params.id);
+      // The bot reads the last lines its memory holds (the memory's size in lines covers at least as many
+      // sentences), so a reply costs the same at the thousandth turn as at the first.
+      const model = await opts.sessions.transcript(req.params.id).then((t) => t?.model);
+      if (model === undefined)
+        throw new HttpError(404, "id", `no session ${req.params.id} (it may have expired)`);
+      const s = served(model, "dialog");
+      const session = await opts.sessions.acquire(req.params.id, s.trained.config.memorySize);
       if (!session) throw new HttpError(404, "id", `no session ${req.params.id} (it may have expired)`);
-      let lines: string[] | null = null;
+      let added: string[] | null = null;
       try {
-        const s = served(session.model, "dialog");
         const r = fieldErrors(() =>
           s.bot!.replyTo(session.lines, req.body.user, { topK: req.body.topK, limits: inputLimits }),
         );
-        lines = r.history;
-        return { ...replyOf(r), session: session.id };
+        added = r.history.slice(session.lines.length);
+        const { history: _, ...rest } = replyOf(r);
+        return { ...rest, session: session.id, lines: added, length: session.length + added.length };
       } finally {
-        await opts.sessions.release(session.id, lines);
+        await opts.sessions.release(session.id, added);
       }
+    },
+  );
+  app.get<{ Params: { id: string } }>(
+    "/v1/sessions/:id",
+    {
+      schema: {
+        tags: ["v1"],
+        summary: "a server-kept conversation's whole transcript",
+        params: idParam,
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              id: { type: "string" },
+              model: { type: "string" },
+              lines: { type: "array", items: { type: "string" } },
+            },
+          },
+          ...errors,
+        },
+      },
+    },
+    async (req) => {
+      const t = await opts.sessions.transcript(req.params.id);
+      if (!t) throw new HttpError(404, "id", `no session ${req.params.id} (it may have expired)`);
+      return { id: t.id, model: t.model, lines: t.lines };
     },
   );
   app.delete<{ Params: { id: string } }>(

@@ -23,6 +23,10 @@ export interface ServeSettings {
   maxSentenceChars: number;
   maxSessions: number;
   sessionTtlMs: number;
+  /** "memory" (default) or a redis:// URL. */
+  sessionStore?: string;
+  maxSessionBytes?: number;
+  maxSessionsPerClient?: number;
   rateLimit?: number;
   logLevel: string;
   version: string;

@@ -3,12 +3,13 @@
 
 import { AggregatorRegistry } from "prom-client";
 import { type RateRequest, RemoteRateCounter } from "./rate.js";
+import { RedisSessions } from "./redis-sessions.js";
 import { RemoteSessions, type SessionRequest } from "./sessions.js";
 import { type ServeSettings, startServer } from "./start.js";
 
 const settings = JSON.parse(process.env.MEMN2N_SERVE ?? "{}") as ServeSettings;
 const send = (m: unknown) => process.send?.(m);
-const sessions = new RemoteSessions((m: SessionRequest) => send(m));
+const remote = new RemoteSessions((m: SessionRequest) => send(m));
 const rateCounter = new RemoteRateCounter((m: RateRequest) => send(m));
 let seq = 0;
 const waiting = new Map<number, (m: { text?: string; error?: string }) => void>();
@@ -20,6 +21,15 @@ const ask = (type: string) =>
   });
 
 try {
+  // With Redis every worker talks to it itself; otherwise the primary holds the sessions.
+  const sessions =
+    settings.sessionStore && settings.sessionStore !== "memory"
+      ? await RedisSessions.connect(
+          settings.sessionStore,
+          settings.sessionTtlMs,
+          settings.maxSessionsPerClient ?? 100,
+        )
+      : remote;
   const started = await startServer(settings, {
     sessions,
     rateCounter,
@@ -33,7 +43,7 @@ try {
   new AggregatorRegistry();
   AggregatorRegistry.setRegistries([started.metrics.registry]);
   process.on("message", (m: { type?: string; seq?: number; text?: string; error?: string }) => {
-    sessions.receive(m);
+    remote.receive(m);
     rateCounter.receive(m);
     if (m.type === "memn2n-shutdown") void started.close();
     else if (m.type === "memn2n-reload") {

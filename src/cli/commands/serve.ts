@@ -11,8 +11,14 @@ import type { Command } from "commander";
 import { AggregatorRegistry } from "prom-client";
 import type { PageSettings } from "../../server/page.js";
 import { LocalRateCounter, type RateRequest, serveRateRequest } from "../../server/rate.js";
+import { RedisSessions } from "../../server/redis-sessions.js";
 import { Registry } from "../../server/registry.js";
-import { LocalSessions, type SessionRequest, serveSessionRequest } from "../../server/sessions.js";
+import {
+  LocalSessions,
+  type SessionRequest,
+  type SessionStore,
+  serveSessionRequest,
+} from "../../server/sessions.js";
 import { CONNECTION_DEFAULTS, type ServeSettings, startServer } from "../../server/start.js";
 import { BABI_SETS, findBabiDir, findPtbDir } from "../datadir.js";
 import { findDialogDir } from "../dialog-data.js";
@@ -37,6 +43,9 @@ interface ServeOptions {
   logLevel: string;
   maxSentenceChars: string;
   maxSessions: string;
+  sessions: string;
+  maxSessionMb: string;
+  maxSessionsPerClient: string;
   sessionTtl: string;
   rateLimit?: string;
   /** A folder to look for data in; false: --no-data. */
@@ -90,6 +99,13 @@ export function registerServe(program: Command): void {
       "10000",
     )
     .option("--session-ttl <time>", "a conversation unused this long is forgotten, e.g. 30m, 1h, 90s", "30m")
+    .option(
+      "--sessions <store>",
+      "where conversations are kept: memory (this server's, lost on restart) or redis://HOST:PORT (shared by every worker and replica, kept across restarts)",
+      "memory",
+    )
+    .option("--max-session-mb <n>", "transcripts kept in memory at most, in MB (--sessions memory)", "256")
+    .option("--max-sessions-per-client <n>", "live conversations one client address may hold", "100")
     .option("--rate-limit <n>", "requests per minute per client address (default: no limit)")
     .option("--log-level <level>", `log level (${LOG_LEVELS.join(", ")})`, "info")
     .option(
@@ -187,6 +203,9 @@ function settingsOf(opts: ServeOptions): ServeSettings {
     bodyLimit: parseSize(opts.bodyLimit),
     maxSentenceChars: wholeOption("--max-sentence-chars", opts.maxSentenceChars, 1),
     maxSessions: wholeOption("--max-sessions", opts.maxSessions, 1),
+    sessionStore: sessionStoreOf(opts.sessions),
+    maxSessionBytes: wholeOption("--max-session-mb", opts.maxSessionMb, 1) * 2 ** 20,
+    maxSessionsPerClient: wholeOption("--max-sessions-per-client", opts.maxSessionsPerClient, 1),
     sessionTtlMs: parseDuration(opts.sessionTtl),
     rateLimit: opts.rateLimit === undefined ? undefined : wholeOption("--rate-limit", opts.rateLimit, 1),
     logLevel: opts.logLevel,
@@ -239,8 +258,8 @@ async function serve(opts: ServeOptions): Promise<void> {
   // Every model loads before anything listens: a bad file is one error line and exit 2.
   new Registry(settings.models).load();
   const names = settings.models.map((m) => m.name).join(", ");
-  const store = new LocalSessions(settings.maxSessions, settings.sessionTtlMs);
-  const sweep = setInterval(() => store.sweep(), 60_000);
+  const store = await openSessions(settings);
+  const sweep = setInterval(() => (store instanceof LocalSessions ? store.sweep() : undefined), 60_000);
   sweep.unref();
   if (workers === 1) {
     let started: Awaited<ReturnType<typeof startServer>>;
@@ -252,10 +271,43 @@ async function serve(opts: ServeOptions): Promise<void> {
     announce(settings, started.port, "1 worker", names);
     await started.closed;
     clearInterval(sweep);
+    await store.close?.();
     return;
   }
   await servePrimary(settings, workers, store, names);
   clearInterval(sweep);
+  await store.close?.();
+}
+
+/** `--sessions`: memory, or a redis:// URL. */
+function sessionStoreOf(v: string): string {
+  if (v === "memory") return v;
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    throw new UsageError(`--sessions: memory or redis://HOST:PORT, got "${v}"`);
+  }
+  if (url.protocol !== "redis:" && url.protocol !== "rediss:")
+    throw new UsageError(`--sessions: memory or redis://HOST:PORT, got "${v}"`);
+  return v;
+}
+
+/** The process's session store: the local one (which a cluster's primary holds for its workers), or Redis. */
+export async function openSessions(s: ServeSettings): Promise<SessionStore> {
+  if (s.sessionStore && s.sessionStore !== "memory") {
+    try {
+      return await RedisSessions.connect(s.sessionStore, s.sessionTtlMs, s.maxSessionsPerClient ?? 100);
+    } catch (e) {
+      throw new UsageError(`--sessions: ${(e as Error).message}`);
+    }
+  }
+  return new LocalSessions({
+    maxSessions: s.maxSessions,
+    ttlMs: s.sessionTtlMs,
+    maxBytes: s.maxSessionBytes,
+    perClient: s.maxSessionsPerClient,
+  });
 }
 
 function pageNote(s: ServeSettings, port: number): string {
@@ -305,7 +357,7 @@ function listenError(settings: ServeSettings, e: unknown): Error {
 async function servePrimary(
   settings: ServeSettings,
   n: number,
-  store: LocalSessions,
+  store: SessionStore,
   names: string,
 ): Promise<void> {
   const here = fileURLToPath(import.meta.url);
