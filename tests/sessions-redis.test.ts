@@ -49,7 +49,12 @@ after(() => {
   redis?.kill("SIGKILL");
 });
 
-async function post(base: string, path: string, body: unknown): Promise<{ status: number; body: any }> {
+async function post(
+  base: string,
+  path: string,
+  body: unknown,
+  // biome-ignore lint/suspicious/noExplicitAny: the JSON of several routes
+): Promise<{ status: number; body: any }> {
   const r = await fetch(`${base}${path}`, {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -87,7 +92,10 @@ test("sessions in Redis: a conversation goes on after the server is killed and s
       said.every((line) => chat.stdout.includes(line)),
       said.join(" | "),
     );
-    assert.ok(said.some((l) => /_phone\b/.test(l)), said.join(" | "));
+    assert.ok(
+      said.some((l) => /_phone\b/.test(l)),
+      said.join(" | "),
+    );
     const t = await fetch(`${s.base}/v1/sessions/${id}`);
     const transcript = (await t.json()) as { lines: string[] };
     assert.equal(transcript.lines.length, length);
@@ -98,7 +106,14 @@ test("sessions in Redis: a conversation goes on after the server is killed and s
 
 test("sessions in Redis: each client may hold --max-sessions-per-client; an unreachable Redis is one error", async () => {
   // a database of its own: the first test's sessions count against this client in database 0
-  const s = await serve(["--model", "restaurant", "--sessions", `${url}/1`, "--max-sessions-per-client", "2"]);
+  const s = await serve([
+    "--model",
+    "restaurant",
+    "--sessions",
+    `${url}/1`,
+    "--max-sessions-per-client",
+    "2",
+  ]);
   try {
     const codes: number[] = [];
     for (let i = 0; i < 3; i++)
