@@ -60,10 +60,11 @@ test("lm train learns a slice of PTB, and test and next use the model it writes"
     assert.equal(nj.top.length, 10);
     assert.ok(nj.top.every((w, i) => i === 0 || w.p <= nj.top[i - 1].p));
     assert.deepEqual(nj.unknown, ["zzyzx"]);
-    assert.deepEqual(nj.context, ["the", "stock", "market", "<unk>"]);
+    // what is typed starts a sentence: it follows a line end
+    assert.deepEqual(nj.context, ["<eos>", "the", "stock", "market", "<unk>"]);
     assert.equal(nj.attention.length, 2);
     for (const hop of nj.attention) {
-      assert.equal(hop.length, 4);
+      assert.equal(hop.length, 5);
       assert.ok(Math.abs(hop.reduce((a, b) => a + b, 0) - 1) < 1e-9);
     }
     const human = runCli(["lm", "next", "--model", out, "the", "stock"]);

@@ -11,6 +11,7 @@ import { measure } from "../src/cli/commands/test.js";
 import { parseDialogs } from "../src/data/dialog.js";
 import { KnowledgeBase } from "../src/data/kb.js";
 import { modelFromText } from "../src/model/file.js";
+import { lmFromSafetensors } from "../src/model/lm-file.js";
 import { BABI_ROOT, BOOKING, ROOT, runCli, SHARED_DATA, withTmpDir } from "./helpers.js";
 
 const MODELS = join(ROOT, "models");
@@ -203,7 +204,8 @@ test("models: the default `babi` passes all 20 tasks; no task model is above 5%;
     assert.ok(e <= 0.05, `babi-task-${t}: ${e}`);
   }
   for (const name of shippedNames()) {
-    const card = shippedFile(name).card;
+    const path = join(MODELS, `${name}.safetensors`);
+    const card = name === "ptb" ? lmFromSafetensors(readFileSync(path), path).card : shippedFile(name).card;
     assert.ok(card, `${name} has a card`);
     for (const k of ["summary", "use", "data", "license", "command", "seeds", "date"] as const)
       assert.ok(card[k].length > 0, `${name}: card.${k}`);
@@ -213,6 +215,27 @@ test("models: the default `babi` passes all 20 tasks; no task model is above 5%;
   const r = runCli(["models", "--json"]);
   const listed = (r.json as { models: { name: string; card: { command: string } | null }[] }).models;
   assert.equal(listed.find((m) => m.name === "babi")?.card?.command, babi.card?.command);
+});
+
+test("models: the shipped language model's recorded perplexities are what `memn2n lm test` measures on it", () => {
+  const path = join(MODELS, "ptb.safetensors");
+  const m = lmFromSafetensors(readFileSync(path), path);
+  const r = runCli(["lm", "test", "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  const j = r.json as { valid_ppl: number; test_ppl: number };
+  assert.ok(
+    Math.abs(j.valid_ppl - m.figures!.validPpl) < 1e-6 * j.valid_ppl,
+    `${j.valid_ppl} vs ${m.figures!.validPpl}`,
+  );
+  assert.ok(
+    Math.abs(j.test_ppl - m.figures!.testPpl!) < 1e-6 * j.test_ppl,
+    `${j.test_ppl} vs ${m.figures!.testPpl}`,
+  );
+  assert.equal(m.card?.results.find((x) => x.name === "test perplexity")?.value, m.figures!.testPpl);
+  // a language model given to a question-answering command is named as one
+  const ask = runCli(["ask", "--model", path, "--story", "examples/story.txt", "Where is Mary?"]);
+  assert.equal(ask.code, 2);
+  assert.match(ask.stderr, /ptb\.safetensors: a language model: use it with `memn2n lm next`/);
 });
 
 test("models: the bot bounds the user's line and a given history before allocating, the field named", () => {

@@ -515,16 +515,25 @@ test("Chat: a bot trained in the page from the Dialog bAbI files (task 1, a slic
   await page.close();
 });
 
-test("Next word: a language model trained in the page on a slice of PTB predicts, with each hop's attention", async () => {
+test("Next word: the tab lands on the shipped model's prediction; a model trained in the page on a slice of PTB predicts, with each hop's attention", async () => {
   const { page, errors } = await open("?tab=next");
   assert.equal(await page.isVisible("#panel-next"), true);
+  await page.waitForSelector("body[data-lm=ptb]");
+  await page.waitForFunction(() => document.querySelectorAll("#lm-top li").length === 10);
+  assert.match(
+    (await page.textContent("#lm-status"))!,
+    /^ptb: 3 hops over the last 100 words, d = 64, 10000 words; validation perplexity [\d.]+, test perplexity [\d.]+$/,
+  );
+  // "the stock market" after a line end: a verb comes next
+  assert.ok(["is", "fell", "was", "also", "opened"].includes((await page.textContent("#lm-top li .word"))!));
+  await page.click("#lm-train-box summary");
   await page.fill("#lm-hops", "2");
   await page.fill("#lm-memory", "10");
   await page.fill("#lm-dim", "16");
   await page.fill("#lm-epochs", "2");
   await page.fill("#lm-words", "20000");
   await page.click("#lm-train");
-  await page.waitForSelector("body[data-lm]", { timeout: 120_000 });
+  await page.waitForSelector("body[data-lm=lm-2x10-d16]", { timeout: 120_000 });
   assert.equal(await page.getAttribute("#lm-chart", "data-points"), "2");
   const [trainPpl, validPpl] = (await page.getAttribute("#lm-chart", "data-last"))!.split(",").map(Number);
   assert.ok(validPpl > 1 && validPpl < 2000 && trainPpl < 2000, `${trainPpl} ${validPpl}`);
@@ -540,13 +549,13 @@ test("Next word: a language model trained in the page on a slice of PTB predicts
     ps.every((p, i) => p > 0 && (i === 0 || p <= ps[i - 1])),
     String(ps),
   );
-  // one strip per hop over the three words typed; each hop's weights add up to 1
+  // one strip per hop over the line end and the three words typed; each hop's weights add up to 1
   const hops = await page.$$eval("#lm-attention table.strip", (ts) =>
     ts.map((t) => [...t.querySelectorAll("td")].map((td) => Number((td as HTMLElement).dataset.weight))),
   );
   assert.equal(hops.length, 2);
   for (const h of hops) {
-    assert.equal(h.length, 3);
+    assert.equal(h.length, 4);
     assert.ok(Math.abs(h.reduce((a, b) => a + b, 0) - 1) < 1e-6);
   }
   assert.ok(page.url().includes("tab=next"));

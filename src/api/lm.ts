@@ -4,6 +4,7 @@
 
 import { FieldError } from "../data/errors.js";
 import {
+  EOS,
   LM_TEXT_LIMITS,
   type LMCorpus,
   type LMTextLimits,
@@ -57,14 +58,19 @@ export class LanguageModel {
     return this.file.vocab;
   }
 
-  /** The k likeliest words to follow `text`, from the memory of its last words. */
+  /** The k likeliest words to follow `text` (read as the start of a sentence), from the memory of its last words. */
   next(text: string, k = 10): NextWords {
     if (typeof text !== "string") throw new FieldError("text", "must be a string");
     if (text.length > MAX_NEXT_CHARS)
       throw new FieldError("text", `${text.length} characters, more than the limit of ${MAX_NEXT_CHARS}`);
     if (!Number.isInteger(k) || k < 1 || k > 1000)
       throw new FieldError("k", `a whole number from 1 to 1000, got ${k}`);
-    const { ids, words, unknown } = wordsToIds(text, this.vocab);
+    // What a person types starts a sentence: it is read after a line end, as every sentence of the text the
+    // model learned from follows an <eos> (without it, a short text meets memories the model never saw).
+    const typed = wordsToIds(text, this.vocab);
+    const ids = [0, ...typed.ids];
+    const words = [EOS, ...typed.words];
+    const unknown = typed.unknown;
     const p = this.file.params;
     const N = p.memory;
     const { ctx, lo } = lmWindow(Int32Array.from(ids), ids.length, N);

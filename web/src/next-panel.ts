@@ -126,17 +126,30 @@ export function setupNext(page: Page): void {
     void predict();
   };
 
-  loadBtn.addEventListener("click", async () => {
-    if (!select.value) return;
-    status.textContent = `loading ${select.value}…`;
+  const load = async (name: string) => {
+    status.textContent = `loading ${name}…`;
     try {
-      const bytes = await modelBytes(select.value);
-      const r = await client.request({ type: "lm-load", bytes, name: select.value }, "lm-model", [bytes]);
+      const bytes = await modelBytes(name);
+      const r = await client.request({ type: "lm-load", bytes, name }, "lm-model", [bytes]);
       loaded(r.info);
     } catch (e) {
       status.textContent = `error: ${(e as Error).message}`;
     }
+  };
+  loadBtn.addEventListener("click", () => {
+    if (select.value) void load(select.value);
   });
+  // The tab lands on a prediction: the first time it shows, the shipped model loads (not before: the page's
+  // first screen is Ask, and the language model is megabytes).
+  const panel = $("panel-next");
+  const firstShow = () => {
+    if (panel.hidden || ready || shipped.length === 0) return;
+    observer.disconnect();
+    void load(select.value);
+  };
+  const observer = new MutationObserver(firstShow);
+  observer.observe(panel, { attributes: true, attributeFilter: ["hidden"] });
+  firstShow();
 
   const field = (id: string) => $<HTMLInputElement>(id);
   field("lm-hops").value = "2";
