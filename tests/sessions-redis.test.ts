@@ -139,7 +139,7 @@ test("sessions in Redis: each client may hold --max-sessions-per-client; an unre
   assert.match(bad.stderr, /^error: --sessions: memory or redis:\/\/HOST:PORT/);
 });
 
-test("a conversation of 10,000 lines goes on: the bot reads its memory's window, the reply returns the new lines", async () => {
+test("a conversation of 10,000 lines goes on: the bot re-reads its last 1,000 lines, the reply returns the new lines", async () => {
   const store = new LocalSessions({ maxSessions: 10, ttlMs: 60_000 });
   const server = await startServer(
     {

@@ -51,6 +51,13 @@ export interface ServerOptions {
   isClosing?: () => boolean;
 }
 
+/**
+ * The lines of a session's transcript a reply re-reads: far more than the bot's memory holds (50 sentences)
+ * and than the data's longest dialogs, so a reply is the one the whole transcript would give, and it costs
+ * the same at the ten-thousandth turn as at the thousandth.
+ */
+const SESSION_WINDOW = 1000;
+
 /** The most sentences a story (or lines a history) may have in one request; the memory keeps the last M. */
 export const MAX_LINES = 10_000;
 const TOP_MAX = 100;
@@ -476,16 +483,11 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     },
     async (req) => {
       // One reply at a time per session, in the order they came: each reads the lines the last one wrote.
-      // The bot reads the last lines its memory holds (the memory's size in lines covers at least as many
-      // sentences), so a reply costs the same at the thousandth turn as at the first.
-      const model = await opts.sessions.transcript(req.params.id).then((t) => t?.model);
-      if (model === undefined)
-        throw new HttpError(404, "id", `no session ${req.params.id} (it may have expired)`);
-      const s = served(model, "dialog");
-      const session = await opts.sessions.acquire(req.params.id, s.trained.config.memorySize);
+      const session = await opts.sessions.acquire(req.params.id, SESSION_WINDOW);
       if (!session) throw new HttpError(404, "id", `no session ${req.params.id} (it may have expired)`);
       let added: string[] | null = null;
       try {
+        const s = served(session.model, "dialog");
         const r = fieldErrors(() =>
           s.bot!.replyTo(session.lines, req.body.user, { topK: req.body.topK, limits: inputLimits }),
         );
