@@ -2,7 +2,7 @@
 // corrupted in transit, and one whose file does not match the shipped checksum. Nothing half-written stays.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -25,6 +25,8 @@ before(async () => {
   archives.set("/good.tgz", good);
   archives.set("/corrupted.tgz", corrupted);
   archives.set("/badfile.tgz", badFile);
+  archives.set("/poison.tgz", await buildInTmp(false, true));
+  archives.set("/zeros.tgz", await zeros());
   server = createServer((req, res) => {
     const body = archives.get(req.url ?? "");
     if (!body) {
@@ -39,7 +41,18 @@ before(async () => {
 
 after(() => server.close());
 
-function buildInTmp(corruptFile: boolean): Promise<Buffer> {
+/** 12 MB that does not compress (tar itself refuses ratios over 1000; this one is under any such guard). */
+function zeros(): Promise<Buffer> {
+  return withTmpDirAsync(async (dir) => {
+    const en = join(dir, "tasks_1-20_v1-2", "en");
+    mkdirSync(en, { recursive: true });
+    writeFileSync(join(en, TRAIN), randomBytes(12 * 2 ** 20));
+    await tar.c({ gzip: true, cwd: dir, file: join(dir, "z.tgz") }, ["tasks_1-20_v1-2"]);
+    return readFileSync(join(dir, "z.tgz"));
+  });
+}
+
+function buildInTmp(corruptFile: boolean, poison = false): Promise<Buffer> {
   return withTmpDirAsync(async (dir) => {
     const en = join(dir, "tasks_1-20_v1-2", "en");
     mkdirSync(en, { recursive: true });
@@ -48,6 +61,9 @@ function buildInTmp(corruptFile: boolean): Promise<Buffer> {
     if (corruptFile)
       writeFileSync(join(en, TRAIN), `${readFileSync(join(en, TRAIN), "utf8")}1 An extra line.\n`);
     writeFileSync(join(dir, "tasks_1-20_v1-2", "NOTES.txt"), "not in the checksum list\n");
+    // a later-sorting file that claims task 1's training data
+    if (poison)
+      writeFileSync(join(en, "qa1_zz-poison_train.txt"), "1 Mary went home.\n2 Where is Mary?\thome\t1\n");
     await tar.c({ gzip: true, cwd: dir, file: join(dir, "a.tgz") }, ["tasks_1-20_v1-2"]);
     return readFileSync(join(dir, "a.tgz"));
   });
@@ -101,7 +117,12 @@ test("downloads, checks every listed file and the archive, and unpacks into the 
     assert.equal(r.code, 0, r.stderr);
     const j = JSON.parse(r.stdout.trim().split("\n").pop()!);
     assert.equal(j.verified, 2);
-    assert.deepEqual(j.unverified, ["babi/tasks_1-20_v1-2/NOTES.txt"]);
+    assert.deepEqual(j.dropped, ["babi/tasks_1-20_v1-2/NOTES.txt"]);
+    assert.ok(
+      !existsSync(join(cache, "babi", "tasks_1-20_v1-2", "NOTES.txt")),
+      "an unlisted file is left out",
+    );
+    assert.match(r.stderr, /1 not listed there left out \(babi\/tasks_1-20_v1-2\/NOTES\.txt\)/);
     assert.equal(j.sha256, sha(good));
     assert.match(r.stderr, /downloaded 100%/);
     const dest = join(cache, "babi", "tasks_1-20_v1-2", "en", TRAIN);
@@ -117,7 +138,7 @@ test("an archive corrupted in transit fails its checksum and leaves nothing behi
   await withTmpDirAsync(async (cache) => {
     const want = sha(archives.get("/good.tgz")!);
     const r = await cli(["download", "--cache", cache, "--url", `${base}/corrupted.tgz`, "--sha256", want]);
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 2);
     assert.match(
       lastLine(r.stderr),
       /^error: .*corrupted\.tgz: checksum mismatch: expected SHA-256 [0-9a-f]{64}, got [0-9a-f]{64}$/,
@@ -132,7 +153,7 @@ test("a file that differs from the shipped checksum list is refused, and the old
     const ok = await cli(["download", "--cache", cache, "--url", `${base}/good.tgz`, "--checksums", list]);
     assert.equal(ok.code, 0, ok.stderr);
     const r = await cli(["download", "--cache", cache, "--url", `${base}/badfile.tgz`, "--checksums", list]);
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 2);
     assert.match(
       lastLine(r.stderr),
       /^error: babi\/tasks_1-20_v1-2\/en\/qa1_single-supporting-fact_train\.txt: checksum mismatch/,
@@ -145,12 +166,54 @@ test("a file that differs from the shipped checksum list is refused, and the old
 test("an archive that holds part of the data set is refused: every listed file must be there", async () => {
   await withTmpDirAsync(async (cache) => {
     const r = await cli(["download", "--cache", cache, "--url", `${base}/good.tgz`]);
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 2);
     assert.match(
       lastLine(r.stderr),
       /good\.tgz: the archive lacks \d+ of the \d+ files the checksum list names \(first: babi\/tasks_1-20_v1-2\/[^)]+\)$/,
     );
     assert.deepEqual(readdirSync(cache), []);
+  });
+});
+
+test("a file posing as task 1's is left out, and an archive that unpacks past the bound is refused", async () => {
+  await withTmpDirAsync(async (cache) => {
+    const r = await cli([
+      ...[
+        "download",
+        "--cache",
+        cache,
+        "--url",
+        `${base}/poison.tgz`,
+        "--checksums",
+        twoFiles(cache),
+        "--json",
+      ],
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(
+      JSON.parse(lastLine(r.stdout)).dropped.includes("babi/tasks_1-20_v1-2/en/qa1_zz-poison_train.txt"),
+    );
+    const s = await cli(["data", "stats", "--data", cache, "--tasks", "1", "--json"]);
+    assert.equal(s.code, 0, s.stderr);
+    assert.match(s.stdout, /"trainQuestions":1000\b/);
+    const z = await cli([
+      "download",
+      "--cache",
+      cache,
+      "--url",
+      `${base}/zeros.tgz`,
+      "--max-unpacked-mb",
+      "8",
+    ]);
+    assert.equal(z.code, 2);
+    assert.match(
+      lastLine(z.stderr),
+      /zeros\.tgz: the archive unpacks to \d+ MB, more than --max-unpacked-mb 8$/,
+    );
+    assert.ok(
+      existsSync(join(cache, "babi", "tasks_1-20_v1-2", "en", TRAIN)),
+      "the data already there is kept",
+    );
   });
 });
 

@@ -29,24 +29,41 @@ export interface Dataset {
   dest: string;
 }
 
-export const DATASETS: Record<"babi" | "dialog", Dataset> = {
+// https first; a host that does not serve it is fetched over http, which the per-file checksums make as safe.
+export const DATASETS: Record<"babi" | "dialog" | "ptb", Dataset> = {
   babi: {
     name: "bAbI tasks v1.2",
-    url: "http://www.thespermwhale.com/jaseweston/babi/tasks_1-20_v1-2.tar.gz",
+    url: "https://www.thespermwhale.com/jaseweston/babi/tasks_1-20_v1-2.tar.gz",
     top: "tasks_1-20_v1-2",
     dest: "babi/tasks_1-20_v1-2",
   },
   dialog: {
     name: "Dialog bAbI tasks",
-    url: "http://www.thespermwhale.com/jaseweston/babi/dialog-bAbI-tasks.tgz",
+    url: "https://www.thespermwhale.com/jaseweston/babi/dialog-bAbI-tasks.tgz",
     top: "dialog-bAbI-tasks",
     dest: "dialog-babi",
   },
+  ptb: {
+    name: "Penn Treebank (Mikolov's simple-examples)",
+    url: "https://www.fit.vutbr.cz/~imikolov/rnnlm/simple-examples.tgz",
+    top: "simple-examples/data",
+    dest: "ptb",
+  },
 };
 
+/** A download that failed. `badInput`: the archive is wrong (exit 2, as bad data); otherwise the network. */
 export class DownloadError extends Error {
   override name = "DownloadError";
+  constructor(
+    message: string,
+    readonly badInput = true,
+  ) {
+    super(message);
+  }
 }
+
+/** The most an archive may unpack to, by default (the bAbI archive is 130 MB unpacked). */
+export const MAX_UNPACKED_MB = 1024;
 
 export interface DownloadProgress {
   start(total: number | null): void;
@@ -59,7 +76,10 @@ export interface DownloadResult {
   bytes: number;
   sha256: string;
   verified: number;
-  unverified: string[];
+  /** Files of the archive the checksum list does not name: left out of the data folder. */
+  dropped: string[];
+  /** Where it was fetched from (the http address where the host did not serve https). */
+  url: string;
 }
 
 /** The package's list of the data files and their SHA-256. */
@@ -83,20 +103,55 @@ function knownChecksums(path: string): Map<string, string> {
 export async function download(
   ds: Dataset,
   cache: string,
-  opts: { url?: string; sha256?: string; progress?: DownloadProgress; checksums?: string },
+  opts: {
+    url?: string;
+    sha256?: string;
+    progress?: DownloadProgress;
+    checksums?: string;
+    maxUnpackedMb?: number;
+  },
 ): Promise<DownloadResult> {
-  const url = opts.url ?? ds.url;
+  let url = opts.url ?? ds.url;
   const work = join(cache, `.download-${process.pid}`);
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   try {
     const archive = join(work, "archive.part");
-    const { bytes, sha256 } = await fetchTo(url, archive, opts.progress);
+    let fetched: { bytes: number; sha256: string };
+    try {
+      fetched = await fetchTo(url, archive, opts.progress);
+    } catch (e) {
+      // the official hosts may not serve https: fall back to http (every file is checked against the list)
+      if (opts.url !== undefined || !url.startsWith("https:") || !(e instanceof DownloadError) || e.badInput)
+        throw e;
+      url = `http:${url.slice("https:".length)}`;
+      fetched = await fetchTo(url, archive, opts.progress);
+    }
+    const { bytes, sha256 } = fetched;
     if (opts.sha256 && opts.sha256.toLowerCase() !== sha256) {
       throw new DownloadError(`${url}: checksum mismatch: expected SHA-256 ${opts.sha256}, got ${sha256}`);
     }
     const unpacked = join(work, "unpacked");
     mkdirSync(unpacked);
+    // The headers say how much each file unpacks to: summed before anything is written (a small archive of
+    // zeros can hold gigabytes).
+    const maxBytes = (opts.maxUnpackedMb ?? MAX_UNPACKED_MB) * 2 ** 20;
+    let total = 0;
+    try {
+      await tar.t({
+        file: archive,
+        strict: true,
+        onReadEntry: (entry) => {
+          total += entry.size ?? 0;
+        },
+      });
+    } catch (e) {
+      throw new DownloadError(`${url}: not a readable .tar.gz archive (${(e as Error).message})`);
+    }
+    if (total > maxBytes)
+      throw new DownloadError(
+        `${url}: the archive unpacks to ${Math.ceil(total / 2 ** 20)} MB, more than --max-unpacked-mb ${maxBytes / 2 ** 20}`,
+      );
     try {
       await tar.x({ file: archive, cwd: unpacked, strict: true });
     } catch (e) {
@@ -106,14 +161,16 @@ export async function download(
     if (!existsSync(top)) throw new DownloadError(`${url}: the archive has no ${ds.top}/ folder`);
     const known = knownChecksums(opts.checksums ?? CHECKSUMS);
     let verified = 0;
-    const unverified: string[] = [];
+    const dropped: string[] = [];
     const seen = new Set<string>();
     for (const file of walk(top)) {
       const rel = `${ds.dest}/${relative(top, file).split("\\").join("/")}`;
       seen.add(rel);
       const want = known.get(rel);
       if (!want) {
-        unverified.push(rel);
+        // a file the list does not name never reaches the data folder: it could pose as a task's file
+        dropped.push(rel);
+        rmSync(file, { force: true });
         continue;
       }
       const got = createHash("sha256").update(readFileSync(file)).digest("hex");
@@ -140,7 +197,7 @@ export async function download(
     if (existsSync(dest)) renameSync(dest, old);
     renameSync(top, dest);
     rmSync(old, { recursive: true, force: true });
-    return { dir: dest, bytes, sha256, verified, unverified };
+    return { dir: dest, bytes, sha256, verified, dropped, url };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -159,9 +216,10 @@ async function fetchTo(
     throw new DownloadError(
       `cannot download ${url} (${cause?.code ?? cause?.message ?? (e as Error).message}): offline? ` +
         "Get the archive another way and pass its folder with --data.",
+      false,
     );
   }
-  if (!res.ok || !res.body) throw new DownloadError(`cannot download ${url}: HTTP ${res.status}`);
+  if (!res.ok || !res.body) throw new DownloadError(`cannot download ${url}: HTTP ${res.status}`, false);
   const total = Number(res.headers.get("content-length")) || null;
   progress?.start(total);
   const hash = createHash("sha256");
@@ -175,13 +233,16 @@ async function fetchTo(
       progress?.update(bytes);
     }
   } catch (e) {
-    throw new DownloadError(`download of ${url} broke off after ${bytes} bytes (${(e as Error).message})`);
+    throw new DownloadError(
+      `download of ${url} broke off after ${bytes} bytes (${(e as Error).message})`,
+      false,
+    );
   } finally {
     await new Promise<void>((r) => out.end(r));
     progress?.stop();
   }
   if (total !== null && bytes !== total) {
-    throw new DownloadError(`download of ${url} broke off: ${bytes} of ${total} bytes`);
+    throw new DownloadError(`download of ${url} broke off: ${bytes} of ${total} bytes`, false);
   }
   return { bytes, sha256: hash.digest("hex") };
 }

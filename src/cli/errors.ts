@@ -9,6 +9,10 @@ export class UsageError extends Error {
 }
 
 export function exitCodeFor(err: unknown): number {
+  // a download whose archive is wrong is bad input too (DownloadError.badInput, duck-typed to keep this file
+  // free of the downloader)
+  if ((err as { name?: string; badInput?: boolean })?.name === "DownloadError")
+    return (err as { badInput: boolean }).badInput ? 2 : 1;
   return err instanceof DataError || err instanceof FieldError || err instanceof UsageError ? 2 : 1;
 }
 

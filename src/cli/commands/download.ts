@@ -1,26 +1,34 @@
 import cliProgress from "cli-progress";
 import type { Command } from "commander";
 import { cacheDir } from "../datadir.js";
-import { DATASETS, type DownloadProgress, download } from "../download.js";
+import { DATASETS, type DownloadProgress, download, MAX_UNPACKED_MB } from "../download.js";
 import { UsageError } from "../errors.js";
+import { wholeOption } from "../whole.js";
 
 interface DownloadOptions {
   cache?: string;
   url?: string;
   sha256?: string;
   dialog?: boolean;
+  ptb?: boolean;
   json?: boolean;
   checksums?: string;
+  maxUnpackedMb?: string;
 }
 
 export function registerDownload(program: Command): void {
   program
     .command("download")
     .description(
-      "fetch the official bAbI v1.2 archive (or, with --dialog, the dialog tasks) into the user cache",
+      "fetch the official bAbI v1.2 archive (or, with --dialog, the dialog tasks; with --ptb, Penn Treebank) into the user cache",
     )
     .option("--cache <dir>", "cache folder (default: $XDG_CACHE_HOME/memn2n or ~/.cache/memn2n)")
     .option("--dialog", "the Dialog bAbI tasks instead of the QA tasks")
+    .option("--ptb", "Penn Treebank (the language model's text) instead of the QA tasks")
+    .option(
+      "--max-unpacked-mb <n>",
+      `the most the archive may unpack to, in MB (default: ${MAX_UNPACKED_MB})`,
+    )
     .option("--url <url>", "download from this address instead of the official one")
     .option("--sha256 <hex>", "also require this SHA-256 of the archive itself")
     .option(
@@ -42,7 +50,8 @@ async function downloadCommand(opts: DownloadOptions): Promise<void> {
     if (protocol !== "http:" && protocol !== "https:")
       throw new UsageError(`--url: not an http(s) URL: ${opts.url}`);
   }
-  const ds = opts.dialog ? DATASETS.dialog : DATASETS.babi;
+  if (opts.dialog && opts.ptb) throw new UsageError("--dialog and --ptb: give one");
+  const ds = opts.dialog ? DATASETS.dialog : opts.ptb ? DATASETS.ptb : DATASETS.babi;
   const cache = opts.cache ?? cacheDir();
   // With --json, stdout holds the JSON line only; what goes on meanwhile goes to stderr.
   const say = (line: string) => (opts.json ? process.stderr.write(`${line}\n`) : console.log(line));
@@ -52,10 +61,16 @@ async function downloadCommand(opts: DownloadOptions): Promise<void> {
     sha256: opts.sha256,
     progress: progressBar(),
     checksums: opts.checksums,
+    maxUnpackedMb: opts.maxUnpackedMb ? wholeOption("--max-unpacked-mb", opts.maxUnpackedMb, 1) : undefined,
   });
+  if (r.url !== (opts.url ?? ds.url))
+    say(`(the host does not serve https: fetched ${r.url}; every file is checked)`);
   say(`${r.bytes} bytes, SHA-256 ${r.sha256}`);
   say(
-    `${r.verified} files checked against checksums/data.sha256${r.unverified.length ? `, ${r.unverified.length} not listed there` : ""}`,
+    `${r.verified} files checked against checksums/data.sha256` +
+      (r.dropped.length > 0
+        ? `; ${r.dropped.length} not listed there left out (${r.dropped.slice(0, 3).join(", ")}${r.dropped.length > 3 ? ", ..." : ""})`
+        : ""),
   );
   say(`unpacked into ${r.dir}`);
   if (opts.json)
@@ -65,7 +80,7 @@ async function downloadCommand(opts: DownloadOptions): Promise<void> {
         bytes: r.bytes,
         sha256: r.sha256,
         verified: r.verified,
-        unverified: r.unverified,
+        dropped: r.dropped,
       }),
     );
 }
