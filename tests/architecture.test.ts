@@ -55,3 +55,52 @@ test("the page imports the core through its public face only, and holds no copy 
   }
   assert.deepEqual(offenders, []);
 });
+
+/** Whether a version meets an engines range of the forms packages use ("^20.19.0 || >=22", ">=18", "20"). */
+function accepts(range: string, version: string): boolean {
+  const v = version.replace(/^v/, "").split(".").map(Number);
+  const cmp = (a: number[], b: number[]) => {
+    for (let i = 0; i < 3; i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) - (b[i] ?? 0);
+    return 0;
+  };
+  return range
+    .replace(/(>=|<=|>|<|\^|~|=)\s+/g, "$1")
+    .split("||")
+    .some((alt) =>
+      alt
+        .trim()
+        .split(/\s+/)
+        .filter((c) => c !== "")
+        .every((c) => {
+          const m = /^(>=|>|<=|<|\^|~|=)?\s*v?(\d+)(?:\.(\d+|x|\*))?(?:\.(\d+|x|\*))?$/.exec(c);
+          if (!m) return c === "*";
+          const want = [Number(m[2]), Number(m[3]) || 0, Number(m[4]) || 0];
+          const op = m[1] ?? (m[3] === undefined ? "major" : "=");
+          const d = cmp(v, want);
+          if (op === ">=") return d >= 0;
+          if (op === ">") return d > 0;
+          if (op === "<=") return d <= 0;
+          if (op === "<") return d < 0;
+          if (op === "^" || op === "major") return v[0] === want[0] && d >= 0;
+          if (op === "~") return v[0] === want[0] && v[1] === want[1] && d >= 0;
+          return d === 0;
+        }),
+    );
+}
+
+test("every package a user installs runs on the Node the package declares (engines)", () => {
+  const root = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { engines: { node: string } };
+  assert.equal(root.engines.node, ">=20");
+  assert.ok(accepts("^20.19.0 || >=22.12.0", "20.20.2") && !accepts(">=22", "20.20.2"), "the checker works");
+  const lock = JSON.parse(readFileSync(join(ROOT, "package-lock.json"), "utf8")) as {
+    packages: Record<string, { dev?: boolean; engines?: { node?: string } | string[] }>;
+  };
+  const bad: string[] = [];
+  for (const [path, p] of Object.entries(lock.packages)) {
+    const node = Array.isArray(p.engines) ? undefined : p.engines?.node;
+    if (path === "" || p.dev || !node) continue;
+    // each production package accepts this Node (CI's) and Node 20 as it ships today
+    if (!accepts(node, process.version) || !accepts(node, "20.20.0")) bad.push(`${path} (node ${node})`);
+  }
+  assert.deepEqual(bad, []);
+});
