@@ -238,7 +238,7 @@ const section = [
   "",
   `Made by \`npm run bench:lm\` (bench/lm.ts) on ${date}: ${machine}. d = 150, V = 10,000, batch 128; an epoch is`,
   `${STEPS} steps. Ours: ${ourSteps} timed steps after 20 of warm-up. PyTorch: the independent reference`,
-  `(../shared/reference/memn2n_lm.py, torch ${torch[0]?.torch ?? "not installed"}, Debian's reference BLAS) on the`,
+  `(../shared/reference/memn2n_lm.py, torch ${torch[0]?.torch ?? "not installed"}, Debian's, over ${sgemm1 ? "OpenBLAS" : "the reference BLAS"}) on the`,
   `first ${torchSteps * B} training words (${torchSteps} steps), its own words/s; each at 1 thread and at ${THREADS}, one run each.`,
   "GFLOP/s counts the FLOPs the reference counts (a multiply-add is 2; backward and the update included).",
   "",
@@ -259,7 +259,7 @@ const section = [
     const t = bestTorch(o.hops, o.memory);
     return (
       `| ${o.hops} × ${o.memory} | ${o.threads} | ${f1(o.ms_per_step)} | ${o.words_per_sec.toFixed(0)} | ${o.epoch_minutes.toFixed(2)} | ` +
-      `${f1(o.gflops)} | ${t ? `${t.words_per_sec.toFixed(0)} (${t.threads} threads)` : "–"} | ${t ? `${(o.words_per_sec / t.words_per_sec).toFixed(1)}×` : "–"} |`
+      `${f1(o.gflops)} | ${t ? `${t.words_per_sec.toFixed(0)} (${t.threads} thread${t.threads > 1 ? "s" : ""})` : "–"} | ${t ? `${(o.words_per_sec / t.words_per_sec).toFixed(1)}×` : "–"} |`
     );
   }),
   "",
