@@ -135,7 +135,7 @@ interface TorchFixture {
 }
 
 function torchFixture(): TorchFixture {
-  return JSON.parse(readFileSync(new URL("./fixtures/reference-lm.json", import.meta.url), "utf8"));
+  return JSON.parse(readFileSync(new URL("./fixtures/lm-torch.json", import.meta.url), "utf8"));
 }
 
 function fromFixture(f: TorchFixture, dtype: "f32" | "f64"): LMParams {

@@ -419,8 +419,11 @@ test("the URL holds the task, the config and the seed: a reloaded link shows the
   await again.click("#preset-paper");
   assert.match((await again.textContent("#preset-status"))!, /^Settings: the paper's model/);
   assert.equal(await again.inputValue("#cfg-seed"), "12", "a preset keeps the seed");
-  // The tabs by keyboard.
+  // The tabs by keyboard: the last one wraps round to the first.
   await again.focus("#tab-train");
+  await again.keyboard.press("ArrowRight");
+  assert.equal(await again.isVisible("#panel-next"), true);
+  assert.match(again.url(), /tab=next/);
   await again.keyboard.press("ArrowRight");
   assert.equal(await again.isVisible("#panel-ask"), true);
   assert.match(again.url(), /tab=ask/);

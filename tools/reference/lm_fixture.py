@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes tests/fixtures/reference-lm.json from the independent PyTorch language model.
+"""Writes tests/fixtures/lm-torch.json from the independent PyTorch language model.
 
 The model is ../shared/reference/memn2n_lm.py (written apart from this project; see its README). This script
 only drives it: random float32-rounded weights, a random text, then in float64 the summed loss of a batch of
@@ -62,7 +62,7 @@ def main():
         "evalMeanLoss": mean_nll,
         "evalTargets": count,
     }
-    path = os.path.join(ROOT, "tests", "fixtures", "reference-lm.json")
+    path = os.path.join(ROOT, "tests", "fixtures", "lm-torch.json")
     with open(path, "w") as f:
         json.dump(out, f)
     print("wrote %s: loss %.6f, grad norm %.4f (clip %.1f), eval mean %.6f over %d targets" % (
