@@ -105,7 +105,7 @@ const configs: { spec: Omit<MeasureSpec, "threads">; torchEpochs: number }[] = [
 function keepSections(md: string): string {
   const path = join(HERE, "RESULTS.md");
   const old = existsSync(path) ? readFileSync(path, "utf8") : "";
-  const kept = ["serve", "web", "lm"]
+  const kept = ["serve", "web", "lm", "slow"]
     .map((name) => new RegExp(`<!-- ${name}:begin -->[\\s\\S]*<!-- ${name}:end -->`).exec(old)?.[0])
     .filter((x): x is string => x !== undefined);
   return [md.trimEnd(), ...kept].join("\n\n") + "\n";
