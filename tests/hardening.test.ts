@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { test } from "node:test";
 import { parseBabi } from "../src/data/babi.js";
@@ -358,6 +359,49 @@ test("serve --workers 2: parallel replies to one session all land, in order; the
     };
     assert.equal(limited.error.field, "rate");
     assert.match(limited.error.message, /^more than 30 requests a minute from this client: try again in /);
+  } finally {
+    await s.stop();
+  }
+});
+
+test("serve: a body over the limit sent whole (no Expect) always gets its 413, never a reset", async () => {
+  const s = await serve(["--model", "babi", "--no-page"]);
+  try {
+    const outcomes: string[] = [];
+    for (let t = 0; t < 20; t++) {
+      outcomes.push(
+        await new Promise<string>((resolve) => {
+          const sock = connect({ host: "127.0.0.1", port: s.port });
+          let head = "";
+          sock.on("connect", () => {
+            sock.write(
+              "POST /v1/models/babi/answer HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 3145728\r\n\r\n",
+            );
+            const chunk = Buffer.alloc(64 * 1024, 0x20);
+            let sent = 0;
+            const pump = () => {
+              while (sent < 3145728) {
+                sent += chunk.length;
+                if (!sock.write(chunk)) {
+                  sock.once("drain", pump);
+                  return;
+                }
+              }
+            };
+            pump();
+          });
+          sock.on("data", (d) => {
+            head += d;
+          });
+          sock.on("error", () => {});
+          sock.on("close", () => resolve(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? "reset"));
+        }),
+      );
+    }
+    assert.deepEqual(
+      outcomes,
+      outcomes.map(() => "413"),
+    );
   } finally {
     await s.stop();
   }

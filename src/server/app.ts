@@ -51,6 +51,31 @@ export interface ServerOptions {
   isClosing?: () => boolean;
 }
 
+/** The most of an over-limit body read and dropped so that its 413 reaches the client, and for how long. */
+const DRAIN_BYTES = 64 * 2 ** 20;
+const DRAIN_MS = 10_000;
+
+/** Reads a request to its end, dropping it; resolves at the end, on close, or once a bound is reached. */
+function drain(req: IncomingMessage): Promise<void> {
+  return new Promise((resolve) => {
+    let bytes = 0;
+    const done = () => {
+      clearTimeout(timer);
+      req.removeListener("data", onData);
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes > DRAIN_BYTES) done();
+    };
+    const timer = setTimeout(done, DRAIN_MS);
+    req.on("data", onData);
+    req.once("end", done);
+    req.once("close", done);
+    req.resume();
+  });
+}
+
 /**
  * The lines of a session's transcript a reply re-reads: far more than the bot's memory holds (50 sentences)
  * and than the data's longest dialogs, so a reply is the one the whole transcript would give, and it costs
@@ -128,7 +153,16 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     },
   );
 
-  app.setErrorHandler((err: FastifyError | HttpError, req, reply) => sendError(err, req, reply));
+  app.setErrorHandler(async (err: FastifyError | HttpError, req, reply) => {
+    // A body over the limit that is still arriving is read to its end (and dropped) before the 413 goes out:
+    // Node closes a connection whose request was not read, and the bytes still in flight would then reset
+    // it under the client's reader before it sees the 413. Bounded: past DRAIN_BYTES the connection closes.
+    if ((err as FastifyError).code === "FST_ERR_CTP_BODY_TOO_LARGE" && !req.raw.complete) {
+      reply.header("connection", "close");
+      await drain(req.raw);
+    }
+    return sendError(err, req, reply);
+  });
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split("?")[0];
     const shown = path.length > 100 ? `${path.slice(0, 100)}…` : path;
