@@ -44,7 +44,11 @@ const opened = performance.now();
 await Promise.all(
   Array.from({ length: CLIENTS * PER_CLIENT }, (_, i) => {
     return new Promise<void>((resolve) => {
-      const s = connect({ host: "127.0.0.1", port, localAddress: `127.0.0.${2 + Math.floor(i / PER_CLIENT)}` });
+      const s = connect({
+        host: "127.0.0.1",
+        port,
+        localAddress: `127.0.0.${2 + Math.floor(i / PER_CLIENT)}`,
+      });
       sockets.push(s);
       let head = "";
       s.on("connect", () => {
