@@ -312,3 +312,17 @@ test("models: the dstc2 bot greets first, as its data's bot does, before it answ
   const restaurant = loadDialogBot(readFileSync(join(MODELS, "restaurant.safetensors")), "restaurant");
   assert.equal(restaurant.say("hello").opening, undefined);
 });
+
+test("models: a chat of thousands of turns reads its last 1,000 lines: the bot's memory of it stays bounded", () => {
+  const bot = loadDialogBot(readFileSync(join(MODELS, "restaurant.safetensors")), "restaurant");
+  let longest = 0;
+  let last = "";
+  for (let i = 0; i < 2_050; i++) {
+    const r = bot.say(i % 2 === 0 ? "hello" : "i love british food");
+    longest = Math.max(longest, r.history.length);
+    last = r.history[r.history.length - 1];
+  }
+  // cut back to the last 1,000 lines once it held 2,000: never much more than 2,000 kept
+  assert.ok(longest <= 2_000 + 5, String(longest));
+  assert.match(last, /^i love british food\t/);
+});

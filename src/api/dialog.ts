@@ -223,6 +223,15 @@ export class Conversation {
 export const MAX_HISTORY = 10_000;
 
 /**
+ * The lines of a long conversation a reply reads: far more than the memory holds (50 sentences) and than the
+ * data's longest dialogs, so every dialog of the data's length is replied to as from its whole transcript,
+ * and a reply costs the same at the ten-thousandth turn as at the thousandth. The server's sessions read
+ * this many; the bot's own conversation (the CLI's chat, the page) is cut back to it once it holds twice as
+ * many.
+ */
+export const CONVERSATION_WINDOW = 1000;
+
+/**
  * A conversation with a trained dialog model. `say` takes the user's line as a person types it (punctuation
  * split off as the data's text has it; an empty line is `<SILENCE>`) and returns the bot's reply; both go
  * into the memory. Where the data's users always say nothing next ("i'm on it"), the bot goes on by itself
@@ -336,6 +345,10 @@ export class DialogBot {
   say(userLine: string, conv = this.conversation, options: ReplyOptions = {}): BotReply {
     const limits = { ...DEFAULT_LIMITS, ...options.limits };
     checkText(userLine, "user", limits, dialogTokens, "line");
+    if (conv === this.conversation && conv.lines.length > 2 * CONVERSATION_WINDOW) {
+      // a long chat reads its last lines only, as a server session does (amortised: once every window)
+      conv = this.conversation = this.conversationOf(conv.lines.slice(-CONVERSATION_WINDOW));
+    }
     const user = typedTokens(userLine, (w) => this.vocab.has(w));
     // Where the data's bot speaks first (task 6's greeting), it greets before it answers the first line.
     const opening =

@@ -16,7 +16,7 @@ import Fastify, {
   type FastifyRequest,
   LogController,
 } from "fastify";
-import type { BotReply } from "../api/dialog.js";
+import { type BotReply, CONVERSATION_WINDOW } from "../api/dialog.js";
 import { DONT_KNOW } from "../api/model.js";
 import { FieldError } from "../data/errors.js";
 import { fieldErrors, HttpError, writeRawError } from "./errors.js";
@@ -75,13 +75,6 @@ function drain(req: IncomingMessage): Promise<void> {
     req.resume();
   });
 }
-
-/**
- * The lines of a session's transcript a reply re-reads: far more than the bot's memory holds (50 sentences)
- * and than the data's longest dialogs, so a reply is the one the whole transcript would give, and it costs
- * the same at the ten-thousandth turn as at the thousandth.
- */
-const SESSION_WINDOW = 1000;
 
 /** The most sentences a story (or lines a history) may have in one request; the memory keeps the last M. */
 export const MAX_LINES = 10_000;
@@ -517,7 +510,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     },
     async (req) => {
       // One reply at a time per session, in the order they came: each reads the lines the last one wrote.
-      const session = await opts.sessions.acquire(req.params.id, SESSION_WINDOW);
+      const session = await opts.sessions.acquire(req.params.id, CONVERSATION_WINDOW);
       if (!session) throw new HttpError(404, "id", `no session ${req.params.id} (it may have expired)`);
       let added: string[] | null = null;
       try {
