@@ -6,15 +6,16 @@
 // targets drawn the same way: one run each, in the same sitting. Ceilings: the WebAssembly SIMD multiply-add
 // loop and native sgemm (OpenBLAS). Writes bench/lm-results.json and the "lm" section of bench/RESULTS.md.
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { withKernelThreads } from "../src/cli/threads.js";
 import { createLMParams, initLMParams } from "../src/model/lm.js";
 import { LMKernel } from "../src/model/lm-kernel.js";
-import { WASM_BASE64 } from "../src/model/lm-wasm-bytes.js";
-import { compileWasm, measurePeakGflops, wasmAbort } from "../src/model/wasm-kernel.js";
+import { WASM_BASE64, WASM_SHARED_BASE64 } from "../src/model/lm-wasm-bytes.js";
+import { measurePeakGflops, wasmAbort, wasmModules } from "../src/model/wasm-kernel.js";
 import { Rng } from "../src/util/random.js";
+import { writeSection } from "./sections.js";
 
 const HERE = import.meta.dirname;
 const ROOT = join(HERE, "..");
@@ -55,8 +56,9 @@ interface GemmExports {
 
 function gemmBench(): { name: string; gflops: number }[] {
   const memory = new WebAssembly.Memory({ initial: 1200 });
-  const x = new WebAssembly.Instance(compileWasm(WASM_BASE64), { env: { memory, abort: wasmAbort } })
-    .exports as unknown as GemmExports;
+  const x = new WebAssembly.Instance(wasmModules(WASM_BASE64, WASM_SHARED_BASE64).own(), {
+    env: { memory, abort: wasmAbort },
+  }).exports as unknown as GemmExports;
   let top = (x.heapBase() + 127) & ~127;
   const alloc = (floats: number) => {
     const p = top;
@@ -232,8 +234,7 @@ const bestTorch = (hops: number, memory: number) =>
   torch
     .filter((t) => t.hops === hops && t.memory === memory)
     .sort((a, b) => b.words_per_sec - a.words_per_sec)[0];
-const section = [
-  "<!-- lm:begin -->",
+const section = writeSection("lm", [
   "## Language model (Penn Treebank, the paper's section 5)",
   "",
   `Made by \`npm run bench:lm\` (bench/lm.ts) on ${date}: ${machine}. d = 150, V = 10,000, batch 128; an epoch is`,
@@ -267,10 +268,5 @@ const section = [
   `native sgemm (OpenBLAS, 2048²) ${sgemm1 ? f1(sgemm1) : "–"} on 1 thread, ${sgemmN ? f1(sgemmN) : "–"} on ${THREADS}.`,
   "The SIMD loop is a chain of dependent multiply-adds, so a blocked product with independent sums can pass it;",
   "native sgemm (with fused multiply-add, which baseline WebAssembly SIMD lacks) is the machine's real limit.",
-  "<!-- lm:end -->",
-].join("\n");
-const resultsPath = join(HERE, "RESULTS.md");
-const old = readFileSync(resultsPath, "utf8");
-const re = /<!-- lm:begin -->[\s\S]*<!-- lm:end -->/;
-writeFileSync(resultsPath, re.test(old) ? old.replace(re, section) : `${old.trimEnd()}\n\n${section}\n`);
+]);
 console.log(section);

@@ -10,6 +10,7 @@ import { availableParallelism, cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { measurePeakGflops } from "../src/model/wasm-kernel.js";
 import type { MeasureSpec } from "./measure.js";
+import { otherSections } from "./sections.js";
 
 const HERE = import.meta.dirname;
 const ROOT = join(HERE, "..");
@@ -101,14 +102,9 @@ const configs: { spec: Omit<MeasureSpec, "threads">; torchEpochs: number }[] = [
   },
 ];
 
-/** The sections other benches write (the HTTP service, the web page) survive a rewrite of this one's. */
+/** The sections other benches write (the HTTP service, the web page, ...) survive a rewrite of this one's. */
 function keepSections(md: string): string {
-  const path = join(HERE, "RESULTS.md");
-  const old = existsSync(path) ? readFileSync(path, "utf8") : "";
-  const kept = ["serve", "web", "lm", "slow"]
-    .map((name) => new RegExp(`<!-- ${name}:begin -->[\\s\\S]*<!-- ${name}:end -->`).exec(old)?.[0])
-    .filter((x): x is string => x !== undefined);
-  return [md.trimEnd(), ...kept].join("\n\n") + "\n";
+  return [md.trimEnd(), ...otherSections(["serve", "web", "lm", "slow"])].join("\n\n") + "\n";
 }
 
 if (process.argv.includes("--report-only")) {

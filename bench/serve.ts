@@ -4,10 +4,11 @@
 // Writes bench/serve-results.json and the "HTTP service" section of bench/RESULTS.md. The load generator
 // runs on the same 2 cores as the server: the figures are what one machine does with both on it.
 import { spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
+import { writeSection } from "./sections.js";
 
 const ROOT = join(import.meta.dirname, "..");
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
@@ -129,8 +130,7 @@ writeFileSync(
   join(ROOT, "bench", "serve-results.json"),
   `${JSON.stringify({ date, machine, duration_s: DURATION, connections: CONNECTIONS, rows }, null, 2)}\n`,
 );
-const section = [
-  "<!-- serve:begin -->",
+const section = writeSection("serve", [
   "## HTTP service",
   "",
   `Made by \`npm run bench:serve\` (bench/serve.ts) on ${date}: ${machine}. autocannon on loopback, ${CONNECTIONS}`,
@@ -143,12 +143,5 @@ const section = [
     (r) =>
       `| ${r.scenario} | ${r.workers} | ${r.requests_per_sec} | ${r.p50_ms} | ${r.p99_ms} | ${r.errors} | ${r.non_2xx} |`,
   ),
-  "<!-- serve:end -->",
-].join("\n");
-const resultsPath = join(ROOT, "bench", "RESULTS.md");
-const old = readFileSync(resultsPath, "utf8");
-const updated = /<!-- serve:begin -->[\s\S]*<!-- serve:end -->/.test(old)
-  ? old.replace(/<!-- serve:begin -->[\s\S]*<!-- serve:end -->/, section)
-  : `${old.trimEnd()}\n\n${section}\n`;
-writeFileSync(resultsPath, updated);
+]);
 console.log(section);

@@ -4,10 +4,10 @@
 // is bounded: the server's request timeout (30 s by default; 10 s here) ends the slow bodies with a 408, and
 // the bench stops by itself. Writes the "slow" section of bench/RESULTS.md.
 import { spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
+import { writeSection } from "./sections.js";
 
 const HERE = import.meta.dirname;
 const ROOT = join(HERE, "..");
@@ -119,8 +119,7 @@ const pct = (xs: number[], q: number) => {
 };
 const date = new Date().toISOString().slice(0, 10);
 const machine = `${cpus()[0]?.model.trim() ?? "unknown CPU"}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
-const section = [
-  "<!-- slow:begin -->",
+const section = writeSection("slow", [
   "## Slow clients",
   "",
   `Made by \`npm run bench:slow\` (bench/slow.ts) on ${date}: ${machine}. \`memn2n serve --workers 1\` with`,
@@ -130,11 +129,6 @@ const section = [
   `- Connections open once all had connected: ${openAtStart} (refused: ${refused}); still open after ${TIMEOUT_S - 2} s of requests: ${openDuring}.`,
   `- Meanwhile, from 127.0.0.1: ${health.length} health checks, p50 ${pct(health, 0.5).toFixed(1)} ms, p99 ${pct(health, 0.99).toFixed(1)} ms; ${answers.length} answers, p50 ${pct(answers, 0.5).toFixed(1)} ms, p99 ${pct(answers, 0.99).toFixed(1)} ms; ${failures} failed.`,
   `- How the slow connections ended: ${[...statuses].map(([k, v]) => `${v} × ${k}`).join(", ")}; the last closed ${seconds.toFixed(1)} s after the first opened.`,
-  "<!-- slow:end -->",
-].join("\n");
-const path = join(HERE, "RESULTS.md");
-const old = readFileSync(path, "utf8");
-const re = /<!-- slow:begin -->[\s\S]*<!-- slow:end -->/;
-writeFileSync(path, re.test(old) ? old.replace(re, section) : `${old.trimEnd()}\n\n${section}\n`);
+]);
 console.log(section);
 process.exit(failures === 0 && openAtStart === CLIENTS * PER_CLIENT ? 0 : 1);

@@ -10,10 +10,11 @@
 //   drawing) and by a synthetic mouse click through the DevTools protocol (which adds the renderer's
 //   input handling and a frame before the Worker's reply is taken).
 // Writes bench/web-results.json and the "Web page" section of bench/RESULTS.md.
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { buildPage, launch, serve } from "../tests/browser.js";
+import { writeSection } from "./sections.js";
 
 const ROOT = join(import.meta.dirname, "..");
 const TRIES = Number(process.env.BENCH_TRIES ?? 5);
@@ -103,8 +104,7 @@ const figures = {
   trainJoint1k: joint,
 };
 writeFileSync(join(ROOT, "bench", "web-results.json"), `${JSON.stringify(figures, null, 2)}\n`);
-const section = [
-  "<!-- web:begin -->",
+const section = writeSection("web", [
   "## Web page",
   "",
   `Made by \`npm run bench:web\` on ${figures.date}: ${figures.machine}; headless chromium ${version}, the built page`,
@@ -122,14 +122,5 @@ const section = [
   "An answer is timed on the page from the Ask button's submit to the heatmap in the DOM, 20 per try. Pressed",
   "from a script, that is the page's own work; a synthetic mouse click adds the renderer's input handling and",
   "a frame before the Worker's reply is taken, as the second row shows.",
-  "<!-- web:end -->",
-].join("\n");
-const resultsPath = join(ROOT, "bench", "RESULTS.md");
-const old = readFileSync(resultsPath, "utf8");
-writeFileSync(
-  resultsPath,
-  old.includes("<!-- web:begin -->")
-    ? old.replace(/<!-- web:begin -->[\s\S]*<!-- web:end -->/, section)
-    : `${old.trimEnd()}\n\n${section}\n`,
-);
+]);
 console.log(section);

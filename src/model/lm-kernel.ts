@@ -8,7 +8,7 @@ import {
   WASM_BASE64 as LM_WASM_BASE64,
   WASM_SHARED_BASE64 as LM_WASM_SHARED_BASE64,
 } from "./lm-wasm-bytes.js";
-import { compileWasm, currentKernelThreads, wasmAbort } from "./wasm-kernel.js";
+import { currentKernelThreads, wasmAbort, wasmModules } from "./wasm-kernel.js";
 
 interface Exports {
   setDims(v: number, d: number, dp: number, lin: number, n: number, k: number, b: number, q0: number): void;
@@ -42,23 +42,9 @@ const PHASE = {
 
 const SHARED_MAX_PAGES = 32768;
 
-let own: WebAssembly.Module | null = null;
-let shared: WebAssembly.Module | null = null;
-
-function ownModule(): WebAssembly.Module {
-  own ??= compileWasm(LM_WASM_BASE64);
-  return own;
-}
-
-function sharedModule(): WebAssembly.Module | null {
-  if (typeof SharedArrayBuffer === "undefined") return null;
-  try {
-    shared ??= compileWasm(LM_WASM_SHARED_BASE64);
-    return shared;
-  } catch {
-    return null;
-  }
-}
+const modules = wasmModules(LM_WASM_BASE64, LM_WASM_SHARED_BASE64);
+const ownModule = modules.own;
+const sharedModule = modules.shared;
 
 /** Where each tensor lives in the kernel's memory: rows of `cols` floats, `stride` apart. */
 interface Place {

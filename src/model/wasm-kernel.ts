@@ -76,32 +76,41 @@ interface Exports {
   peakFlops(iters: number): number;
 }
 
-let compiled: WebAssembly.Module | null = null;
-let compiledShared: WebAssembly.Module | null = null;
-
-export function compileWasm(base64: string): WebAssembly.Module {
+function compileWasm(base64: string): WebAssembly.Module {
   const bin = atob(base64);
   const bytes = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
   return new WebAssembly.Module(bytes);
 }
 
-function module(): WebAssembly.Module {
-  compiled ??= compileWasm(WASM_BASE64);
-  return compiled;
+/**
+ * A kernel's two builds, each compiled once when first asked for: over a memory of its own, and over a shared
+ * memory (null where this runtime has no SharedArrayBuffer or shared WebAssembly memory).
+ */
+export function wasmModules(own: string, shared: string) {
+  let o: WebAssembly.Module | null = null;
+  let s: WebAssembly.Module | null = null;
+  return {
+    own(): WebAssembly.Module {
+      o ??= compileWasm(own);
+      return o;
+    },
+    shared(): WebAssembly.Module | null {
+      if (typeof SharedArrayBuffer === "undefined") return null;
+      try {
+        s ??= compileWasm(shared);
+        new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+        return s;
+      } catch {
+        return null;
+      }
+    },
+  };
 }
 
-/** The kernels over a shared memory, or null where this runtime has none (no SharedArrayBuffer). */
-function sharedModule(): WebAssembly.Module | null {
-  if (typeof SharedArrayBuffer === "undefined") return null;
-  try {
-    compiledShared ??= compileWasm(WASM_SHARED_BASE64);
-    new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
-    return compiledShared;
-  } catch {
-    return null;
-  }
-}
+const modules = wasmModules(WASM_BASE64, WASM_SHARED_BASE64);
+const module = modules.own;
+const sharedModule = modules.shared;
 
 /** The pool of threads kernels use from now on (null: one thread), set once by the edge (CLI, page). */
 let kernelThreads: KernelThreads | null = null;
