@@ -224,7 +224,8 @@ function strip(context: string[], hop: number[], h: number): HTMLTableElement {
   table.className = "strip";
   table.createCaption().textContent = `hop ${h + 1}`;
   const row = table.insertRow();
-  const cut = Math.max(0, context.length - SHOWN);
+  // the last words each in a cell; two or more older ones summed in one
+  const cut = context.length > SHOWN + 1 ? context.length - SHOWN : 0;
   const cells: { word: string; w: number }[] = [];
   if (cut > 0) cells.push({ word: `${cut} earlier words`, w: hop.slice(0, cut).reduce((a, b) => a + b, 0) });
   for (let i = cut; i < context.length; i++) cells.push({ word: context[i], w: hop[i] });
