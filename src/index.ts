@@ -17,6 +17,7 @@ export {
   loadLM,
   type NextWords,
   readLMCorpus,
+  trainLM,
 } from "./api/lm.js";
 export {
   type Answer,

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
+import { readLMCorpus, trainLM } from "../src/api/lm.js";
 import { withKernelThreads } from "../src/cli/threads.js";
 import {
   createLMParams,
@@ -181,4 +182,26 @@ test("lm: the float32 kernel equals the PyTorch model to float32 precision", () 
   } finally {
     kernel.release();
   }
+});
+
+test("lm: trainLM learns a tiny corpus in one call and next() ranks what followed in it", () => {
+  // two sentences, over and over: after "the cat" comes "sat"
+  const text = `${Array.from({ length: 200 }, () => " the cat sat on the mat\n a dog ran in the park").join("\n")}\n`;
+  const corpus = readLMCorpus({
+    train: ["train.txt", text],
+    // long enough that most targets have a full memory, as every training target has
+    valid: ["valid.txt", " the cat sat on the mat\n a dog ran in the park\n".repeat(5)],
+    test: ["test.txt", " a dog ran in the park\n the cat sat on the mat\n".repeat(5)],
+  });
+  const epochs: number[] = [];
+  const m = trainLM(
+    corpus,
+    { hops: 2, memory: 6, dim: 16, epochs: 6, batchSize: 16, lr: 0.01, seed: 3 },
+    { onEpoch: (e) => epochs.push(e.validPpl) },
+  );
+  assert.equal(epochs.length, 6);
+  assert.ok(epochs[5] < epochs[0] && epochs[5] < 3, String(epochs));
+  assert.equal(m.next("a dog ran in the park\nthe cat", 3).top[0].word, "sat");
+  assert.equal(m.next("the cat sat on the mat\na dog ran in the", 3).top[0].word, "park");
+  assert.ok((m.file.figures?.testPpl ?? 99) < 3);
 });

@@ -201,6 +201,30 @@ export class LMTraining {
   }
 }
 
+/**
+ * Trains a language model to the end of its schedule in one call (the paper's recipe, or `config`'s changes
+ * to it) and returns the best-validation model with its test perplexity. `onEpoch` hears each epoch's
+ * figures. For progress between steps, checkpoints or a Stop button, drive an LMTraining instead.
+ */
+export function trainLM(
+  corpus: LMCorpus,
+  config: Partial<LMConfig> = {},
+  options: { onEpoch?: (e: LMEpoch) => void; now?: () => number } = {},
+): LanguageModel {
+  const now = options.now ?? (() => performance.now() / 1000);
+  const t0 = now();
+  const run = new LMTraining(corpus, makeLMConfig(config));
+  try {
+    while (!run.done) {
+      const e = run.advance(256);
+      if (e) options.onEpoch?.(e);
+    }
+    return run.model(now() - t0);
+  } finally {
+    run.release();
+  }
+}
+
 /** A config from the paper's defaults and the caller's changes, checked. */
 export function lmConfig(overrides: Partial<LMConfig> = {}): LMConfig {
   return makeLMConfig(overrides);
