@@ -325,6 +325,13 @@ function dot(x: usize, y: usize): f32 {
   return f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1) + (f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3));
 }
 
+/** y = a x */
+function scaled(a: f32, x: usize, y: usize): void {
+  const av = f32x4.splat(a);
+  const end = <usize>DP << 2;
+  for (let o: usize = 0; o < end; o += 16) v128.store(y + o, f32x4.mul(av, v128.load(x + o)));
+}
+
 /** y += a x */
 function axpy(a: f32, x: usize, y: usize): void {
   const av = f32x4.splat(a);
@@ -462,7 +469,6 @@ function softmaxRow(b: i32, grad: bool): void {
 function backwardRow(b: i32): void {
   const lo = load<i32>(LO + (<usize>b << 2));
   const cOff = <usize>DP << 2;
-  for (let i = lo; i < N; i++) zero(dmemAt(b, i), 2 * DP);
   const du = DU + (<usize>(b * DP) << 2);
   const dps = DPS + (<usize>(b * N) << 2);
   for (let k = K - 1; k >= 0; k--) {
@@ -481,18 +487,22 @@ function backwardRow(b: i32): void {
       if (g !== 0) axpy(g, H + (<usize>(i * DP) << 2), du);
     }
     if (lo >= N) continue;
+    // the last hop's share is the first written into the memories' gradients: stored, not added to zeros
+    const first = k === K - 1;
     let sdp: f32 = 0;
     for (let i = lo; i < N; i++) {
       const pi = load<f32>(p + (<usize>i << 2));
       const dpi = dot(dv, memAt(b, i) + cOff);
-      axpy(pi, dv, dmemAt(b, i) + cOff);
+      if (first) scaled(pi, dv, dmemAt(b, i) + cOff);
+      else axpy(pi, dv, dmemAt(b, i) + cOff);
       store<f32>(dps + (<usize>i << 2), dpi);
       sdp += pi * dpi;
     }
     for (let i = lo; i < N; i++) {
       const pi = load<f32>(p + (<usize>i << 2));
       const ds = pi * (load<f32>(dps + (<usize>i << 2)) - sdp);
-      axpy(ds, u, dmemAt(b, i));
+      if (first) scaled(ds, u, dmemAt(b, i));
+      else axpy(ds, u, dmemAt(b, i));
       axpy(ds, memAt(b, i), du);
     }
   }
