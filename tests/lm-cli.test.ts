@@ -167,3 +167,74 @@ test("lm train stops on SIGTERM between steps, writing a checkpoint to go on fro
     assert.ok(c.state.step > 0);
   });
 });
+
+test("lm run trains its rows into a results file beside the paper's, with the reference's curve beside ours", () => {
+  withTmpDir((dir) => {
+    const data = ptbSlice(dir, { train: 800, valid: 40, test: 40 });
+    const ref = join(dir, "ref.jsonl");
+    writeFileSync(
+      ref,
+      `${JSON.stringify({ epoch: 1, train_ppl: 900.5, valid_ppl: 700.25 })}\n${JSON.stringify({ epoch: 2, train_ppl: 500, valid_ppl: 450 })}\n${JSON.stringify({ best_valid_ppl: 450, test_ppl_at_best_valid: 440.5 })}\n`,
+    );
+    const results = join(dir, "results", "lm.md");
+    const r = runCli([
+      ...[
+        "lm",
+        "run",
+        "--rows",
+        "3x100",
+        "--data",
+        data,
+        "--dim",
+        "16",
+        "--epochs",
+        "2",
+        "--steps-per-epoch",
+        "20",
+      ],
+      ...[
+        "--work",
+        join(dir, "work"),
+        "--results",
+        results,
+        "--reference-curve",
+        ref,
+        "--threads",
+        "1",
+        "--quiet",
+      ],
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const md = readFileSync(results, "utf8");
+    assert.match(
+      md,
+      /\| 3 × 100 \| 2 \| [\d.]+, [\d.]+, –, –, – \| [\d.]+ \(\d\) \| \*\*[\d.]+\*\* \| 122 \|/,
+    );
+    assert.match(md, /Command: `memn2n lm run --rows 3x100 --dim 16 --epochs 2 --steps-per-epoch 20 --work /);
+    assert.match(md, /test perplexity 440\.5 at its best epoch/);
+    assert.match(md, /\| 1 \| 0\.0100 \| [\d.]+ \| [\d.]+ \| 900\.5 \| 700\.3 \|/);
+    const json = JSON.parse(readFileSync(join(dir, "results", "lm.json"), "utf8"));
+    assert.equal(json.rows[0].finished, true);
+    assert.ok(json.rows[0].testPpl > 1);
+    // run again: a finished row is not trained again
+    const again = runCli([
+      ...[
+        "lm",
+        "run",
+        "--rows",
+        "3x100",
+        "--data",
+        data,
+        "--dim",
+        "16",
+        "--epochs",
+        "2",
+        "--steps-per-epoch",
+        "20",
+      ],
+      ...["--work", join(dir, "work"), "--results", results, "--threads", "1", "--quiet"],
+    ]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(JSON.parse(readFileSync(join(dir, "results", "lm.json"), "utf8")), json);
+  });
+});

@@ -492,94 +492,140 @@ function registerRun(lm: Command): void {
     .option("--time-budget <seconds>", "stop after this long, with checkpoints: run again to go on")
     .option("--save-every <seconds>", "seconds between checkpoints (default: 120)")
     .option("--max-train-words <n>", "train on the first n words only (quick trials)")
+    .option(
+      "--reference-curve <file>",
+      "the JSON lines of ../shared/reference/memn2n_lm.py's run of the row (given with one --rows), printed beside ours",
+    )
     .option("--threads <n>", "threads (default: the cores)")
     .option("--quiet", "no progress");
   addDataOptions(run);
   addLMConfigOptions(run);
-  run.action(async (opts: TrainOptions & { rows?: string; work?: string; results?: string }) => {
-    const { corpus, dir } = loadCorpus(opts);
-    const rows = (opts.rows ?? "3x100,6x150,7x200").split(",").map((r) => {
-      const m = /^(\d+)x(\d+)$/.exec(r.trim());
-      if (!m) throw new UsageError(`--rows: "${r}" is not HOPSxMEMORY (e.g. 6x150)`);
-      return { hops: Number(m[1]), memory: Number(m[2]) };
-    });
-    const work = resolve(opts.work ?? ".memn2n-lm");
-    const resultsMd = resolve(opts.results ?? "results/lm-ptb.md");
-    const resultsJson = resultsMd.replace(/\.md$/, "") + ".json";
-    const record: LMResults = existsSync(resultsJson)
-      ? (JSON.parse(readFileSync(resultsJson, "utf8")) as LMResults)
-      : { rows: [] };
-    const threads = parseThreads(opts.threads);
-    const started = performance.now() / 1000;
-    const budget = opts.timeBudget ? wholeOption("--time-budget", opts.timeBudget, 1) : 0;
-    const cores = availableParallelism();
-    for (const row of rows) {
-      const config = lmConfigFromOptions(opts, row);
-      const name = `${row.hops}x${row.memory}`;
-      const existing = record.rows.find((r) => r.name === name);
-      if (existing?.finished && JSON.stringify(existing.config) === JSON.stringify(config)) continue;
-      const left = budget > 0 ? budget - (performance.now() / 1000 - started) : 0;
-      if (budget > 0 && left < 30) break;
-      const checkpoint = join(work, `${name}.ckpt`);
-      const command = `memn2n lm run --rows ${name}${commandOptions(opts)}`;
-      const entry: LMRow = {
-        name,
-        config,
-        command,
-        finished: false,
-        epochs: 0,
-        seconds: 0,
-        threads,
-        machine: `${cores} cores`,
-        history: [],
-        validPpl: null,
-        testPpl: null,
-        bestEpoch: 0,
-        date: new Date().toISOString().slice(0, 10),
-      };
-      const save = () => {
-        record.rows = [...record.rows.filter((r) => r.name !== name), entry];
-        record.rows.sort((a, b) => a.config.hops - b.config.hops || a.config.memory - b.config.memory);
-        writeFileAtomic(resultsJson, `${JSON.stringify(record, null, 1)}\n`);
-        writeFileAtomic(resultsMd, lmResultsMarkdown(record));
-      };
-      const r = await withKernelThreads(threads, () =>
-        runLMTraining({
-          corpus,
-          dataKey: `${resolve(dir)} train ${corpus.train.length} words`,
+  run.action(
+    async (
+      opts: TrainOptions & { rows?: string; work?: string; results?: string; referenceCurve?: string },
+    ) => {
+      const { corpus, dir } = loadCorpus(opts);
+      const rows = (opts.rows ?? "3x100,6x150,7x200").split(",").map((r) => {
+        const m = /^(\d+)x(\d+)$/.exec(r.trim());
+        if (!m) throw new UsageError(`--rows: "${r}" is not HOPSxMEMORY (e.g. 6x150)`);
+        return { hops: Number(m[1]), memory: Number(m[2]) };
+      });
+      const work = resolve(opts.work ?? ".memn2n-lm");
+      const resultsMd = resolve(opts.results ?? "results/lm-ptb.md");
+      const resultsJson = resultsMd.replace(/\.md$/, "") + ".json";
+      const record: LMResults = existsSync(resultsJson)
+        ? (JSON.parse(readFileSync(resultsJson, "utf8")) as LMResults)
+        : { rows: [] };
+      const threads = parseThreads(opts.threads);
+      const started = performance.now() / 1000;
+      const budget = opts.timeBudget ? wholeOption("--time-budget", opts.timeBudget, 1) : 0;
+      const cores = availableParallelism();
+      if (opts.referenceCurve && rows.length !== 1)
+        throw new UsageError("--reference-curve: give one row (--rows)");
+      const referenceCurve = opts.referenceCurve ? readReferenceCurve(opts.referenceCurve) : undefined;
+      for (const row of rows) {
+        const config = lmConfigFromOptions(opts, row);
+        const name = `${row.hops}x${row.memory}`;
+        const existing = record.rows.find((r) => r.name === name);
+        if (existing?.finished && JSON.stringify(existing.config) === JSON.stringify(config)) continue;
+        const left = budget > 0 ? budget - (performance.now() / 1000 - started) : 0;
+        if (budget > 0 && left < 30) break;
+        const checkpoint = join(work, `${name}.ckpt`);
+        const command = `memn2n lm run --rows ${name}${commandOptions(opts)}`;
+        const entry: LMRow = {
+          name,
           config,
-          out: join(work, `${name}.safetensors`),
-          checkpoint,
-          resume: existsSync(checkpoint),
-          force: false,
-          saveEvery: opts.saveEvery ? wholeOption("--save-every", opts.saveEvery, 1) : 120,
-          budget: budget > 0 ? left : 0,
-          label: `lm ${name}`,
-          quiet: opts.quiet === true,
-          onEpoch: (_e, t, seconds) => {
-            entry.epochs = t.state.epoch;
-            entry.history = t.state.history;
-            entry.seconds = seconds;
-            entry.validPpl = Math.exp(t.state.bestValid);
-            entry.bestEpoch = t.state.bestEpoch;
-            save();
-          },
-        }),
-      );
-      entry.seconds = r.seconds;
-      entry.epochs = r.training.state.epoch;
-      entry.history = r.training.state.history;
-      if (r.finished && r.model?.file.figures) {
-        entry.finished = true;
-        entry.testPpl = r.model.file.figures.testPpl;
-        entry.validPpl = r.model.file.figures.validPpl;
-        entry.bestEpoch = r.model.file.figures.bestEpoch;
+          command,
+          finished: false,
+          epochs: 0,
+          seconds: 0,
+          threads,
+          machine: `${cores} cores`,
+          history: [],
+          validPpl: null,
+          testPpl: null,
+          bestEpoch: 0,
+          date: new Date().toISOString().slice(0, 10),
+          ...(existing?.reference ? { reference: existing.reference } : {}),
+          ...(referenceCurve ? { reference: referenceCurve } : {}),
+        };
+        const save = () => {
+          record.rows = [...record.rows.filter((r) => r.name !== name), entry];
+          record.rows.sort((a, b) => a.config.hops - b.config.hops || a.config.memory - b.config.memory);
+          writeFileAtomic(resultsJson, `${JSON.stringify(record, null, 1)}\n`);
+          writeFileAtomic(resultsMd, lmResultsMarkdown(record));
+        };
+        const r = await withKernelThreads(threads, () =>
+          runLMTraining({
+            corpus,
+            dataKey: `${resolve(dir)} train ${corpus.train.length} words`,
+            config,
+            out: join(work, `${name}.safetensors`),
+            checkpoint,
+            resume: existsSync(checkpoint),
+            force: false,
+            saveEvery: opts.saveEvery ? wholeOption("--save-every", opts.saveEvery, 1) : 120,
+            budget: budget > 0 ? left : 0,
+            label: `lm ${name}`,
+            quiet: opts.quiet === true,
+            onEpoch: (_e, t, seconds) => {
+              entry.epochs = t.state.epoch;
+              entry.history = t.state.history;
+              entry.seconds = seconds;
+              entry.validPpl = Math.exp(t.state.bestValid);
+              entry.bestEpoch = t.state.bestEpoch;
+              save();
+            },
+          }),
+        );
+        entry.seconds = r.seconds;
+        entry.epochs = r.training.state.epoch;
+        entry.history = r.training.state.history;
+        if (r.finished && r.model?.file.figures) {
+          entry.finished = true;
+          entry.testPpl = r.model.file.figures.testPpl;
+          entry.validPpl = r.model.file.figures.validPpl;
+          entry.bestEpoch = r.model.file.figures.bestEpoch;
+        }
+        save();
+        if (!r.finished) break;
       }
-      save();
-      if (!r.finished) break;
+      console.log(`results in ${resultsMd}`);
+    },
+  );
+}
+
+/** memn2n_lm.py's stdout: a JSON line per epoch, then its final line (test perplexity at the best epoch). */
+function readReferenceCurve(path: string): NonNullable<LMRow["reference"]> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new UsageError(`--reference-curve ${path}: cannot read (${(e as NodeJS.ErrnoException).code})`);
+  }
+  const validPpl: number[] = [];
+  const trainPpl: number[] = [];
+  let testPpl: number | null = null;
+  text.split("\n").forEach((line, i) => {
+    if (line.trim() === "") return;
+    let j: { epoch?: number; valid_ppl?: number; train_ppl?: number; test_ppl_at_best_valid?: number };
+    try {
+      j = JSON.parse(line);
+    } catch {
+      throw new DataError(path, i + 1, "not a JSON line of memn2n_lm.py");
     }
-    console.log(`results in ${resultsMd}`);
+    if (typeof j.test_ppl_at_best_valid === "number") testPpl = j.test_ppl_at_best_valid;
+    else if (typeof j.valid_ppl === "number" && typeof j.train_ppl === "number") {
+      validPpl.push(j.valid_ppl);
+      trainPpl.push(j.train_ppl);
+    }
   });
+  return {
+    source: "../shared/reference/memn2n_lm.py on this machine (CPU, one seed)",
+    validPpl,
+    trainPpl,
+    testPpl,
+  };
 }
 
 function commandOptions(opts: Record<string, unknown>): string {
@@ -608,6 +654,8 @@ interface LMRow {
   testPpl: number | null;
   bestEpoch: number;
   date: string;
+  /** The independent PyTorch reference's run of the same row on this machine (--reference-curve). */
+  reference?: { source: string; validPpl: number[]; trainPpl: number[]; testPpl: number | null };
 }
 
 interface LMResults {
@@ -654,7 +702,7 @@ export function lmResultsMarkdown(r: LMResults): string {
     lines.push(`## ${row.config.hops} hops, memory ${row.config.memory}`);
     lines.push("");
     lines.push(
-      `Command: \`${row.command}\` (seed ${row.config.seed}; ${row.threads} threads on ${row.machine}; ${row.date}).`,
+      `Command: \`${row.command}\` (seed ${row.config.seed}; ${row.threads} thread${row.threads > 1 ? "s" : ""} on ${row.machine}; ${row.date}).`,
     );
     const perEpoch = row.epochs > 0 ? row.seconds / row.epochs : 0;
     lines.push(
@@ -662,12 +710,28 @@ export function lmResultsMarkdown(r: LMResults): string {
         (row.finished ? "." : "; not finished: the same command goes on from its checkpoint."),
     );
     lines.push("");
-    lines.push("| epoch | lr | train ppl | valid ppl |");
-    lines.push("|---:|---:|---:|---:|");
-    for (const e of row.history)
+    const ref = row.reference;
+    if (ref) {
       lines.push(
-        `| ${e.epoch} | ${e.lr.toPrecision(3)} | ${e.trainPpl.toFixed(1)} | ${e.validPpl.toFixed(1)} |`,
+        `Beside it, ${ref.source}: the same recipe, its own random draws${ref.testPpl !== null ? `; test perplexity ${ref.testPpl.toFixed(1)} at its best epoch` : ""}.`,
       );
+      lines.push("");
+    }
+    lines.push(
+      `| epoch | lr | train ppl | valid ppl |${ref ? " reference train ppl | reference valid ppl |" : ""}`,
+    );
+    lines.push(`|---:|---:|---:|---:|${ref ? "---:|---:|" : ""}`);
+    const n = Math.max(row.history.length, ref?.validPpl.length ?? 0);
+    for (let i = 0; i < n; i++) {
+      const e = row.history[i];
+      const ours = e
+        ? `| ${e.epoch} | ${e.lr.toPrecision(3)} | ${e.trainPpl.toFixed(1)} | ${e.validPpl.toFixed(1)} |`
+        : `| ${i + 1} | – | – | – |`;
+      const theirs = ref
+        ? ` ${ref.trainPpl[i]?.toFixed(1) ?? "–"} | ${ref.validPpl[i]?.toFixed(1) ?? "–"} |`
+        : "";
+      lines.push(ours + theirs);
+    }
     lines.push("");
     lines.push(`Config: \`${JSON.stringify(row.config)}\``);
     lines.push("");
