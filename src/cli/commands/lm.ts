@@ -523,6 +523,17 @@ function registerRun(lm: Command): void {
       if (opts.referenceCurve && rows.length !== 1)
         throw new UsageError("--reference-curve: give one row (--rows)");
       const referenceCurve = opts.referenceCurve ? readReferenceCurve(opts.referenceCurve) : undefined;
+      const writeResults = () => {
+        record.rows.sort((a, b) => a.config.hops - b.config.hops || a.config.memory - b.config.memory);
+        writeFileAtomic(resultsJson, `${JSON.stringify(record, null, 1)}\n`);
+        writeFileAtomic(resultsMd, lmResultsMarkdown(record));
+      };
+      // the reference's curve goes beside a row already there at once, whether or not it trains on now
+      const named = record.rows.find((r) => r.name === `${rows[0].hops}x${rows[0].memory}`);
+      if (referenceCurve && named) {
+        named.reference = referenceCurve;
+        writeResults();
+      }
       for (const row of rows) {
         const config = lmConfigFromOptions(opts, row);
         const name = `${row.hops}x${row.memory}`;
@@ -551,9 +562,7 @@ function registerRun(lm: Command): void {
         };
         const save = () => {
           record.rows = [...record.rows.filter((r) => r.name !== name), entry];
-          record.rows.sort((a, b) => a.config.hops - b.config.hops || a.config.memory - b.config.memory);
-          writeFileAtomic(resultsJson, `${JSON.stringify(record, null, 1)}\n`);
-          writeFileAtomic(resultsMd, lmResultsMarkdown(record));
+          writeResults();
         };
         const r = await withKernelThreads(threads, () =>
           runLMTraining({
