@@ -7,7 +7,7 @@ import { test } from "node:test";
 import { loadLM } from "../src/api/lm.js";
 import { LM_TENSORS } from "../src/model/lm.js";
 import { lmCheckpointFromBytes } from "../src/train/lm-checkpoint.js";
-import { killWhen, ROOT, runCli, SHARED_DATA, withTmpDir, withTmpDirAsync } from "./helpers.js";
+import { killWhen, ROOT, runCli, SHARED_DATA, serve, withTmpDir, withTmpDirAsync } from "./helpers.js";
 
 /** The first lines of each PTB file, as a corpus folder of its own. */
 function ptbSlice(dir: string, lines: { train: number; valid: number; test: number }): string {
@@ -237,4 +237,28 @@ test("lm run trains its rows into a results file beside the paper's, with the re
     assert.equal(again.code, 0, again.stderr);
     assert.deepEqual(JSON.parse(readFileSync(join(dir, "results", "lm.json"), "utf8")), json);
   });
+});
+
+test("serve: POST /v1/lm/ptb/next gives what `memn2n lm next` gives; a bad field is a 400 naming it", async () => {
+  const s = await serve(["--model", "babi", "--no-page"]);
+  try {
+    const post = (path: string, body: unknown) =>
+      fetch(`${s.base}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    const r = await post("/v1/lm/ptb/next", { text: "the stock market", topK: 5 });
+    assert.equal(r.status, 200);
+    const http = (await r.json()) as { top: { word: string; p: number }[]; attention: number[][] };
+    const cli = runCli(["lm", "next", "--top", "5", "--json", "the stock market"]);
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.deepEqual(http, cli.json);
+    assert.equal((await post("/v1/lm/nope/next", { text: "a" })).status, 404);
+    const bad = await post("/v1/lm/ptb/next", { text: 3 });
+    assert.equal(bad.status, 400);
+    assert.equal(((await bad.json()) as { error: { field: string } }).error.field, "text");
+  } finally {
+    await s.stop();
+  }
 });

@@ -4,6 +4,7 @@
 // is a 4xx whose JSON names the field.
 
 import { timingSafeEqual } from "node:crypto";
+import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import fastifyCors from "@fastify/cors";
 import fastifyRateLimit from "@fastify/rate-limit";
@@ -17,6 +18,7 @@ import Fastify, {
   LogController,
 } from "fastify";
 import { type BotReply, CONVERSATION_WINDOW } from "../api/dialog.js";
+import { loadLM, MAX_NEXT_CHARS } from "../api/lm.js";
 import { DONT_KNOW } from "../api/model.js";
 import { FieldError } from "../data/errors.js";
 import { fieldErrors, HttpError, writeRawError } from "./errors.js";
@@ -304,6 +306,42 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     "/v1/models/:name",
     { schema: { tags: ["v1"], summary: "one model", params: nameParam, response: { 404: errorSchema } } },
     async (req) => infoOf(served(req.params.name)),
+  );
+
+  // The shipped language models: the next words after a text, the computation `memn2n lm next` and the
+  // page's Next word tab make.
+  const lms = new Map(
+    (opts.page?.languageModels ?? []).map((l) => [l.name, loadLM(readFileSync(l.file), l.file)] as const),
+  );
+  app.post<{ Params: { name: string }; Body: { text: string; topK?: number } }>(
+    "/v1/lm/:name/next",
+    {
+      schema: {
+        tags: ["v1"],
+        summary: "a language model: the likeliest next words after a text, and each hop's attention over it",
+        params: nameParam,
+        body: {
+          type: "object",
+          required: ["text"],
+          additionalProperties: false,
+          properties: {
+            text: { type: "string", maxLength: MAX_NEXT_CHARS },
+            topK: { type: "integer", minimum: 1, maximum: 100 },
+          },
+        },
+        response: { ...errors },
+      },
+    },
+    async (req) => {
+      const m = lms.get(req.params.name);
+      if (!m)
+        throw new HttpError(
+          404,
+          "name",
+          `no language model ${req.params.name} (served: ${[...lms.keys()].join(", ") || "none"})`,
+        );
+      return fieldErrors(() => m.next(req.body.text, req.body.topK ?? 10));
+    },
   );
 
   app.post<{ Params: { name: string }; Body: { story: string | string[]; question: string; topK?: number } }>(
