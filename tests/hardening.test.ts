@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { parseBabi } from "../src/data/babi.js";
 import { parseDialogs } from "../src/data/dialog.js";
-import { BABI_EN, ROOT, runCli, serve, withTmpDir, withTmpDirAsync } from "./helpers.js";
+import { BABI_EN, postJson, ROOT, runCli, serve, withTmpDir, withTmpDirAsync } from "./helpers.js";
 
 /** Runs the CLI with stdout read until the first line, then closed, as `| head -1` does. */
 function headOne(
@@ -322,12 +322,7 @@ test("tables and progress: the option a message is about, linear start without a
 test("serve --workers 2: parallel replies to one session all land, in order; the rate limit is one count across workers", async () => {
   const s = await serve(["--workers", "2", "--model", "restaurant", "--model", "babi", "--rate-limit", "30"]);
   try {
-    const post = (path: string, body: unknown) =>
-      fetch(`${s.base}${path}`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(body),
-      });
+    const post = (path: string, body: unknown) => postJson(s.base, path, body);
     const created = (await (await post("/v1/sessions", { model: "restaurant" })).json()) as { id: string };
     const users = Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? "hello" : "i love british food"));
     const replies = await Promise.all(

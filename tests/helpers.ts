@@ -198,3 +198,12 @@ export function serve(args: string[] = []): Promise<Served> {
     });
   });
 }
+
+/** POSTs JSON to a server under test; the raw Response (its status and JSON are the caller's to read). */
+export function postJson(base: string, path: string, body: unknown): Promise<Response> {
+  return fetch(`${base}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+}

@@ -7,7 +7,16 @@ import { test } from "node:test";
 import { loadLM } from "../src/api/lm.js";
 import { LM_TENSORS } from "../src/model/lm.js";
 import { lmCheckpointFromBytes } from "../src/train/lm-checkpoint.js";
-import { killWhen, ROOT, runCli, SHARED_DATA, serve, withTmpDir, withTmpDirAsync } from "./helpers.js";
+import {
+  killWhen,
+  postJson,
+  ROOT,
+  runCli,
+  SHARED_DATA,
+  serve,
+  withTmpDir,
+  withTmpDirAsync,
+} from "./helpers.js";
 
 /** The first lines of each PTB file, as a corpus folder of its own. */
 function ptbSlice(dir: string, lines: { train: number; valid: number; test: number }): string {
@@ -177,33 +186,9 @@ test("lm run trains its rows into a results file beside the paper's, with the re
       `${JSON.stringify({ epoch: 1, train_ppl: 900.5, valid_ppl: 700.25 })}\n${JSON.stringify({ epoch: 2, train_ppl: 500, valid_ppl: 450 })}\n${JSON.stringify({ best_valid_ppl: 450, test_ppl_at_best_valid: 440.5 })}\n`,
     );
     const results = join(dir, "results", "lm.md");
-    const r = runCli([
-      ...[
-        "lm",
-        "run",
-        "--rows",
-        "3x100",
-        "--data",
-        data,
-        "--dim",
-        "16",
-        "--epochs",
-        "2",
-        "--steps-per-epoch",
-        "20",
-      ],
-      ...[
-        "--work",
-        join(dir, "work"),
-        "--results",
-        results,
-        "--reference-curve",
-        ref,
-        "--threads",
-        "1",
-        "--quiet",
-      ],
-    ]);
+    const row = ["lm", "run", "--rows", "3x100", "--data", data, "--dim", "16", "--epochs", "2"];
+    const small = [...row, "--steps-per-epoch", "20", "--work", join(dir, "work"), "--results", results];
+    const r = runCli([...small, "--reference-curve", ref, "--threads", "1", "--quiet"]);
     assert.equal(r.code, 0, r.stderr);
     const md = readFileSync(results, "utf8");
     assert.match(
@@ -217,23 +202,7 @@ test("lm run trains its rows into a results file beside the paper's, with the re
     assert.equal(json.rows[0].finished, true);
     assert.ok(json.rows[0].testPpl > 1);
     // run again: a finished row is not trained again
-    const again = runCli([
-      ...[
-        "lm",
-        "run",
-        "--rows",
-        "3x100",
-        "--data",
-        data,
-        "--dim",
-        "16",
-        "--epochs",
-        "2",
-        "--steps-per-epoch",
-        "20",
-      ],
-      ...["--work", join(dir, "work"), "--results", results, "--threads", "1", "--quiet"],
-    ]);
+    const again = runCli([...small, "--threads", "1", "--quiet"]);
     assert.equal(again.code, 0, again.stderr);
     assert.deepEqual(JSON.parse(readFileSync(join(dir, "results", "lm.json"), "utf8")), json);
   });
@@ -242,12 +211,7 @@ test("lm run trains its rows into a results file beside the paper's, with the re
 test("serve: POST /v1/lm/ptb/next gives what `memn2n lm next` gives; a bad field is a 400 naming it", async () => {
   const s = await serve(["--model", "babi", "--no-page"]);
   try {
-    const post = (path: string, body: unknown) =>
-      fetch(`${s.base}${path}`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(body),
-      });
+    const post = (path: string, body: unknown) => postJson(s.base, path, body);
     const r = await post("/v1/lm/ptb/next", { text: "the stock market", topK: 5 });
     assert.equal(r.status, 200);
     const http = (await r.json()) as { top: { word: string; p: number }[]; attention: number[][] };

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { LocalSessions } from "../src/server/sessions.js";
 import { startServer } from "../src/server/start.js";
-import { BOOKING, ROOT, runCli, type Served, serve } from "./helpers.js";
+import { BOOKING, postJson, ROOT, runCli, type Served, serve } from "./helpers.js";
 
 const MODELS = join(ROOT, "models");
 
@@ -49,17 +49,9 @@ after(() => {
   redis?.kill("SIGKILL");
 });
 
-async function post(
-  base: string,
-  path: string,
-  body: unknown,
-  // biome-ignore lint/suspicious/noExplicitAny: the JSON of several routes
-): Promise<{ status: number; body: any }> {
-  const r = await fetch(`${base}${path}`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
+// biome-ignore lint/suspicious/noExplicitAny: the JSON of several routes
+async function post(base: string, path: string, body: unknown): Promise<{ status: number; body: any }> {
+  const r = await postJson(base, path, body);
   return { status: r.status, body: await r.json() };
 }
 
