@@ -28,7 +28,7 @@ export function buildProgram(): Command {
   program
     .name("memn2n")
     .version(packageVersion(), "--version", "print the version")
-    .description("End-To-End Memory Networks: train and use them on bAbI and goal-oriented dialog")
+    .description("End-To-End Memory Networks: train and use them on bAbI, goal-oriented dialog and language modelling")
     .exitOverride();
   registerData(program);
   registerTrain(program);
