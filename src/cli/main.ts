@@ -28,7 +28,9 @@ export function buildProgram(): Command {
   program
     .name("memn2n")
     .version(packageVersion(), "--version", "print the version")
-    .description("End-To-End Memory Networks: train and use them on bAbI, goal-oriented dialog and language modelling")
+    .description(
+      "End-To-End Memory Networks: train and use them on bAbI, goal-oriented dialog and language modelling",
+    )
     .exitOverride();
   registerData(program);
   registerTrain(program);
