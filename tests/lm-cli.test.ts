@@ -84,18 +84,25 @@ test("lm train learns a slice of PTB, and test and next use the model it writes"
 
 test("lm train killed mid-epoch resumes from its checkpoint to the same weights as a run never stopped", async () => {
   await withTmpDirAsync(async (dir) => {
-    const data = ptbSlice(dir, { train: 3000, valid: 60, test: 60 });
-    const args = ["lm", "train", "--data", data, ...SMALL, "--epochs", "2", "--threads", "1"];
+    const data = ptbSlice(dir, { train: 1500, valid: 60, test: 60 });
+    // one epoch long enough that the first checkpoint (after a second) falls inside it
+    const args = ["lm", "train", "--data", data, ...SMALL, "--epochs", "1", "--steps-per-epoch", "2500"];
     const whole = join(dir, "whole.safetensors");
-    assert.equal(runCli([...args, "--out", whole, "--quiet"]).code, 0);
+    assert.equal(runCli([...args, "--threads", "1", "--out", whole, "--quiet"]).code, 0);
     const cut = join(dir, "cut.safetensors");
     const ckpt = `${cut}.ckpt`;
-    await killWhen([...args, "--out", cut, "--save-every", "1"], () => existsSync(ckpt));
+    await killWhen([...args, "--threads", "1", "--out", cut, "--save-every", "1"], () => existsSync(ckpt));
+    const c = lmCheckpointFromBytes(readFileSync(ckpt), ckpt);
+    assert.ok(
+      c.state.epoch === 0 && c.state.step > 0 && c.state.step < 2500,
+      `killed at step ${c.state.step}`,
+    );
     assert.ok(!existsSync(cut));
-    const again = runCli([...args, "--out", cut]);
+    const again = runCli([...args, "--threads", "1", "--out", cut]);
     assert.equal(again.code, 2, "a checkpoint is there: refuse to start over silently");
     assert.match(again.stderr, /--resume/);
-    const r = runCli([...args, "--out", cut, "--resume", "--quiet"]);
+    // resumed on two threads: the same bits as on one
+    const r = runCli([...args, "--threads", "2", "--out", cut, "--resume", "--quiet"]);
     assert.equal(r.code, 0, r.stderr);
     const a = loadLM(readFileSync(whole), whole);
     const b = loadLM(readFileSync(cut), cut);
