@@ -220,33 +220,27 @@ export class LMKernel {
 
   /** Copies the Params object's weights in (padded rows). */
   load(): void {
-    for (const name of ["AC", "T", "H", "W"] as const) {
-      const pl = this.places[name];
-      const src = this.params[name];
-      const dst = this.f32(pl.ptr, pl.rows * pl.stride);
-      dst.fill(0);
-      const half = name === "AC" || name === "T" ? this.params.dim : pl.cols;
-      for (let r = 0; r < pl.rows; r++) {
-        for (let c = 0; c < pl.cols; c++) {
-          // A | C (T_A | T_C) halves start at 0 and at DP in a padded row
-          const at = c < half ? c : this.dp + (c - half);
-          dst[r * pl.stride + at] = src[r * pl.cols + c];
-        }
-      }
-    }
+    this.copy(true);
   }
 
   /** Copies the kernel's weights into the Params object. */
   sync(): void {
+    this.copy(false);
+  }
+
+  /** Between the Params object's rows and the kernel's padded ones; A | C (T_A | T_C) start at 0 and DP. */
+  private copy(toKernel: boolean): void {
     for (const name of ["AC", "T", "H", "W"] as const) {
       const pl = this.places[name];
-      const dst = this.params[name];
-      const src = this.f32(pl.ptr, pl.rows * pl.stride);
+      const flat = this.params[name];
+      const padded = this.f32(pl.ptr, pl.rows * pl.stride);
+      if (toKernel) padded.fill(0);
       const half = name === "AC" || name === "T" ? this.params.dim : pl.cols;
       for (let r = 0; r < pl.rows; r++) {
         for (let c = 0; c < pl.cols; c++) {
-          const at = c < half ? c : this.dp + (c - half);
-          dst[r * pl.cols + c] = src[r * pl.stride + at];
+          const at = r * pl.stride + (c < half ? c : this.dp + (c - half));
+          if (toKernel) padded[at] = flat[r * pl.cols + c];
+          else flat[r * pl.cols + c] = padded[at];
         }
       }
     }

@@ -310,9 +310,12 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   // The shipped language models: the next words after a text, the computation `memn2n lm next` and the
   // page's Next word tab make.
-  const lms = new Map(
-    (opts.page?.languageModels ?? []).map((l) => [l.name, loadLM(readFileSync(l.file), l.file)] as const),
-  );
+  // Each file is read once: its bytes go to the page (/models/NAME.safetensors), its model answers here.
+  const shippedLMs = (opts.page?.languageModels ?? []).map((l) => {
+    const body = readFileSync(l.file);
+    return { name: l.name, body, model: loadLM(body, l.file) };
+  });
+  const lms = new Map(shippedLMs.map((l) => [l.name, l.model]));
   app.post<{ Params: { name: string }; Body: { text: string; topK?: number } }>(
     "/v1/lm/:name/next",
     {
@@ -627,7 +630,13 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
-  pageRoutes(app, opts.page ?? { page: null, data: null }, opts.registry, opts.token !== undefined);
+  pageRoutes(
+    app,
+    opts.page ?? { page: null, data: null },
+    opts.registry,
+    opts.token !== undefined,
+    shippedLMs,
+  );
   inferRoutes(app, opts.registry, {
     maxLines: MAX_LINES,
     maxSentenceChars: opts.maxSentenceChars,

@@ -9,9 +9,9 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { extname, join, relative, sep } from "node:path";
 import type { FastifyInstance, FastifyReply } from "fastify";
+import type { LanguageModel } from "../api/lm.js";
 import { taskFiles } from "../data/tasks.js";
 import { modelToSafetensors } from "../model/file.js";
-import { lmFromSafetensors } from "../model/lm-file.js";
 import { HttpError } from "./errors.js";
 import type { Registry, Served } from "./registry.js";
 
@@ -137,6 +137,8 @@ export function pageRoutes(
   settings: PageSettings,
   registry: Registry,
   guarded = false,
+  /** The shipped language models: each file's bytes and its model, read once by the caller. */
+  languageModels: { name: string; body: Buffer; model: LanguageModel }[] = [],
 ): void {
   // With a token guarding the API, the page's open routes hand out the package's own models only.
   const open = (s: Served) => !guarded || s.shipped;
@@ -170,13 +172,12 @@ export function pageRoutes(
   // models (package files, open to all) beside them.
   const bytes = new WeakMap<Served, Buffer>();
   const lms = new Map(
-    (settings.languageModels ?? []).map((l) => {
-      const body = readFileSync(l.file);
-      const f = lmFromSafetensors(body, l.file);
+    languageModels.map((l) => {
+      const f = l.model.file;
       const figures: Record<string, number> = {};
       if (f.figures?.testPpl) figures["test perplexity"] = f.figures.testPpl;
       const kind = `language model (PTB, ${f.config.hops} hops, memory ${f.config.memory}, d ${f.config.dim})`;
-      return [l.name, { body, listed: { name: l.name, kind, figures } }];
+      return [l.name, { body: l.body, listed: { name: l.name, kind, figures } }];
     }),
   );
   app.get("/models/models.json", hide, async (_req, reply) =>
