@@ -234,3 +234,18 @@ test("a model with relative time answers the same after JSON and safetensors rou
     assert.deepEqual(got.attention, want.attention);
   }
 });
+
+test("--supervise-tasks: only the listed tasks' questions bring their supporting facts into training", () => {
+  const read = (f: string) => parseBabi(readFileSync(join(BABI_EN, f), "utf8"), f).examples;
+  const task2 = { task: 2, train: read("qa2_two-supporting-facts_train.txt").slice(0, 200), test: [] };
+  const facts = (superviseTasks: number[]) => {
+    const cfg = makeConfig({ superviseAttention: 0.3, superviseTasks });
+    const data = prepare([task2], cfg);
+    return [data.train, data.valid].map((b) => b.supporting.filter((s) => s >= 0).length);
+  };
+  const [all, listed, other] = [facts([]), facts([1, 2]), facts([1, 3])];
+  assert.ok(all[0] > 100 && all[1] > 0, `every task taught: ${all}`);
+  assert.deepEqual(listed, all);
+  assert.deepEqual(other, [0, 0]);
+  assert.throws(() => makeConfig({ superviseTasks: [21] }), /superviseTasks: must be a list of bAbI tasks/);
+});

@@ -2,6 +2,8 @@
 // command line. Only the options a user gives override the defaults.
 
 import { type Command, InvalidArgumentError, Option } from "commander";
+import { FieldError } from "../data/errors.js";
+import { parseTaskList } from "../data/tasks.js";
 import {
   CONFIG_CHOICES,
   type Config,
@@ -13,8 +15,8 @@ import {
 import { BABI_SETS } from "./datadir.js";
 import { UsageError } from "./errors.js";
 
-/** "choice": one of the field's CONFIG_CHOICES. */
-type Kind = "int" | "float" | "bool" | "weight" | "choice";
+/** "choice": one of the field's CONFIG_CHOICES; "tasks": a task list such as 1-6,9-20 (empty: all). */
+type Kind = "int" | "float" | "bool" | "weight" | "choice" | "tasks";
 
 const OPTIONS: [keyof Config, string, Kind, string][] = [
   ["hops", "--hops", "int", "memory hops K"],
@@ -72,6 +74,12 @@ const OPTIONS: [keyof Config, string, Kind, string][] = [
     "supporting facts past the last hop: dropped, or spread with its own over its target",
   ],
   [
+    "superviseTasks",
+    "--supervise-tasks",
+    "tasks",
+    "the tasks whose supporting facts are taught (e.g. 1-6,9-20; the others learn from the answers alone)",
+  ],
+  [
     "matchQuestion",
     "--match-question",
     "bool",
@@ -111,6 +119,10 @@ export function addConfigOptions(cmd: Command, defaults: Partial<Config> | null 
       cmd.addOption(new Option(`${flag} [w]`, `${desc} (default: off)`).preset("1").argParser(parseNumber));
       continue;
     }
+    if (kind === "tasks") {
+      cmd.addOption(new Option(`${flag} <list>`, `${desc} (default: all)`).argParser(parseTasks));
+      continue;
+    }
     if (kind === "bool") {
       cmd.addOption(new Option(flag, `${desc} (default: ${def ? "on" : "off"})`));
       cmd.addOption(new Option(flag.replace("--", "--no-"), `turn ${flag} off`));
@@ -129,6 +141,15 @@ export function addConfigOptions(cmd: Command, defaults: Partial<Config> | null 
     cmd.option("--joint", "one model over all the given tasks (d = 50 and the paper's joint schedule)");
   }
   return cmd;
+}
+
+function parseTasks(v: string): number[] {
+  try {
+    return parseTaskList(v);
+  } catch (e) {
+    if (e instanceof FieldError) throw new InvalidArgumentError(e.detail);
+    throw e;
+  }
 }
 
 function parseWhole(v: string): number {

@@ -87,6 +87,12 @@ export interface Config {
    */
   superviseExtra: SuperviseExtra;
   /**
+   * The bAbI tasks whose questions teach their supporting facts (with superviseAttention); empty: every
+   * task. A joint model may learn some tasks better from the answers alone: counting and lists, whose facts
+   * are a set rather than a chain, did in the per-task sweeps (docs/results.md).
+   */
+  superviseTasks: number[];
+  /**
    * Question-match words: in a question's memory, each word that also occurs in the question becomes a word
    * naming its place there ("#q4": the question's 4th word), so that whether the question's entity is a
    * fact's subject or its object is learned once for all entities (src/data/question-match.ts). bAbI only.
@@ -184,6 +190,7 @@ export const PAPER_DEFAULTS: Readonly<Config> = Object.freeze({
   superviseAttention: 0,
   superviseRest: "free",
   superviseExtra: "drop",
+  superviseTasks: [],
   matchQuestion: false,
   repeats: 1,
   selectBy: "valid",
@@ -276,6 +283,12 @@ export function validateConfig(cfg: Config): void {
     throw new ConfigError("splitSeed", "must be a whole number ≥ 0");
   if (!(Number.isFinite(cfg.superviseAttention) && cfg.superviseAttention >= 0))
     throw new ConfigError("superviseAttention", `must be a number ≥ 0, got ${cfg.superviseAttention}`);
+  const st = cfg.superviseTasks;
+  if (!Array.isArray(st) || st.length > 20 || st.some((t) => !Number.isInteger(t) || t < 1 || t > 20))
+    throw new ConfigError(
+      "superviseTasks",
+      `must be a list of bAbI tasks (1 to 20), got ${JSON.stringify(st)}`,
+    );
   for (const k of ["lr", "lsLr", "maxGradNorm", "initStd", "annealFactor"] as const) {
     if (!(Number.isFinite(cfg[k]) && cfg[k] > 0))
       throw new ConfigError(k, `must be a number > 0, got ${cfg[k]}`);

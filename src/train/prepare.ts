@@ -33,8 +33,11 @@ export function prepare(tasks: TaskExamples[], cfg: Config, bounds: Bounds = NO_
   const validSplit: Example[] = [];
   for (const t of tasks) {
     const s = splitByStory(t.train, cfg.validFraction, cfg.splitSeed ?? cfg.seed);
-    trainSplit.push(...s.train);
-    validSplit.push(...s.valid);
+    // A question without supporting facts adds no supervision loss: the task learns from its answers.
+    const taught = cfg.superviseTasks.length === 0 || cfg.superviseTasks.includes(t.task);
+    const unsupervised = (xs: Example[]) => (taught ? xs : xs.map((e) => ({ ...e, supporting: [] })));
+    trainSplit.push(...unsupervised(s.train));
+    validSplit.push(...unsupervised(s.valid));
   }
   const train = modelExamples(trainSplit, cfg);
   const valid = modelExamples(validSplit, cfg);
