@@ -45,7 +45,7 @@ export { EOS, type LMCorpus, LMVocab, readLMText } from "./data/ptb.js";
 export { type Split, splitByStory } from "./data/split.js";
 export { ALL_TASKS, parseTaskList, TASK_NAMES, taskFiles } from "./data/tasks.js";
 export { type DialogScore, dialogScores } from "./eval/dialog.js";
-export { type TaskError, taskErrors } from "./eval/errors.js";
+export { errorPercent, type TaskError, taskErrors } from "./eval/errors.js";
 export { FAIL_THRESHOLD, PAPER_COLUMNS, type PaperColumn, paperColumn } from "./eval/paper.js";
 export {
   CONFIG_CHOICES,

@@ -33,3 +33,8 @@ export function taskErrors(
 export function meanError(errors: TaskError[]): number {
   return errors.reduce((s, e) => s + e.error, 0) / Math.max(1, errors.length);
 }
+
+/** A shipped figure as a percentage: one decimal, two below 1%, where 0.52% is not 0.5%. */
+export function errorPercent(x: number): string {
+  return `${(100 * x).toFixed(x > 0 && x < 0.01 ? 2 : 1)}%`;
+}

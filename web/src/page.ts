@@ -1,6 +1,6 @@
 // What the panels share: the Worker, the URL state, the data this host serves, and the loaded model.
 
-import { TASK_NAMES } from "../../src/index.js";
+import { errorPercent, TASK_NAMES } from "../../src/index.js";
 import type { ModelInfo } from "./protocol.js";
 import { type DataIndex, isDialog, isLanguageModel, modelBytes, type ShippedModel } from "./sources.js";
 import { formatState, type PageState } from "./url-state.js";
@@ -52,7 +52,7 @@ export class Page {
     for (const m of this.shipped.filter((m) => !isDialog(m) && !isLanguageModel(m))) {
       const err = m.figures["test error"];
       const failed = m.figures["failed tasks"];
-      const figure = `${err === undefined ? "" : `, test error ${percent(err)}`}${failed === undefined ? "" : `, ${failed} failed`}`;
+      const figure = `${err === undefined ? "" : `, test error ${errorPercent(err)}`}${failed === undefined ? "" : `, ${failed} failed`}`;
       select.add(new Option(`${m.name} (${m.kind}${figure})`, m.name));
     }
     if (select.options.length === 0) {

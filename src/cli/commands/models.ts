@@ -4,6 +4,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
+import { errorPercent } from "../../eval/errors.js";
 import { modelFromText, modelToBytes } from "../../model/file.js";
 import { lmFromSafetensors } from "../../model/lm-file.js";
 import { UsageError } from "../errors.js";
@@ -15,7 +16,7 @@ import {
   SHIPPED_DIR,
   shippedModels,
 } from "../model-io.js";
-import { formatTable, pct } from "../table.js";
+import { formatTable } from "../table.js";
 
 /** One line of models/models.json, written by `npm run models`. */
 export interface ShippedModel {
@@ -69,7 +70,7 @@ function listModels(opts: { json?: boolean }): void {
     Object.entries(f)
       .map(
         ([k, v]) =>
-          `${k} ${k.includes("failed") ? v : k.includes("perplexity") ? v.toFixed(1) : `${pct(v)}%`}`,
+          `${k} ${k.includes("failed") ? v : k.includes("perplexity") ? v.toFixed(1) : errorPercent(v)}`,
       )
       .join(", ");
   console.log(
