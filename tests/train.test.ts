@@ -9,6 +9,7 @@ import { taskErrors } from "../src/eval/errors.js";
 import { makeConfig } from "../src/model/config.js";
 import { clipGradients } from "../src/model/optim.js";
 import { createParams, namedTensors } from "../src/model/params.js";
+import { configDifference } from "../src/train/checkpoint.js";
 import { TimeNoise } from "../src/train/noise.js";
 import type { Prepared } from "../src/train/prepare.js";
 import { prepare } from "../src/train/prepare.js";
@@ -248,4 +249,15 @@ test("--supervise-tasks: only the listed tasks' questions bring their supporting
   assert.deepEqual(listed, all);
   assert.deepEqual(other, [0, 0]);
   assert.throws(() => makeConfig({ superviseTasks: [21] }), /superviseTasks: must be a list of bAbI tasks/);
+});
+
+test("a checkpoint's config matches by value, lists included; a field it predates counts as its default", () => {
+  const cfg = makeConfig({ superviseAttention: 0.3, superviseTasks: [1, 2] });
+  const saved = JSON.parse(JSON.stringify(cfg)) as Record<string, unknown>;
+  assert.equal(configDifference(cfg, saved), null);
+  assert.equal(configDifference(cfg, { ...saved, superviseTasks: [1] }), "superviseTasks");
+  // A checkpoint written before superviseTasks existed: it taught every task, the default.
+  const { superviseTasks: _, ...older } = saved;
+  assert.equal(configDifference({ ...cfg, superviseTasks: [] }, older), null);
+  assert.equal(configDifference(cfg, older), "superviseTasks");
 });

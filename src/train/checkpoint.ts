@@ -4,7 +4,7 @@
 
 import { z } from "zod";
 import { DataError } from "../data/errors.js";
-import type { Config } from "../model/config.js";
+import { type Config, PAPER_DEFAULTS } from "../model/config.js";
 import { namedTensors, type Params, weightsOf } from "../model/params.js";
 import type { RunFigures, TrainState } from "./trainer.js";
 
@@ -125,7 +125,9 @@ export function checkpointFromJson(
 
 /** The first field in which two configs differ, or null. */
 export function configDifference(a: Config, b: Record<string, unknown>): string | null {
-  // A field a checkpoint predates (undefined) is at its default of null.
-  for (const k of Object.keys(a) as (keyof Config)[]) if ((a[k] ?? null) !== (b[k] ?? null)) return k;
+  // A field a checkpoint predates (undefined) was trained as its default; lists compare by their items.
+  const same = (k: keyof Config) =>
+    JSON.stringify(a[k] ?? null) === JSON.stringify((k in b ? b[k] : PAPER_DEFAULTS[k]) ?? null);
+  for (const k of Object.keys(a) as (keyof Config)[]) if (!same(k)) return k;
   return null;
 }
