@@ -91,7 +91,7 @@ export interface Config {
    * task. A joint model may learn some tasks better from the answers alone: counting and lists, whose facts
    * are a set rather than a chain, did in the per-task sweeps (docs/results.md).
    */
-  superviseTasks: number[];
+  superviseTasks: readonly number[];
   /**
    * Question-match words: in a question's memory, each word that also occurs in the question becomes a word
    * naming its place there ("#q4": the question's 4th word), so that whether the question's entity is a
@@ -190,7 +190,8 @@ export const PAPER_DEFAULTS: Readonly<Config> = Object.freeze({
   superviseAttention: 0,
   superviseRest: "free",
   superviseExtra: "drop",
-  superviseTasks: [],
+  // Frozen too: the defaults' copies share this one list.
+  superviseTasks: Object.freeze([]),
   matchQuestion: false,
   repeats: 1,
   selectBy: "valid",
