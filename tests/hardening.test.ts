@@ -212,6 +212,9 @@ test("messages: --version, unknown sets, a file for --data, backwards task lists
   assert.equal(url.stderr, "error: --url: not an http(s) URL: notaurl\n");
   const help = runCli(["dialog", "train", "--help"]).stdout;
   assert.doesNotMatch(help, /with --joint|joint 1k/);
+  // Dialog turns have no supporting facts, so the strong-supervision options are the bAbI commands' only.
+  assert.doesNotMatch(help, /--supervise-|--match-question/);
+  assert.match(runCli(["train", "--help"]).stdout, /--supervise-tasks <list>/);
   assert.match(help, /--no-attend-empty +turn --attend-empty off/);
   assert.doesNotMatch(runCli(["train", "--help"]).stdout, /--candidate-words/);
 });

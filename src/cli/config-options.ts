@@ -103,9 +103,15 @@ const OPTIONS: [keyof Config, string, Kind, string][] = [
   ["selectBy", "--select-by", "choice", "keep the run with the lowest validation or training error"],
 ];
 
-/** Options of the dialog commands only, and of the bAbI ones only. */
+/** Options of the dialog commands only, and of the bAbI ones only (dialog turns have no supporting facts). */
 const DIALOG_ONLY: (keyof Config)[] = ["candidateWords"];
-const BABI_ONLY: (keyof Config)[] = ["matchQuestion"];
+const BABI_ONLY: (keyof Config)[] = [
+  "matchQuestion",
+  "superviseAttention",
+  "superviseRest",
+  "superviseExtra",
+  "superviseTasks",
+];
 
 /** Every Config field as an option; `defaults` is what the help shows (the dialog commands have their own). */
 export function addConfigOptions(cmd: Command, defaults: Partial<Config> | null = null): Command {
