@@ -294,10 +294,17 @@ function resultsOf(m, model) {
 function cardOf(m, model, seconds) {
   const meta = model.meta;
   const trainSets = Object.entries(meta.trainSets ?? {});
-  const candidates = model.dialog ? ` (${model.dialog.candidates.length.toLocaleString("en")} of them)` : "";
+  const n = model.dialog?.candidates.length.toLocaleString("en");
+  // With placeholders a candidate is a shape whose restaurant the knowledge base fills in.
+  const candidates = (data) =>
+    !model.dialog
+      ? `the candidate responses of ${data}`
+      : model.dialog.placeholders
+        ? `the ${n} candidate response shapes of ${data} (the restaurant's name and details filled in from the knowledge base)`
+        : `the ${n} candidate responses of ${data}`;
   return {
     summary: m.summary,
-    use: (m.use ?? BABI_USE).replace("candidate responses of", `candidate responses${candidates} of`),
+    use: (m.use ?? BABI_USE).replace(/the candidate responses of (the (?:\w+ )?data)/, (_, data) => candidates(data)),
     data: m.data,
     license: m.license ?? BABI_LICENSE,
     command: shown(argvOf(m)),
@@ -342,7 +349,9 @@ function writeCard(m, from, seconds, kbTests) {
   const { j, tmp } = asJson(from);
   withCarryOn(m, j);
   if (kbTests) j.meta.kbTests = kbTests;
-  j.card = cardOf(m, j, seconds);
+  // Writing the cards again (--cards) trains nothing: the training's date and time stay as they were.
+  const trained = seconds === undefined ? j.card?.date : undefined;
+  j.card = { ...cardOf(m, j, seconds), ...(trained ? { date: trained } : {}) };
   delete j.meta.kbTests;
   writeFileSync(tmp, JSON.stringify(j));
   const r = spawnSync(process.execPath, [bin, "convert", tmp, shipped(m)], { stdio: "inherit" });
