@@ -139,6 +139,7 @@ const PROBE_BATCHES = 12;
 
 /** The most pages a shared memory may grow to (2 GiB), as the shared build declares. */
 const SHARED_MAX_PAGES = 32768;
+const WASM32_MAX_PAGES = 65536;
 
 /** Float32 GFLOP/s of one thread running a register-bound SIMD multiply-add loop: the machine's ceiling. */
 export function measurePeakGflops(seconds = 1): number {
@@ -229,8 +230,11 @@ export class WasmKernel implements Kernel {
   private stepTable = { table: 0, args: 0 };
   /** The last batch's gradients were summed on the threads: every thread takes the step on its copy. */
   private threadedStep = false;
-  /** Per-row losses and error flags, and the slices' own gradient buffers, for `rows` rows. */
-  private rowsOut = { rows: 0, losses: 0, wrong: 0, slices: 0 };
+  /** Per-row losses and error flags for `rows` rows, and gradient buffers for `slices` slices. */
+  private rowsOut = { rows: 0, losses: 0, wrong: 0 };
+  private sliceGrads = { slices: 0, ptr: 0 };
+  /** What the memory can grow to: 2 GiB shared between threads, 4 GiB (all of wasm32) otherwise. */
+  private readonly maxBytes: number;
 
   constructor(
     private readonly params: Params,
@@ -241,6 +245,7 @@ export class WasmKernel implements Kernel {
   ) {
     const shared = kernelThreads && kernelThreads.capacity > 1 ? sharedModule() : null;
     this.pool = shared ? kernelThreads : null;
+    this.maxBytes = (shared ? SHARED_MAX_PAGES : WASM32_MAX_PAGES) * 65536;
     this.memory = shared
       ? new WebAssembly.Memory({ initial: 16, maximum: SHARED_MAX_PAGES, shared: true })
       : new WebAssembly.Memory({ initial: 16 });
@@ -355,6 +360,11 @@ export class WasmKernel implements Kernel {
     if (this.pool) this.pool.acquire(this, shared!, this.memory, this.calls, (i) => this.copyFor(i));
   }
 
+  /** The bytes of the kernel's memory now: what the weights, the batches and the workspaces take. */
+  get memoryBytes(): number {
+    return this.memory.buffer.byteLength;
+  }
+
   /** Threads this kernel computes on (all of its pool's, until the first batches showed one is faster). */
   get threads(): number {
     return this.pool?.owns(this) && this.probe.decided !== false ? this.pool.size : 1;
@@ -366,7 +376,12 @@ export class WasmKernel implements Kernel {
    */
   private alloc(bytes: number): number {
     const ptr = this.top;
-    this.top = (this.top + bytes + 127) & ~127;
+    // Arithmetic, not a bit mask: a mask would turn an address past 2 GiB negative.
+    this.top = Math.ceil((this.top + bytes) / 128) * 128;
+    if (this.top > this.maxBytes)
+      throw new RangeError(
+        `the kernel needs ${(this.top / 2 ** 30).toFixed(1)} GiB, more than its memory's ${this.maxBytes / 2 ** 30} GiB: a smaller --dim or fewer questions`,
+      );
     const need = this.top - this.memory.buffer.byteLength;
     if (need > 0) this.memory.grow(Math.ceil(need / 65536));
     return ptr;
@@ -500,16 +515,16 @@ export class WasmKernel implements Kernel {
   // A small model's batch takes less time than the threads take to meet twice: runBatch times its first
   // training batches on this thread alone and on all of them (the same batch twice: the same outputs) and
   // keeps the faster way. The weights are the same either way.
-  /** Room for `count` rows' losses and error flags, and for their slices' gradient buffers. */
-  private outputs(count: number): void {
-    if (count <= this.rowsOut.rows) return;
-    const slices = Math.ceil(count / SLICE_ROWS);
-    this.rowsOut = {
-      rows: count,
-      losses: this.alloc(count * 8),
-      wrong: this.alloc(count * 4),
-      slices: slices > 1 || this.pool ? this.alloc(slices * this.grads.bytes) : 0,
-    };
+  /**
+   * Room for `count` rows' losses and error flags and, for a batch with gradients, for its slices' gradient
+   * buffers. An evaluation pass (every validation question at once) needs no gradients: buffers for all of
+   * its slices would take gigabytes.
+   */
+  private outputs(count: number, slices: number): void {
+    if (count > this.rowsOut.rows)
+      this.rowsOut = { rows: count, losses: this.alloc(count * 8), wrong: this.alloc(count * 4) };
+    if (slices > this.sliceGrads.slices)
+      this.sliceGrads = { slices, ptr: this.alloc(slices * this.grads.bytes) };
   }
 
   run(
@@ -575,14 +590,14 @@ export class WasmKernel implements Kernel {
     linear: number,
     grad: number,
   ): BatchResult {
-    this.outputs(count);
-    const out = this.rowsOut;
     const g = this.grads;
     const slices = Math.ceil(count / SLICE_ROWS);
     // Without threads a batch of one slice adds straight into the gradients (zero since the last step); with
     // threads every batch goes through its slices' buffers, so that their sum overwrites the gradients and a
     // step on the threads need not zero them. The sums are the same either way.
     const own = grad === 1 && (slices > 1 || this.pool !== null);
+    this.outputs(count, own ? slices : 0);
+    const out = this.rowsOut;
     const job: SliceJob = {
       rows: this.rowsPtr,
       count,
@@ -594,7 +609,7 @@ export class WasmKernel implements Kernel {
       grad,
       losses: out.losses,
       wrong: out.wrong,
-      sliceBase: own ? out.slices : 0,
+      sliceBase: own ? this.sliceGrads.ptr : 0,
       sliceBytes: g.bytes,
       timeOffset: g.timeOffset,
       hOffset: g.hOffset,
