@@ -251,6 +251,28 @@ test("--supervise-tasks: only the listed tasks' questions bring their supporting
   assert.throws(() => makeConfig({ superviseTasks: [21] }), /superviseTasks: must be a list of bAbI tasks/);
 });
 
+test("--balance-tasks: a task with fewer training questions is repeated to about the largest's; validation is not", () => {
+  const read = (f: string) => parseBabi(readFileSync(join(BABI_EN, f), "utf8"), f).examples;
+  const small = { task: 1, train: read("qa1_single-supporting-fact_train.txt").slice(0, 100), test: [] };
+  const large = { task: 2, train: read("qa2_two-supporting-facts_train.txt").slice(0, 400), test: [] };
+  const sizes = (balanceTasks: boolean) => {
+    const data = prepare([small, large], makeConfig({ balanceTasks }));
+    return { train: data.train.n, valid: data.valid.n, words: data.vocab.size, answers: data.answers };
+  };
+  const plain = sizes(false);
+  const balanced = sizes(true);
+  // About 90 and 360 training questions after the split: the small task's are taken four times, so the
+  // balanced set holds three more copies of them.
+  const small3 = balanced.train - plain.train;
+  assert.equal(small3 % 3, 0, `${plain.train} -> ${balanced.train}`);
+  const [smallTrain, largeTrain] = [small3 / 3, plain.train - small3 / 3];
+  assert.ok(smallTrain >= 80 && smallTrain <= 100 && largeTrain >= 340, `${smallTrain}, ${largeTrain}`);
+  assert.equal(Math.round(largeTrain / smallTrain), 4);
+  assert.equal(balanced.valid, plain.valid);
+  assert.equal(balanced.words, plain.words);
+  assert.deepEqual(balanced.answers, plain.answers);
+});
+
 test("a checkpoint's config matches by value, lists included; a field it predates counts as its default", () => {
   const cfg = makeConfig({ superviseAttention: 0.3, superviseTasks: [1, 2] });
   const saved = JSON.parse(JSON.stringify(cfg)) as Record<string, unknown>;

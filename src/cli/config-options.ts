@@ -80,6 +80,12 @@ const OPTIONS: [keyof Config, string, Kind, string][] = [
     "the tasks whose supporting facts are taught (e.g. 1-6,9-20; the others learn from the answers alone)",
   ],
   [
+    "balanceTasks",
+    "--balance-tasks",
+    "bool",
+    "joint: repeat each task's training questions to about as many as the largest task's (task 3's 1k file beside 10k ones)",
+  ],
+  [
     "matchQuestion",
     "--match-question",
     "bool",
@@ -111,6 +117,7 @@ const BABI_ONLY: (keyof Config)[] = [
   "superviseRest",
   "superviseExtra",
   "superviseTasks",
+  "balanceTasks",
 ];
 
 /** Every Config field as an option; `defaults` is what the help shows (the dialog commands have their own). */

@@ -93,6 +93,12 @@ export interface Config {
    */
   superviseTasks: readonly number[];
   /**
+   * Joint training: each task's training questions are repeated so that every task has about as many as
+   * the largest. Task 3 has only its 1k file here beside the others' 10k ones, and would otherwise get a
+   * tenth of the others' share of the steps. The validation questions are not repeated.
+   */
+  balanceTasks: boolean;
+  /**
    * Question-match words: in a question's memory, each word that also occurs in the question becomes a word
    * naming its place there ("#q4": the question's 4th word), so that whether the question's entity is a
    * fact's subject or its object is learned once for all entities (src/data/question-match.ts). bAbI only.
@@ -192,6 +198,7 @@ export const PAPER_DEFAULTS: Readonly<Config> = Object.freeze({
   superviseExtra: "drop",
   // Frozen too: the defaults' copies share this one list.
   superviseTasks: Object.freeze([]),
+  balanceTasks: false,
   matchQuestion: false,
   repeats: 1,
   selectBy: "valid",
@@ -311,6 +318,7 @@ export function validateConfig(cfg: Config): void {
     "hopMap",
     "relativeTime",
     "matchQuestion",
+    "balanceTasks",
   ] as const) {
     if (typeof cfg[k] !== "boolean") throw new ConfigError(k, "must be true or false");
   }

@@ -31,12 +31,16 @@ export interface Prepared {
 export function prepare(tasks: TaskExamples[], cfg: Config, bounds: Bounds = NO_BOUNDS): Prepared {
   const trainSplit: Example[] = [];
   const validSplit: Example[] = [];
-  for (const t of tasks) {
-    const s = splitByStory(t.train, cfg.validFraction, cfg.splitSeed ?? cfg.seed);
+  const splits = tasks.map((t) => splitByStory(t.train, cfg.validFraction, cfg.splitSeed ?? cfg.seed));
+  const most = Math.max(0, ...splits.map((s) => s.train.length));
+  for (const [i, t] of tasks.entries()) {
+    const s = splits[i];
     // A question without supporting facts adds no supervision loss: the task learns from its answers.
     const taught = cfg.superviseTasks.length === 0 || cfg.superviseTasks.includes(t.task);
     const unsupervised = (xs: Example[]) => (taught ? xs : xs.map((e) => ({ ...e, supporting: [] })));
-    trainSplit.push(...unsupervised(s.train));
+    const copies =
+      cfg.balanceTasks && s.train.length > 0 ? Math.max(1, Math.round(most / s.train.length)) : 1;
+    for (let c = 0; c < copies; c++) trainSplit.push(...unsupervised(s.train));
     validSplit.push(...unsupervised(s.valid));
   }
   const train = modelExamples(trainSplit, cfg);
