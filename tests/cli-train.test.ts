@@ -193,6 +193,21 @@ test("--fallback-set trains a task whose training file the set lacks from anothe
       (t.json as { test_errors: Record<string, number> }).test_errors,
       (r.json as { test_errors: Record<string, number> }).test_errors,
     );
+    // --valid splits each task's training file again, task 3's from the set it was trained on: the questions
+    // and errors are training's own, so their pooled error is the one training reported.
+    const v = runCli(["test", "--model", model, "--data", dir, "--valid", "--json"]);
+    assert.equal(v.code, 0, v.stderr);
+    assert.match(v.stdout, /valid err %/);
+    const vj = v.json as {
+      valid_mean: number;
+      valid_errors: Record<string, number>;
+      valid_questions: Record<string, number>;
+    };
+    const n = [1, 3].map((task) => vj.valid_questions[task]);
+    assert.ok(n[0] > 0 && n[1] > 0, JSON.stringify(vj));
+    const wrong = [1, 3].map((task, i) => vj.valid_errors[task] * n[i]);
+    assert.ok(Math.abs((wrong[0] + wrong[1]) / (n[0] + n[1]) - saved.meta.validError) < 1e-9);
+    assert.ok(Math.abs(vj.valid_mean - (vj.valid_errors[1] + vj.valid_errors[3]) / 2) < 1e-12);
 
     const sweep = runCli(["babi", ...common, "--fallback-set", "en", "--out", join(dir, "sweep"), "--quiet"]);
     assert.equal(sweep.code, 0, sweep.stderr);

@@ -1,10 +1,12 @@
 import type { Command } from "commander";
+import type { Example } from "../../data/babi.js";
 import { deriveShape, vectorize } from "../../data/batch.js";
 import { modelExamples } from "../../data/question-match.js";
+import { splitByStory } from "../../data/split.js";
 import { parseTaskList } from "../../data/tasks.js";
 import { meanError, taskErrors } from "../../eval/errors.js";
 import type { TrainedModel } from "../../model/file.js";
-import { BABI_SETS, findBabiDir, loadTestFile } from "../datadir.js";
+import { BABI_SETS, fallbackOf, findBabiDir, loadTask, loadTestFile } from "../datadir.js";
 import { addLimitOptions, applyLimits } from "../limits.js";
 import { loadModelFile } from "../model-io.js";
 import { formatTable } from "../table.js";
@@ -15,6 +17,7 @@ interface TestOptions {
   data?: string;
   set?: string;
   json?: boolean;
+  valid?: boolean;
 }
 
 export function registerTest(program: Command): void {
@@ -25,6 +28,10 @@ export function registerTest(program: Command): void {
     .option("--task <list>", "tasks to test (default: those the model was trained on)")
     .option("--data <dir>", "bAbI folder: the release root or a folder of qaN_*test.txt files")
     .option("--set <name>", `which set of the release (${BABI_SETS.join(", ")}; default: the model's)`)
+    .option(
+      "--valid",
+      "measure the validation questions instead: those the model held out of its training files (its split seed and fraction)",
+    )
     .option("--json", "print one JSON object as the last line");
   addLimitOptions(cmd).action((opts: TestOptions) => testCommand(opts));
 }
@@ -36,10 +43,13 @@ function testCommand(opts: TestOptions): void {
   const tasks = opts.task ? parseTaskList(opts.task, "--task") : model.meta.tasks;
   applyLimits(opts as unknown as Record<string, unknown>);
   const dir = findBabiDir(set, opts.data);
-  const { tests, errors } = measure(model, dir, tasks);
+  const { tests, errors } = opts.valid
+    ? measureValid(model, dir, tasks, set, opts.data)
+    : measure(model, dir, tasks);
+  const what = opts.valid ? "valid" : "test";
   console.log(
     formatTable(
-      ["task", "questions", "test err %"],
+      ["task", "questions", `${what} err %`],
       errors.map((e) => [e.task, e.questions, (100 * e.error).toFixed(1)]),
     ),
   );
@@ -49,7 +59,21 @@ function testCommand(opts: TestOptions): void {
       `words the model never saw in training: ${[...unknown].slice(0, 10).join(", ")} (ignored in stories ` +
         "and questions; a question whose answer is one of them is counted as wrong)",
     );
-  if (opts.json) {
+  if (opts.json && opts.valid) {
+    // The mean over tasks, as the test error is: the pooled validation error of a joint model weighs a
+    // task by its number of questions (task 3's 1k file beside 10k ones counts a tenth).
+    console.log(
+      JSON.stringify({
+        task: tasks.length === 1 ? tasks[0] : tasks,
+        seed: model.meta.seed,
+        valid_error: model.meta.validError ?? null,
+        valid_mean: meanError(errors),
+        valid_errors: Object.fromEntries(errors.map((e) => [e.task, e.error])),
+        valid_questions: Object.fromEntries(errors.map((e) => [e.task, e.questions])),
+        seconds: (performance.now() - started) / 1000,
+      }),
+    );
+  } else if (opts.json) {
     console.log(
       JSON.stringify({
         task: tasks.length === 1 ? tasks[0] : tasks,
@@ -68,8 +92,32 @@ function testCommand(opts: TestOptions): void {
 
 /** A model's test error on each task's test file in `dir`: what `memn2n test` prints. */
 export function measure(model: TrainedModel, dir: string, tasks: number[]) {
-  const tests = tasks.map((task) => {
-    const examples = modelExamples(loadTestFile(dir, task).examples, model.config, model.vocab);
+  return errorsOn(
+    model,
+    tasks.map((task) => ({ task, examples: loadTestFile(dir, task).examples })),
+  );
+}
+
+/**
+ * A model's error on the validation questions it held out: each task's training file (from the set the
+ * model trained that task on) split as training split it, by story with its split seed and fraction.
+ */
+function measureValid(model: TrainedModel, dir: string, tasks: number[], set: string, data?: string) {
+  const cfg = model.config;
+  return errorsOn(
+    model,
+    tasks.map((task) => {
+      const other = model.meta.trainSets?.[task];
+      const loaded = loadTask(dir, task, other && other !== set ? fallbackOf(set, other, data) : undefined);
+      const { valid } = splitByStory(loaded.train.examples, cfg.validFraction, cfg.splitSeed ?? cfg.seed);
+      return { task, examples: valid };
+    }),
+  );
+}
+
+function errorsOn(model: TrainedModel, sets: { task: number; examples: Example[] }[]) {
+  const tests = sets.map(({ task, examples: given }) => {
+    const examples = modelExamples(given, model.config, model.vocab);
     const shape = deriveShape([examples], {
       memorySize: model.config.memorySize,
       sentenceLen: model.config.sentenceLen,
