@@ -31,14 +31,13 @@ let CTX: usize = 0; // i32[B][N]: the words in memory, oldest first
 let TGT: usize = 0; // i32[B]: the word to predict
 let LO: usize = 0; // i32[B]: slots [0, LO) hold no word (before the file's start) and get no attention
 let MEMB: usize = 0; // f32[B][N][2 DP]: m_i | c_i
-let DMEM: usize = 0; // f32[B][N][2 DP]: their gradients
 let UH: usize = 0; // f32[B][K+1][DP]: u^1 .. u^{K+1}
 let PP: usize = 0; // f32[B][K][N]: attention of each hop
 let DV: usize = 0; // f32[B][K][DP]: gradient of each hop's H u + o (after the ReLU's mask)
 let LOGITS: usize = 0; // f32[B][V]: logits, then the gradient of the loss with respect to them
 let DU: usize = 0; // f32[B][DP]: gradient of u^{K+1}
 let LOSS: usize = 0; // f64[B]: each row's -log p(target)
-let DPS: usize = 0; // f32[B][N]: the gradient of each slot's attention (backward scratch)
+let DPS: usize = 0; // f32[B][K][N]: each hop's gradient of each slot's score (backward scratch)
 let PGT: usize = 0; // f32[B / CHUNK][N][2 DP]: each chunk of rows' part of T's gradient
 /** Rows per chunk of the backward pass (fixed, so that T's gradient is summed in one order for any threads). */
 const CHUNK: i32 = 16;
@@ -78,12 +77,11 @@ export function setParams(ac: usize, tt: usize, h: usize, w: usize, gac: usize, 
   GW = gw;
 }
 
-export function setWorkspace(ctx: usize, tgt: usize, lo: usize, memb: usize, dmem: usize, uh: usize, pp: usize, dv: usize): void {
+export function setWorkspace(ctx: usize, tgt: usize, lo: usize, memb: usize, uh: usize, pp: usize, dv: usize): void {
   CTX = ctx;
   TGT = tgt;
   LO = lo;
   MEMB = memb;
-  DMEM = dmem;
   UH = uh;
   PP = pp;
   DV = dv;
@@ -362,6 +360,121 @@ function exp4(x: v128): v128 {
   return f32x4.mul(p, scale);
 }
 
+// ---- blocked row products ----
+
+// The hops are matrix-vector products over one row's memories. Done one vector at a time, each product's
+// loads outnumber its multiply-adds two to one and each sum waits on the last; these keep their sums in
+// registers and read each shared operand once per group of rows or columns.
+
+/** [x·y, (x+xs)·y, (x+2xs)·y, (x+3xs)·y] over DP floats (xs in bytes). */
+function dot4(x: usize, xs: usize, y: usize): v128 {
+  const x1 = x + xs;
+  const x2 = x1 + xs;
+  const x3 = x2 + xs;
+  let a0 = f32x4.splat(0);
+  let a1 = f32x4.splat(0);
+  let a2 = f32x4.splat(0);
+  let a3 = f32x4.splat(0);
+  let b0 = f32x4.splat(0);
+  let b1 = f32x4.splat(0);
+  let b2 = f32x4.splat(0);
+  let b3 = f32x4.splat(0);
+  const end = <usize>DP << 2;
+  let o: usize = 0;
+  for (; o + 32 <= end; o += 32) {
+    const y0 = v128.load(y + o);
+    const y1 = v128.load(y + o, 16);
+    a0 = f32x4.add(a0, f32x4.mul(v128.load(x + o), y0));
+    b0 = f32x4.add(b0, f32x4.mul(v128.load(x + o, 16), y1));
+    a1 = f32x4.add(a1, f32x4.mul(v128.load(x1 + o), y0));
+    b1 = f32x4.add(b1, f32x4.mul(v128.load(x1 + o, 16), y1));
+    a2 = f32x4.add(a2, f32x4.mul(v128.load(x2 + o), y0));
+    b2 = f32x4.add(b2, f32x4.mul(v128.load(x2 + o, 16), y1));
+    a3 = f32x4.add(a3, f32x4.mul(v128.load(x3 + o), y0));
+    b3 = f32x4.add(b3, f32x4.mul(v128.load(x3 + o, 16), y1));
+  }
+  if (o < end) {
+    const y0 = v128.load(y + o);
+    a0 = f32x4.add(a0, f32x4.mul(v128.load(x + o), y0));
+    a1 = f32x4.add(a1, f32x4.mul(v128.load(x1 + o), y0));
+    a2 = f32x4.add(a2, f32x4.mul(v128.load(x2 + o), y0));
+    a3 = f32x4.add(a3, f32x4.mul(v128.load(x3 + o), y0));
+  }
+  const s0 = f32x4.add(a0, b0);
+  const s1 = f32x4.add(a1, b1);
+  const s2 = f32x4.add(a2, b2);
+  const s3 = f32x4.add(a3, b3);
+  // a transpose by halves: lane j of the result is the sum of s_j's lanes
+  const t01 = f32x4.add(v128.shuffle<f32>(s0, s1, 0, 4, 1, 5), v128.shuffle<f32>(s0, s1, 2, 6, 3, 7));
+  const t23 = f32x4.add(v128.shuffle<f32>(s2, s3, 0, 4, 1, 5), v128.shuffle<f32>(s2, s3, 2, 6, 3, 7));
+  return f32x4.add(v128.shuffle<f32>(t01, t23, 0, 1, 4, 5), v128.shuffle<f32>(t01, t23, 2, 3, 6, 7));
+}
+
+/** out[i] = (x + i xs) · y for i < count. */
+function dots(out: usize, x: usize, xs: usize, y: usize, count: i32): void {
+  let i = 0;
+  for (; i + 4 <= count; i += 4) v128.store(out + (<usize>i << 2), dot4(x + <usize>i * xs, xs, y));
+  for (; i < count; i++) store<f32>(out + (<usize>i << 2), dot(x + <usize>i * xs, y));
+}
+
+/**
+ * out (+)= sum over i < count of c_i x_i, x_i = x + i xs and c_i = f32 at c + i cs (strides in bytes); with
+ * `fresh` out starts from zero. Eight vectors of out at a time stay in registers while every x_i passes.
+ */
+function combine(out: usize, x: usize, xs: usize, c: usize, cs: usize, count: i32, fresh: bool): void {
+  const end = <usize>DP << 2;
+  const z = f32x4.splat(0);
+  let o: usize = 0;
+  for (; o + 128 <= end; o += 128) {
+    const to = out + o;
+    let a0 = fresh ? z : v128.load(to);
+    let a1 = fresh ? z : v128.load(to, 16);
+    let a2 = fresh ? z : v128.load(to, 32);
+    let a3 = fresh ? z : v128.load(to, 48);
+    let a4 = fresh ? z : v128.load(to, 64);
+    let a5 = fresh ? z : v128.load(to, 80);
+    let a6 = fresh ? z : v128.load(to, 96);
+    let a7 = fresh ? z : v128.load(to, 112);
+    let xi = x + o;
+    let ci = c;
+    for (let i = 0; i < count; i++, xi += xs, ci += cs) {
+      const s = load<f32>(ci);
+      if (s === 0) continue;
+      const sv = f32x4.splat(s);
+      a0 = f32x4.add(a0, f32x4.mul(sv, v128.load(xi)));
+      a1 = f32x4.add(a1, f32x4.mul(sv, v128.load(xi, 16)));
+      a2 = f32x4.add(a2, f32x4.mul(sv, v128.load(xi, 32)));
+      a3 = f32x4.add(a3, f32x4.mul(sv, v128.load(xi, 48)));
+      a4 = f32x4.add(a4, f32x4.mul(sv, v128.load(xi, 64)));
+      a5 = f32x4.add(a5, f32x4.mul(sv, v128.load(xi, 80)));
+      a6 = f32x4.add(a6, f32x4.mul(sv, v128.load(xi, 96)));
+      a7 = f32x4.add(a7, f32x4.mul(sv, v128.load(xi, 112)));
+    }
+    v128.store(to, a0);
+    v128.store(to, a1, 16);
+    v128.store(to, a2, 32);
+    v128.store(to, a3, 48);
+    v128.store(to, a4, 64);
+    v128.store(to, a5, 80);
+    v128.store(to, a6, 96);
+    v128.store(to, a7, 112);
+  }
+  // the last vectors, one at a time, each over two chains of i (even and odd) so that no sum waits long
+  for (; o < end; o += 16) {
+    let a0 = fresh ? z : v128.load(out + o);
+    let a1 = z;
+    let xi = x + o;
+    let ci = c;
+    let i = 0;
+    for (; i + 2 <= count; i += 2, xi += xs << 1, ci += cs << 1) {
+      a0 = f32x4.add(a0, f32x4.mul(f32x4.splat(load<f32>(ci)), v128.load(xi)));
+      a1 = f32x4.add(a1, f32x4.mul(f32x4.splat(load<f32>(ci + cs)), v128.load(xi + xs)));
+    }
+    if (i < count) a0 = f32x4.add(a0, f32x4.mul(f32x4.splat(load<f32>(ci)), v128.load(xi)));
+    v128.store(out + o, f32x4.add(a0, a1));
+  }
+}
+
 // ---- the model, one row of a batch at a time ----
 
 function uAt(b: i32, k: i32): usize {
@@ -387,19 +500,18 @@ function forwardRow(b: i32): void {
   zero(u0, DP);
   for (let j = 0; j < D; j++) store<f32>(u0 + (<usize>j << 2), Q0);
   const cOff = <usize>DP << 2;
+  const rowH = <usize>DP << 2;
   for (let k = 0; k < K; k++) {
     const u = uAt(b, k);
     const next = uAt(b, k + 1);
     const p = PP + (<usize>((b * K + k) * N) << 2);
     // H u, then + o, then the ReLU on the units past LIN
-    for (let i = 0; i < D; i++) store<f32>(next + (<usize>i << 2), dot(H + (<usize>(i * DP) << 2), u));
+    dots(next, H, rowH, u, D);
     if (lo < N) {
+      const pl = p + (<usize>lo << 2);
+      dots(pl, memAt(b, lo), row, u, N - lo);
       let mx: f32 = -Infinity;
-      for (let i = lo; i < N; i++) {
-        const s = dot(memAt(b, i), u);
-        store<f32>(p + (<usize>i << 2), s);
-        if (s > mx) mx = s;
-      }
+      for (let i = lo; i < N; i++) mx = max(mx, load<f32>(p + (<usize>i << 2)));
       // exp over four slots at a time, then the ones left
       const m4 = f32x4.splat(mx);
       let s4 = f32x4.splat(0);
@@ -417,11 +529,8 @@ function forwardRow(b: i32): void {
         sum += e;
       }
       const inv = <f32>(1.0 / sum);
-      for (let i = lo; i < N; i++) {
-        const pi = load<f32>(p + (<usize>i << 2)) * inv;
-        store<f32>(p + (<usize>i << 2), pi);
-        axpy(pi, memAt(b, i) + cOff, next);
-      }
+      for (let i = lo; i < N; i++) store<f32>(p + (<usize>i << 2), load<f32>(p + (<usize>i << 2)) * inv);
+      combine(next, memAt(b, lo) + cOff, row, pl, 4, N - lo, false);
     }
     for (let i = 0; i < lo; i++) store<f32>(p + (<usize>i << 2), 0);
     for (let i = LIN; i < D; i++) {
@@ -466,51 +575,51 @@ function softmaxRow(b: i32, grad: bool): void {
   store<f32>(tAt, load<f32>(tAt) - 1);
 }
 
-function backwardRow(b: i32): void {
+/**
+ * The backward pass of row b, hop by hop from the last, keeping what each slot's gradient is made of: m_i's is
+ * the sum over hops of ds_i u^k, c_i's of p_i dv^k. Here it is added into `part` (T's gradient of the chunk of
+ * rows); the scatter forms it again for A | C. Written out, it would be B N 2 DP floats (23 MB at 6 hops,
+ * memory 150) stored here and read there, which cost more than the K multiply-adds a float of forming it.
+ */
+function backwardRow(b: i32, part: usize): void {
   const lo = load<i32>(LO + (<usize>b << 2));
   const cOff = <usize>DP << 2;
+  const row = <usize>(2 * DP) << 2;
+  const rowH = <usize>DP << 2;
   const du = DU + (<usize>(b * DP) << 2);
-  const dps = DPS + (<usize>(b * N) << 2);
   for (let k = K - 1; k >= 0; k--) {
-    const u = uAt(b, k);
     const next = uAt(b, k + 1);
     const p = PP + (<usize>((b * K + k) * N) << 2);
     const dv = DV + (<usize>((b * K + k) * DP) << 2);
+    const ds = DPS + (<usize>((b * K + k) * N) << 2);
     for (let i = 0; i < DP; i++) {
       const at = <usize>i << 2;
       store<f32>(dv + at, i >= LIN && load<f32>(next + at) <= 0 ? 0 : load<f32>(du + at));
     }
     // the gradient of u^k: H^T dv, plus the attention's share below
-    zero(du, DP);
-    for (let i = 0; i < D; i++) {
-      const g = load<f32>(dv + (<usize>i << 2));
-      if (g !== 0) axpy(g, H + (<usize>(i * DP) << 2), du);
-    }
+    combine(du, H, rowH, dv, 4, D, true);
     if (lo >= N) continue;
-    // the last hop's share is the first written into the memories' gradients: stored, not added to zeros
-    const first = k === K - 1;
+    dots(ds + (<usize>lo << 2), memAt(b, lo) + cOff, row, dv, N - lo);
     let sdp: f32 = 0;
+    for (let i = lo; i < N; i++) sdp += load<f32>(p + (<usize>i << 2)) * load<f32>(ds + (<usize>i << 2));
     for (let i = lo; i < N; i++) {
-      const pi = load<f32>(p + (<usize>i << 2));
-      const dpi = dot(dv, memAt(b, i) + cOff);
-      if (first) scaled(pi, dv, dmemAt(b, i) + cOff);
-      else axpy(pi, dv, dmemAt(b, i) + cOff);
-      store<f32>(dps + (<usize>i << 2), dpi);
-      sdp += pi * dpi;
+      const at = <usize>i << 2;
+      store<f32>(ds + at, load<f32>(p + at) * (load<f32>(ds + at) - sdp));
     }
-    for (let i = lo; i < N; i++) {
-      const pi = load<f32>(p + (<usize>i << 2));
-      const ds = pi * (load<f32>(dps + (<usize>i << 2)) - sdp);
-      if (first) scaled(ds, u, dmemAt(b, i));
-      else axpy(ds, u, dmemAt(b, i));
-      axpy(ds, memAt(b, i), du);
-    }
+    combine(du, memAt(b, lo), row, ds + (<usize>lo << 2), 4, N - lo, false);
   }
+  for (let i = lo; i < N; i++) slotGradient(part + <usize>i * row, b, i);
 }
 
-function dmemAt(b: i32, i: i32): usize {
-  return DMEM + (<usize>((b * N + i) * 2 * DP) << 2);
+/** dst += the gradient of row b's slot i: A's part (DP floats) at dst, C's at dst + DP. */
+function slotGradient(dst: usize, b: i32, i: i32): void {
+  const at = <usize>i << 2;
+  const hop = <usize>N << 2;
+  const rowH = <usize>DP << 2;
+  combine(dst, uAt(b, 0), rowH, DPS + (<usize>(b * K * N) << 2) + at, hop, K, false);
+  combine(dst + rowH, DV + (<usize>(b * K * DP) << 2), rowH, PP + (<usize>(b * K * N) << 2) + at, hop, K, false);
 }
+
 
 // ---- the phases of a step ----
 
@@ -605,10 +714,7 @@ export function part(phase: i32, t: i32, n: i32): void {
     for (let c = from; c < to; c += CHUNK) {
       const part = PGT + (<usize>((c / CHUNK) * N * row) << 2);
       zero(part, N * row);
-      for (let b = c; b < min(to, c + CHUNK); b++) {
-        backwardRow(b);
-        for (let i = load<i32>(LO + (<usize>b << 2)); i < N; i++) addRow(part + (<usize>(i * row) << 2), dmemAt(b, i), row);
-      }
+      for (let b = c; b < min(to, c + CHUNK); b++) backwardRow(b, part);
     }
   } else if (phase === PHASE_FORWARD || phase === PHASE_LOSS || phase === PHASE_LOSS_GRAD) {
     const from = shareFrom(count, 1, t, n);
@@ -703,7 +809,7 @@ function scatter(t: i32, n: i32, count: i32): void {
     for (let i = lo; i < N; i++) {
       const w = load<i32>(CTX + (<usize>(b * N + i) << 2));
       if (w % n !== t) continue;
-      addRow(GAC + (<usize>(w * row) << 2), dmemAt(b, i), row);
+      slotGradient(GAC + (<usize>(w * row) << 2), b, i);
     }
   }
 }

@@ -195,6 +195,14 @@ test("first load: Ask answers with the default model, and the drawing shows its 
   const hops = await page.locator("svg.model-figure .fig-hop").count();
   const want = loadModel(readFileSync(join(ROOT, "models/babi.safetensors")));
   assert.equal(hops, want.config.hops);
+  // Every label of the drawing inside its frame (the answer's label once ran past the right edge).
+  const spill = await page.$eval("svg.model-figure", (s) => {
+    const svg = s as SVGSVGElement;
+    const box = svg.getBBox();
+    return box.x + box.width - svg.viewBox.baseVal.width;
+  });
+  assert.ok(spill <= 0, `the drawing runs ${spill.toFixed(1)} units past its right edge`);
+  await page.screenshot({ path: join(OUT, "landing-1280.png"), fullPage: true });
   // Another task from the picker: a story of that task, answered at once.
   await page.selectOption("#ask-task", "15");
   // Task 15's questions ask what someone is afraid of (task 1's, where someone is).
@@ -228,10 +236,10 @@ test("first load: Ask answers with the default model, and the drawing shows its 
   await page.fill("#question", "Where is John?");
   await page.press("#question", "Enter");
   await page.waitForSelector("#figure:not([hidden])");
-  await page.screenshot({ path: join(OUT, "landing-1280.png"), fullPage: true });
+  await page.screenshot({ path: join(OUT, "typed-1280.png"), fullPage: true });
   await page.setViewportSize({ width: 390, height: 844 });
   assert.ok(await noOverflow(page));
-  await page.screenshot({ path: join(OUT, "landing-390.png"), fullPage: true });
+  await page.screenshot({ path: join(OUT, "typed-390.png"), fullPage: true });
   // A 5,000-word sentence: the library's one-line error, no stale answer beside it.
   await page.fill("#story", Array.from({ length: 5000 }, () => "a").join(" "));
   await page.press("#question", "Enter");

@@ -107,7 +107,7 @@ export class LMKernel {
       logits: B * V * 4,
       du: B * dp * 4,
       loss: B * 8,
-      dps: B * N * 4,
+      dps: B * K * N * 4,
       pgt: Math.ceil(B / probe.chunkRows()) * N * 2 * dp * 4,
       touched: V * 4,
       stamp: V * 4,
@@ -115,7 +115,7 @@ export class LMKernel {
       args: 32,
       scratch: threads * scratch * 4,
     };
-    let total = 2 * (sizes.ac + sizes.t + sizes.h + sizes.w) + sizes.memb; // the gradients, and DMEM
+    let total = 2 * (sizes.ac + sizes.t + sizes.h + sizes.w); // and the gradients
     for (const v of Object.values(sizes)) total += v + 128;
     const base = 65536 * 2;
     const pages = Math.ceil((base + total) / 65536) + 1;
@@ -168,7 +168,6 @@ export class LMKernel {
       pp: a(sizes.pp),
     };
     const memb = a(sizes.memb);
-    const dmem = a(sizes.memb);
     const dv = a(sizes.dv);
     const du = a(sizes.du);
     const dps = a(sizes.dps);
@@ -178,7 +177,7 @@ export class LMKernel {
     const scratchBase = a(sizes.scratch);
     this.x.setDims(V, d, dp, p.linDim, N, K, B, p.initHid);
     this.x.setParams(ac, t, h, w, gac, gt, gh, gw);
-    this.x.setWorkspace(this.ptr.ctx, this.ptr.tgt, this.ptr.lo, memb, dmem, this.ptr.uh, this.ptr.pp, dv);
+    this.x.setWorkspace(this.ptr.ctx, this.ptr.tgt, this.ptr.lo, memb, this.ptr.uh, this.ptr.pp, dv);
     this.x.setOutputs(
       this.ptr.logits,
       du,

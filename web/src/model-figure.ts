@@ -53,7 +53,8 @@ export function modelFigure(a: Answer): ModelFigure {
   const n = a.sentences.length;
   const hopWidth = 92;
   const answerX = 14 + COL + K * hopWidth + 18;
-  const width = answerX + 132;
+  // room for the answer's label ("answer: softmax of W u⁴", wider than its 120-unit bars)
+  const width = answerX + 170;
   const height = TOP + HEIGHT + 52;
   const svg = el("svg", {
     viewBox: `0 0 ${width} ${height}`,
