@@ -9,7 +9,7 @@ import { test } from "node:test";
 import { loadModel } from "../src/api/model.js";
 import { DataError } from "../src/data/errors.js";
 import { modelFromText, modelToJson, modelToSafetensors } from "../src/model/file.js";
-import { decodeSafetensors, encodeSafetensors } from "../src/model/safetensors.js";
+import { decodeSafetensors, encodeSafetensors, fromHalf, toHalf } from "../src/model/safetensors.js";
 import { ROOT, runCli, safetensorsHeader, withSafetensorsHeader, withTmpDir } from "./helpers.js";
 
 const FIXTURES = join(ROOT, "tests", "fixtures");
@@ -38,6 +38,54 @@ test("safetensors: the layout, byte by byte", () => {
   const dv = new DataView(bytes.buffer, 8 + n);
   assert.equal(dv.getFloat32(0, true), 1);
   assert.equal(dv.getFloat32(4, true), -2);
+});
+
+test("safetensors: F16 rounds to the nearest half as Python's struct does, and reads back as float32", () => {
+  // every half but the NaNs comes back as itself
+  for (let h = 0; h < 0x10000; h++) {
+    if ((h & 0x7c00) === 0x7c00 && (h & 0x3ff) !== 0) continue;
+    assert.equal(toHalf(fromHalf(h)), h, `half ${h.toString(16)}`);
+  }
+  // ties to even, the edges of the range, subnormals; then random numbers over the halves' range
+  const edge = [
+    1 + 2 ** -11,
+    1 + 3 * 2 ** -11,
+    -(1 + 2 ** -11),
+    65504,
+    65519,
+    65520,
+    1e6,
+    -1e6,
+    2 ** -24,
+    2 ** -25,
+  ];
+  edge.push(1.5 * 2 ** -25, 3 * 2 ** -26, 2 ** -14, 2 ** -14 - 2 ** -25, 0, 0.1, -0.05, 1 / 3);
+  assert.equal(toHalf(-0), 0x8000); // (JSON, on the way to Python, has no -0)
+  let seed = 7;
+  const rand = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  for (let i = 0; i < 2000; i++) edge.push((rand() - 0.5) * 2 ** Math.floor(rand() * 44 - 28));
+  const values = edge.map((x) => Math.fround(x));
+  const bytes = encodeSafetensors([{ name: "h", shape: [values.length], data: values, dtype: "F16" }], {});
+  const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+  assert.equal(bytes.length, 8 + n + 2 * values.length);
+  const py = spawnSync(
+    "/usr/bin/python3",
+    [
+      "-c",
+      "import json,struct,sys\nxs=json.load(sys.stdin)\nprint(json.dumps([struct.unpack('<H',struct.pack('<e',x))[0] if abs(x)<65520 else (0xfc00 if x<0 else 0x7c00) for x in xs]))",
+    ],
+    { input: JSON.stringify(values), encoding: "utf8" },
+  );
+  assert.equal(py.status, 0, py.stderr);
+  const want = JSON.parse(py.stdout) as number[];
+  const view = new DataView(bytes.buffer, 8 + n);
+  for (let i = 0; i < values.length; i++) assert.equal(view.getUint16(2 * i, true), want[i], `${values[i]}`);
+  const back = decodeSafetensors(bytes, "h.safetensors").tensors.get("h")!;
+  assert.equal(back.dtype, "F16");
+  for (let i = 0; i < values.length; i++) assert.equal(back.data[i], Math.fround(fromHalf(want[i])));
 });
 
 test("safetensors: a model written by Python's struct module loads with the weights of its JSON", () => {
@@ -110,7 +158,12 @@ test("safetensors: malformed files name the field", () => {
       withHeader({ ...header, E0: { ...e0, data_offsets: [e0.data_offsets[0], 1e9] } }),
       /E0\.data_offsets: end 1000000000 is past the end/,
     ],
-    ["F16", withHeader({ ...header, E0: { ...e0, dtype: "F16" } }), /E0\.dtype: F16: only F32/],
+    [
+      "F16 with F32's bytes",
+      withHeader({ ...header, E0: { ...e0, dtype: "F16" } }),
+      /E0\.data_offsets: \d+ bytes, but shape \[[\d,]+\] of F16 needs \d+/,
+    ],
+    ["BF16", withHeader({ ...header, E0: { ...e0, dtype: "BF16" } }), /E0\.dtype: BF16: only F32 and F16/],
     ["unknown dtype", withHeader({ ...header, E0: { ...e0, dtype: "Q7" } }), /E0\.dtype: unknown dtype "Q7"/],
     [
       "missing tensor",

@@ -29,6 +29,8 @@ export interface LanguageModelFile {
   params: LMParams;
   figures?: LMFigures;
   card?: ModelCard;
+  /** The weights are stored as F16 (half the bytes; read back as float32): a shipped model's choice. */
+  f16?: boolean;
 }
 
 export function tensorsOf(
@@ -47,7 +49,11 @@ export function lmToSafetensors(m: LanguageModelFile): Uint8Array {
   };
   if (m.figures) metadata.figures = JSON.stringify(m.figures);
   if (m.card) metadata.card = JSON.stringify(m.card);
-  return encodeSafetensors(tensorsOf(m.params), metadata);
+  const dtype = m.f16 ? "F16" : "F32";
+  return encodeSafetensors(
+    tensorsOf(m.params).map((t) => ({ ...t, dtype })),
+    metadata,
+  );
 }
 
 const lmConfigSchema = z
@@ -145,5 +151,6 @@ export function lmFromSafetensors(bytes: Uint8Array, file: string): LanguageMode
   const m: LanguageModelFile = { config, vocab, params: paramsOf(st, file, config, vocab) };
   if (st.metadata.figures !== undefined) m.figures = meta(st, file, "figures") as LMFigures;
   if (st.metadata.card !== undefined) m.card = meta(st, file, "card") as ModelCard;
+  if (LM_TENSORS.every((name) => st.tensors.get(name)?.dtype === "F16")) m.f16 = true;
   return m;
 }

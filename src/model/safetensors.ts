@@ -1,4 +1,5 @@
-// The safetensors container (the weights format of the Hugging Face ecosystem), for float32 tensors: an
+// The safetensors container (the weights format of the Hugging Face ecosystem), for float32 tensors (stored
+// as F32, or as F16 where half the bytes matter more than the last digits, as for a shipped model): an
 // 8-byte little-endian header length N, N bytes of JSON header ({name: {dtype, shape, data_offsets}} and an
 // optional "__metadata__" map of strings), then the tensors' raw little-endian bytes, data_offsets counted
 // from the end of the header. Every number the header holds is checked against the bytes before it is used,
@@ -7,9 +8,13 @@
 
 import { DataError } from "../data/errors.js";
 
+/** How a tensor's numbers are stored; either way they are read as float32. */
+export type StoredDtype = "F32" | "F16";
+
 export interface Tensor {
   shape: number[];
   data: Float32Array;
+  dtype: StoredDtype;
 }
 
 export interface Safetensors {
@@ -26,9 +31,56 @@ const KNOWN_DTYPES = new Set(
   "BOOL U8 I8 U16 I16 F16 BF16 U32 I32 F32 U64 I64 F64 F8_E4M3 F8_E5M2".split(" "),
 );
 
-/** Tensors (float32, row-major) and string metadata as safetensors bytes; tensors keep the given order. */
+const BYTES: Record<StoredDtype, number> = { F32: 4, F16: 2 };
+
+// One float32 viewed as its bits, for the conversion to F16.
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** The IEEE half nearest to x (ties to even), as its 16 bits; past the largest half, infinity. */
+export function toHalf(x: number): number {
+  f32[0] = x;
+  const b = u32[0];
+  const sign = (b >>> 16) & 0x8000;
+  const exp = (b >>> 23) & 0xff;
+  let mant = b & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  const e = exp - 112; // the half's biased exponent
+  if (e >= 31) return sign | 0x7c00;
+  if (e <= 0) {
+    // a subnormal half (or zero): the 24-bit significand shifted down, rounded to nearest even
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let half = mant >>> shift;
+    const rest = mant & ((1 << shift) - 1);
+    const tie = 1 << (shift - 1);
+    if (rest > tie || (rest === tie && half & 1)) half++;
+    return sign | half;
+  }
+  // a carry out of the significand rounds up into the exponent, which is the right answer (or infinity)
+  let half = (e << 10) | (mant >>> 13);
+  const rest = mant & 0x1fff;
+  if (rest > 0x1000 || (rest === 0x1000 && half & 1)) half++;
+  return sign | half;
+}
+
+/** The number a half's 16 bits hold. */
+export function fromHalf(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const e = (h >>> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return sign * f * 2 ** -24;
+  if (e === 31) return f ? Number.NaN : sign * Number.POSITIVE_INFINITY;
+  return sign * (1 + f / 1024) * 2 ** (e - 15);
+}
+
+/**
+ * Tensors (float32, row-major) and string metadata as safetensors bytes; tensors keep the given order. A
+ * tensor with `dtype: "F16"` is stored as halves (each value rounded to the nearest).
+ */
 export function encodeSafetensors(
-  tensors: { name: string; shape: number[]; data: ArrayLike<number> }[],
+  tensors: { name: string; shape: number[]; data: ArrayLike<number>; dtype?: StoredDtype }[],
   metadata: Record<string, string>,
 ): Uint8Array {
   const header: Record<string, unknown> = { __metadata__: metadata };
@@ -40,8 +92,10 @@ export function encodeSafetensors(
         `safetensors: tensor ${t.name}: shape ${t.shape} holds ${count} values, not ${t.data.length}`,
       );
     }
-    header[t.name] = { dtype: "F32", shape: t.shape, data_offsets: [offset, offset + 4 * count] };
-    offset += 4 * count;
+    const dtype = t.dtype ?? "F32";
+    const bytes = BYTES[dtype] * count;
+    header[t.name] = { dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
   }
   let json = new TextEncoder().encode(JSON.stringify(header));
   // Pad with spaces so that the data starts 8-byte aligned, as the reference writer does.
@@ -58,12 +112,14 @@ export function encodeSafetensors(
   out.set(json, 8);
   let at = 8 + json.length;
   for (const t of tensors) {
-    for (let i = 0; i < t.data.length; i++, at += 4) view.setFloat32(at, t.data[i], true);
+    if (t.dtype === "F16")
+      for (let i = 0; i < t.data.length; i++, at += 2) view.setUint16(at, toHalf(t.data[i]), true);
+    else for (let i = 0; i < t.data.length; i++, at += 4) view.setFloat32(at, t.data[i], true);
   }
   return out;
 }
 
-/** Reads safetensors bytes: float32 tensors only; `file` names the file in errors. */
+/** Reads safetensors bytes: F32 and F16 tensors (read as float32); `file` names the file in errors. */
 export function decodeSafetensors(bytes: Uint8Array, file: string): Safetensors {
   const fail = (field: string, what: string): never => {
     throw new DataError(file, null, `${field}: ${what}`);
@@ -97,7 +153,7 @@ export function decodeSafetensors(bytes: Uint8Array, file: string): Safetensors 
   const dataStart = 8 + lo;
   const dataLen = bytes.length - dataStart;
   const metadata: Record<string, string> = {};
-  const spans: { name: string; begin: number; end: number; shape: number[] }[] = [];
+  const spans: { name: string; begin: number; end: number; shape: number[]; dtype: StoredDtype }[] = [];
   for (const [name, value] of entries) {
     if (name === "__metadata__") {
       if (typeof value !== "object" || value === null || Array.isArray(value))
@@ -112,14 +168,15 @@ export function decodeSafetensors(bytes: Uint8Array, file: string): Safetensors 
     const info = value as Record<string, unknown>;
     const dtype = info.dtype;
     if (typeof dtype !== "string") fail(`${name}.dtype`, "missing");
-    if (dtype !== "F32") {
+    if (dtype !== "F32" && dtype !== "F16") {
       fail(
         `${name}.dtype`,
         KNOWN_DTYPES.has(dtype as string)
-          ? `${dtype}: only F32 tensors are read`
+          ? `${dtype}: only F32 and F16 tensors are read`
           : `unknown dtype ${JSON.stringify(dtype)}`,
       );
     }
+    const size = BYTES[dtype as StoredDtype];
     const shape = info.shape;
     if (!Array.isArray(shape) || !shape.every((s) => Number.isSafeInteger(s) && s >= 0)) {
       fail(`${name}.shape`, "not a list of whole numbers");
@@ -137,10 +194,13 @@ export function decodeSafetensors(bytes: Uint8Array, file: string): Safetensors 
     if (end > dataLen)
       fail(`${name}.data_offsets`, `end ${end} is past the end of the data (${dataLen} bytes)`);
     const count = (shape as number[]).reduce((a, b) => a * b, 1);
-    if (end - begin !== 4 * count) {
-      fail(`${name}.data_offsets`, `${end - begin} bytes, but shape [${shape}] of F32 needs ${4 * count}`);
+    if (end - begin !== size * count) {
+      fail(
+        `${name}.data_offsets`,
+        `${end - begin} bytes, but shape [${shape}] of ${dtype} needs ${size * count}`,
+      );
     }
-    spans.push({ name, begin, end, shape: shape as number[] });
+    spans.push({ name, begin, end, shape: shape as number[], dtype: dtype as StoredDtype });
   }
   // The format forbids holes and overlaps: sorted by begin, each tensor starts where the last one ended.
   const sorted = [...spans].sort((a, b) => a.begin - b.begin || a.end - b.end);
@@ -156,11 +216,12 @@ export function decodeSafetensors(bytes: Uint8Array, file: string): Safetensors 
   if (at !== dataLen) fail("data", `${dataLen - at} bytes after the last tensor`);
   const tensors = new Map<string, Tensor>();
   for (const s of spans) {
-    const n = (s.end - s.begin) / 4;
+    const n = (s.end - s.begin) / BYTES[s.dtype];
     const data = new Float32Array(n);
     const base = dataStart + s.begin;
-    for (let i = 0; i < n; i++) data[i] = view.getFloat32(base + 4 * i, true);
-    tensors.set(s.name, { shape: s.shape, data });
+    if (s.dtype === "F16") for (let i = 0; i < n; i++) data[i] = fromHalf(view.getUint16(base + 2 * i, true));
+    else for (let i = 0; i < n; i++) data[i] = view.getFloat32(base + 4 * i, true);
+    tensors.set(s.name, { shape: s.shape, data, dtype: s.dtype });
   }
   return { tensors, metadata };
 }
