@@ -536,7 +536,9 @@ test("Next word: the tab lands on the shipped model's prediction; a model traine
     /^ptb: 3 hops over the last 100 words, d = 150, 10000 words; validation perplexity [\d.]+, test perplexity [\d.]+$/,
   );
   // "the stock market" after a line end: a verb comes next
-  assert.ok(["closed", "is", "fell", "was", "also", "opened"].includes((await page.textContent("#lm-top li .word"))!));
+  assert.ok(
+    ["closed", "is", "fell", "was", "also", "opened"].includes((await page.textContent("#lm-top li .word"))!),
+  );
   await page.click("#lm-train-box summary");
   await page.fill("#lm-hops", "2");
   await page.fill("#lm-memory", "10");
