@@ -644,8 +644,9 @@ function commandOptions(opts: Record<string, unknown>): string {
     if (opts[key] !== undefined) parts.push(`${flag} ${opts[key]}`);
   }
   if (opts.maxTrainWords) parts.push(`--max-train-words ${opts.maxTrainWords}`);
-  // where the checkpoints are: the same command finds them again
+  // where the checkpoints and the results are: the same command finds them again
   if (opts.work) parts.push(`--work ${opts.work}`);
+  if (opts.results) parts.push(`--results ${opts.results}`);
   return parts.length > 0 ? ` ${parts.join(" ")}` : "";
 }
 
