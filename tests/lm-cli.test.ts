@@ -202,7 +202,10 @@ test("lm run trains its rows into a results file beside the paper's, with the re
       md,
       /\| 3 × 100 \| 2 \| [\d.]+, [\d.]+, –, –, – \| [\d.]+ \(\d\) \| \*\*[\d.]+\*\* \| 122 \|/,
     );
-    assert.match(md, /Command: `memn2n lm run --rows 3x100 --dim 16 --epochs 2 --steps-per-epoch 20 --work \S+ --results \S+lm\.md`/);
+    assert.match(
+      md,
+      /Command: `memn2n lm run --rows 3x100 --dim 16 --epochs 2 --steps-per-epoch 20 --work \S+ --results \S+lm\.md`/,
+    );
     assert.match(md, /test perplexity 440\.5 at its best epoch/);
     assert.match(md, /\| 1 \| 0\.0100 \| [\d.]+ \| [\d.]+ \| 900\.5 \| 700\.3 \|/);
     const json = JSON.parse(readFileSync(join(dir, "results", "lm.json"), "utf8"));
