@@ -323,20 +323,6 @@ function dot(x: usize, y: usize): f32 {
   return f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1) + (f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3));
 }
 
-/** y = a x */
-function scaled(a: f32, x: usize, y: usize): void {
-  const av = f32x4.splat(a);
-  const end = <usize>DP << 2;
-  for (let o: usize = 0; o < end; o += 16) v128.store(y + o, f32x4.mul(av, v128.load(x + o)));
-}
-
-/** y += a x */
-function axpy(a: f32, x: usize, y: usize): void {
-  const av = f32x4.splat(a);
-  const end = <usize>DP << 2;
-  for (let o: usize = 0; o < end; o += 16) v128.store(y + o, f32x4.add(v128.load(y + o), f32x4.mul(av, v128.load(x + o))));
-}
-
 function zero(p: usize, floats: i32): void {
   const z = f32x4.splat(0);
   const end = <usize>floats << 2;
@@ -615,11 +601,10 @@ function backwardRow(b: i32, part: usize): void {
 function slotGradient(dst: usize, b: i32, i: i32): void {
   const at = <usize>i << 2;
   const hop = <usize>N << 2;
-  const rowH = <usize>DP << 2;
+  const rowH = <usize>DP << 2; // u^k and dv^k are rows of DP floats; C's part starts DP floats in
   combine(dst, uAt(b, 0), rowH, DPS + (<usize>(b * K * N) << 2) + at, hop, K, false);
   combine(dst + rowH, DV + (<usize>(b * K * DP) << 2), rowH, PP + (<usize>(b * K * N) << 2) + at, hop, K, false);
 }
-
 
 // ---- the phases of a step ----
 
