@@ -200,7 +200,7 @@ test("lm run trains its rows into a results file beside the paper's, with the re
     const md = readFileSync(results, "utf8");
     assert.match(
       md,
-      /\| 3 × 100 \| 2 \| [\d.]+, [\d.]+, –, –, – \| [\d.]+ \(\d\) \| \*\*[\d.]+\*\* \| 122 \|/,
+      /\| 3 × 100 \| 1 \| 2 \| [\d.]+, [\d.]+, –, –, – \| [\d.]+ \(\d\) \| \*\*[\d.]+\*\* \| 122 \|/,
     );
     assert.match(
       md,
@@ -215,6 +215,54 @@ test("lm run trains its rows into a results file beside the paper's, with the re
     const again = runCli([...small, "--threads", "1", "--quiet"]);
     assert.equal(again.code, 0, again.stderr);
     assert.deepEqual(JSON.parse(readFileSync(join(dir, "results", "lm.json"), "utf8")), json);
+  });
+});
+
+test("lm run --repeats runs each row with successive seeds and names the best by validation, as the paper picks", () => {
+  withTmpDir((dir) => {
+    const data = ptbSlice(dir, { train: 800, valid: 40, test: 40 });
+    const results = join(dir, "lm.md");
+    const work = join(dir, "work");
+    const base = ["lm", "run", "--rows", "2x10", "--data", data, "--dim", "8", "--epochs", "1"];
+    const cmd = [...base, "--steps-per-epoch", "5", "--work", work, "--results", results, "--threads", "1"];
+    const r = runCli([...cmd, "--seed", "4", "--repeats", "3", "--quiet"]);
+    assert.equal(r.code, 0, r.stderr);
+    const json = JSON.parse(readFileSync(join(dir, "lm.json"), "utf8")) as {
+      rows: {
+        name: string;
+        finished: boolean;
+        validPpl: number;
+        testPpl: number;
+        config: { seed: number };
+      }[];
+    };
+    assert.deepEqual(
+      json.rows.map((x) => [x.name, x.config.seed, x.finished]),
+      [
+        ["2x10", 4, true],
+        ["2x10", 5, true],
+        ["2x10", 6, true],
+      ],
+    );
+    // different seeds, different runs
+    assert.equal(new Set(json.rows.map((x) => x.validPpl)).size, 3);
+    for (const seed of [5, 6]) assert.ok(existsSync(join(work, `2x10-seed${seed}.safetensors`)));
+    const best = json.rows.reduce((a, b) => (b.validPpl < a.validPpl ? b : a));
+    const md = readFileSync(results, "utf8");
+    assert.match(md, /## 2 hops, memory 10, seed 6/);
+    const line = md.split("\n").find((l) => l.startsWith("| 2 × 10 | 3 (4, 5, 6) |"));
+    assert.ok(line, md);
+    assert.equal(
+      line,
+      `| 2 × 10 | 3 (4, 5, 6) | ${best.validPpl.toFixed(1)} (${best.config.seed}) | **${best.testPpl.toFixed(1)}** | – |`,
+    );
+    // the finished runs are not trained again; one more repeat trains only the new seed
+    const more = runCli([...cmd, "--seed", "4", "--repeats", "4"]);
+    assert.equal(more.code, 0, more.stderr);
+    assert.equal((more.stderr.match(/lm 2x10 seed \d+ epoch 1:/g) ?? []).join(), "lm 2x10 seed 7 epoch 1:");
+    const after = JSON.parse(readFileSync(join(dir, "lm.json"), "utf8")) as typeof json;
+    assert.deepEqual(after.rows.slice(0, 3), json.rows);
+    assert.equal(runCli([...cmd, "--repeats", "0"]).code, 2);
   });
 });
 

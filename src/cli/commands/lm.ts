@@ -493,6 +493,10 @@ function registerRun(lm: Command): void {
     .option("--save-every <seconds>", "seconds between checkpoints (default: 120)")
     .option("--max-train-words <n>", "train on the first n words only (quick trials)")
     .option(
+      "--repeats <n>",
+      "runs of each row, with seeds --seed, --seed + 1, ...; the best by validation perplexity is the row's figure (the paper's Table 2: best of 10)",
+    )
+    .option(
       "--reference-curve <file>",
       "the JSON lines of ../shared/reference/memn2n_lm.py's run of the row (given with one --rows), printed beside ours",
     )
@@ -502,7 +506,13 @@ function registerRun(lm: Command): void {
   addLMConfigOptions(run);
   run.action(
     async (
-      opts: TrainOptions & { rows?: string; work?: string; results?: string; referenceCurve?: string },
+      opts: TrainOptions & {
+        rows?: string;
+        work?: string;
+        results?: string;
+        referenceCurve?: string;
+        repeats?: string;
+      },
     ) => {
       const { corpus, dir } = loadCorpus(opts);
       const rows = (opts.rows ?? "3x100,6x150,7x200").split(",").map((r) => {
@@ -523,25 +533,41 @@ function registerRun(lm: Command): void {
       if (opts.referenceCurve && rows.length !== 1)
         throw new UsageError("--reference-curve: give one row (--rows)");
       const referenceCurve = opts.referenceCurve ? readReferenceCurve(opts.referenceCurve) : undefined;
+      const repeats = opts.repeats ? wholeOption("--repeats", opts.repeats, 1) : 1;
+      if (repeats > MAX_REPEATS) throw new UsageError(`--repeats: at most ${MAX_REPEATS}, got ${repeats}`);
       const writeResults = () => {
-        record.rows.sort((a, b) => a.config.hops - b.config.hops || a.config.memory - b.config.memory);
+        record.rows.sort(
+          (a, b) =>
+            a.config.hops - b.config.hops ||
+            a.config.memory - b.config.memory ||
+            a.config.seed - b.config.seed,
+        );
         writeFileAtomic(resultsJson, `${JSON.stringify(record, null, 1)}\n`);
         writeFileAtomic(resultsMd, lmResultsMarkdown(record));
       };
-      // the reference's curve goes beside a row already there at once, whether or not it trains on now
-      const named = record.rows.find((r) => r.name === `${rows[0].hops}x${rows[0].memory}`);
+      const firstSeed = lmConfigFromOptions(opts, rows[0]).seed;
+      // the reference's curve goes beside a run already there at once, whether or not it trains on now
+      const named = record.rows.find(
+        (r) => r.name === `${rows[0].hops}x${rows[0].memory}` && r.config.seed === firstSeed,
+      );
       if (referenceCurve && named) {
         named.reference = referenceCurve;
         writeResults();
       }
-      for (const row of rows) {
-        const config = lmConfigFromOptions(opts, row);
+      const runs = rows.flatMap((row) =>
+        Array.from({ length: repeats }, (_, i) => ({ row, seed: firstSeed + i, first: i === 0 })),
+      );
+      for (const { row, seed, first } of runs) {
+        const config = { ...lmConfigFromOptions(opts, row), seed };
         const name = `${row.hops}x${row.memory}`;
-        const existing = record.rows.find((r) => r.name === name);
+        const isRun = (r: LMRow) => r.name === name && r.config.seed === seed;
+        const existing = record.rows.find(isRun);
         if (existing?.finished && JSON.stringify(existing.config) === JSON.stringify(config)) continue;
         const left = budget > 0 ? budget - (performance.now() / 1000 - started) : 0;
         if (budget > 0 && left < 30) break;
-        const checkpoint = join(work, `${name}.ckpt`);
+        // the paper's default seed keeps the plain names, so runs made before --repeats go on from their files
+        const file = seed === LM_PAPER_DEFAULTS.seed ? name : `${name}-seed${seed}`;
+        const checkpoint = join(work, `${file}.ckpt`);
         const command = `memn2n lm run --rows ${name}${commandOptions(opts)}`;
         const entry: LMRow = {
           name,
@@ -558,10 +584,10 @@ function registerRun(lm: Command): void {
           bestEpoch: 0,
           date: new Date().toISOString().slice(0, 10),
           ...(existing?.reference ? { reference: existing.reference } : {}),
-          ...(referenceCurve ? { reference: referenceCurve } : {}),
+          ...(referenceCurve && first ? { reference: referenceCurve } : {}),
         };
         const save = () => {
-          record.rows = [...record.rows.filter((r) => r.name !== name), entry];
+          record.rows = [...record.rows.filter((r) => !isRun(r)), entry];
           writeResults();
         };
         const r = await withKernelThreads(threads, () =>
@@ -569,13 +595,13 @@ function registerRun(lm: Command): void {
             corpus,
             dataKey: `${resolve(dir)} train ${corpus.train.length} words`,
             config,
-            out: join(work, `${name}.safetensors`),
+            out: join(work, `${file}.safetensors`),
             checkpoint,
             resume: existsSync(checkpoint),
             force: false,
             saveEvery: opts.saveEvery ? wholeOption("--save-every", opts.saveEvery, 1) : 120,
             budget: budget > 0 ? left : 0,
-            label: `lm ${name}`,
+            label: `lm ${name}${repeats > 1 || seed !== LM_PAPER_DEFAULTS.seed ? ` seed ${seed}` : ""}`,
             quiet: opts.quiet === true,
             onEpoch: (_e, t, seconds) => {
               entry.epochs = t.state.epoch;
@@ -644,6 +670,7 @@ function commandOptions(opts: Record<string, unknown>): string {
     if (opts[key] !== undefined) parts.push(`${flag} ${opts[key]}`);
   }
   if (opts.maxTrainWords) parts.push(`--max-train-words ${opts.maxTrainWords}`);
+  if (opts.repeats) parts.push(`--repeats ${opts.repeats}`);
   // where the checkpoints and the results are: the same command finds them again
   if (opts.work) parts.push(`--work ${opts.work}`);
   if (opts.results) parts.push(`--results ${opts.results}`);
@@ -683,6 +710,7 @@ const PAPER_TABLE2: Record<
 };
 
 const CURVE_EPOCHS = [1, 2, 3, 5, 10];
+const MAX_REPEATS = 100;
 
 export function lmResultsMarkdown(r: LMResults): string {
   const lines = [
@@ -690,26 +718,53 @@ export function lmResultsMarkdown(r: LMResults): string {
     "",
     "Made by `memn2n lm run` (src/cli/commands/lm.ts). Perplexity of the validation and test texts (every",
     "target scored, with the memory of the words before it in its file); the test text is scored once, with",
-    "the weights of the best validation epoch. The paper's figures are its Table 2 (test). The reference is",
-    "an independent PyTorch implementation of the same recipe (../shared/reference/memn2n_lm.py, one seed,",
-    "on a GPU, 6 minutes a row).",
+    "the weights of the best validation epoch. The paper's figures are its Table 2 (test), each the best of",
+    "10 runs by validation perplexity (the official code's README: facebookarchive/MemNN,",
+    "MemN2N-lang-model); each line here is one run, one seed (`--repeats` runs more and picks the same way).",
+    "The reference is an independent PyTorch implementation of the same recipe",
+    "(../shared/reference/memn2n_lm.py, one seed, on a GPU, 6 minutes a row).",
     "",
-    "| hops × memory | epochs | valid ppl at epoch 1, 2, 3, 5, 10 | best valid (epoch) | test | paper test | reference: valid at 1, 2, 3, 5, 10; test | wall time | state |",
-    "|---|---:|---|---|---:|---:|---|---:|---|",
+    "| hops × memory | seed | epochs | valid ppl at epoch 1, 2, 3, 5, 10 | best valid (epoch) | test | paper test | reference: valid at 1, 2, 3, 5, 10; test | wall time | state |",
+    "|---|---:|---:|---|---|---:|---:|---|---:|---|",
   ];
   for (const row of r.rows) {
     const ref = PAPER_TABLE2[row.name];
     const curve = CURVE_EPOCHS.map((e) => row.history[e - 1]?.validPpl.toFixed(1) ?? "–").join(", ");
     lines.push(
-      `| ${row.config.hops} × ${row.config.memory} | ${row.epochs} | ${curve} | ${row.validPpl === null ? "–" : `${row.validPpl.toFixed(1)} (${row.bestEpoch})`} | ` +
+      `| ${row.config.hops} × ${row.config.memory} | ${row.config.seed} | ${row.epochs} | ${curve} | ${row.validPpl === null ? "–" : `${row.validPpl.toFixed(1)} (${row.bestEpoch})`} | ` +
         `${row.testPpl === null ? "–" : `**${row.testPpl.toFixed(1)}**`} | ${ref?.paper ?? "–"} | ` +
         `${ref ? `${ref.reference.valid.join(", ")}; ${ref.reference.test}` : "–"} | ${duration(row.seconds)} | ` +
         `${row.finished ? "finished" : "in progress (checkpointed)"} |`,
     );
   }
   lines.push("");
+  // the paper's protocol: of a row's finished runs, the one with the best validation perplexity
+  const names = [...new Set(r.rows.map((row) => row.name))];
+  const several = names.filter((n) => r.rows.filter((row) => row.name === n).length > 1);
+  if (several.length > 0) {
+    lines.push(
+      "Of each row's finished runs, the one with the lowest validation perplexity (as the paper picks):",
+    );
+    lines.push("");
+    lines.push("| hops × memory | runs finished (seeds) | best valid (seed) | its test | paper test |");
+    lines.push("|---|---|---:|---:|---:|");
+    for (const n of several) {
+      const done = r.rows.filter((row) => row.name === n && row.finished && row.validPpl !== null);
+      const best = done.reduce<LMRow | null>(
+        (a, b) => (a === null || b.validPpl! < a.validPpl! ? b : a),
+        null,
+      );
+      const shape = r.rows.find((row) => row.name === n)!.config;
+      lines.push(
+        `| ${shape.hops} × ${shape.memory} | ${done.length} (${done.map((row) => row.config.seed).join(", ") || "–"}) | ` +
+          `${best ? `${best.validPpl!.toFixed(1)} (${best.config.seed})` : "–"} | ` +
+          `${best?.testPpl != null ? `**${best.testPpl.toFixed(1)}**` : "–"} | ${PAPER_TABLE2[n]?.paper ?? "–"} |`,
+      );
+    }
+    lines.push("");
+  }
   for (const row of r.rows) {
-    lines.push(`## ${row.config.hops} hops, memory ${row.config.memory}`);
+    lines.push(`## ${row.config.hops} hops, memory ${row.config.memory}, seed ${row.config.seed}`);
     lines.push("");
     lines.push(
       `Command: \`${row.command}\` (seed ${row.config.seed}; ${row.threads} thread${row.threads > 1 ? "s" : ""} on ${row.machine}; ${row.date}).`,
