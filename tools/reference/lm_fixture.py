@@ -5,7 +5,7 @@ The model is ../shared/reference/memn2n_lm.py (written apart from this project; 
 only drives it: random float32-rounded weights, a random text, then in float64 the summed loss of a batch of
 targets and its gradients, one training step (clip and SGD) from the model's own train_step, and the mean
 loss over every target of the text with the masked memories of its first words (the model's evaluate).
-tests/lm-reference.test.ts loads the same weights into the TypeScript model and compares.
+tests/lm.test.ts loads the same weights into the TypeScript model and compares.
 
     apt-get install -y python3-torch
     /usr/bin/python3 tools/reference/lm_fixture.py
