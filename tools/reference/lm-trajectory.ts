@@ -155,12 +155,29 @@ const ours = await withKernelThreads(threads, () => {
   return rows;
 });
 
+// where the reference's rows came from: this folder's own run of lm_trajectory.py, the log of memn2n_lm.py, or both
+function curveSource(): string {
+  const own = existsSync(join(dir, "reference.jsonl"));
+  const last = own ? Math.max(...jsonLines(join(dir, "reference.jsonl")).map((r) => r.step as number)) : 0;
+  const ownText = `lm_trajectory.py's run on ${meta.threads} thread${meta.threads > 1 ? "s" : ""}`;
+  if (!refLog) return ` (${ownText})`;
+  const logText = `the log of memn2n_lm.py's own run with seed ${meta.seed} (${refLog})`;
+  return own && last > 0
+    ? ` (its curve: ${ownText} up to step ${last}, then ${logText})`
+    : ` (its curve: ${logText})`;
+}
 const pct = (a: number, b: number) => `${(((a - b) / b) * 100).toFixed(2)}%`;
 const lines = [
+  "# The language model's training curve against the PyTorch reference's, from the same weights over the same batches",
+  "",
+  `Made by \`node --import tsx tools/reference/lm-trajectory.ts ${args.join(" ")}\`, over the weights and batches ` +
+    `\`tools/reference/lm_trajectory.py --out ${dir} --steps ${meta.steps} --seed ${meta.seed}\` wrote ` +
+    `(${new Date().toISOString().slice(0, 10)}).`,
+  "",
   `From the reference's initial weights (seed ${meta.seed}), over its ${meta.steps.toLocaleString("en")} batches ` +
     `of ${B} targets, at lr ${meta.lr} with the clip at ${meta.max_grad_norm}: ${meta.hops} hops, memory ` +
     `${meta.memory}, d ${meta.dim}. Both in float32; the reference on torch ${meta.torch}` +
-    `${refLog ? ` (its curve: the log of its own run with seed ${meta.seed}, ${refLog})` : ` (${meta.threads} threads)`}, ` +
+    `${curveSource()}, ` +
     `ours on ${threads} threads. Validation perplexity over ${valid.length.toLocaleString("en")} words; train ` +
     "perplexity of the batches since the row before.",
   "",
