@@ -30,6 +30,8 @@ interface Meta {
   seed: number;
   vocab_size: number;
   train_words: number;
+  /** Written by --no-train: the weights and batches only (absent in folders written before the flag). */
+  no_train?: boolean;
   torch: string;
   threads: number;
 }
@@ -63,6 +65,8 @@ const jsonLines = (path: string) =>
 const refRows: Row[] = existsSync(join(dir, "reference.jsonl"))
   ? (jsonLines(join(dir, "reference.jsonl")) as unknown as Row[])
   : [];
+// the last step lm_trajectory.py itself trained the reference to (0: none); rows after it come from the log
+const ownLast = Math.max(0, ...refRows.map((r) => r.step));
 const stepsPerEpoch = Math.ceil(meta.train_words / meta.batch);
 const refLog = flag("--reference-log");
 if (refLog)
@@ -157,13 +161,11 @@ const ours = await withKernelThreads(threads, () => {
 
 // where the reference's rows came from: this folder's own run of lm_trajectory.py, the log of memn2n_lm.py, or both
 function curveSource(): string {
-  const own = existsSync(join(dir, "reference.jsonl"));
-  const last = own ? Math.max(...jsonLines(join(dir, "reference.jsonl")).map((r) => r.step as number)) : 0;
   const ownText = `lm_trajectory.py's run on ${meta.threads} thread${meta.threads > 1 ? "s" : ""}`;
   if (!refLog) return ` (${ownText})`;
   const logText = `the log of memn2n_lm.py's own run with seed ${meta.seed} (${refLog})`;
-  return own && last > 0
-    ? ` (its curve: ${ownText} up to step ${last}, then ${logText})`
+  return ownLast > 0
+    ? ` (its curve: ${ownText} up to step ${ownLast}, then ${logText})`
     : ` (its curve: ${logText})`;
 }
 const pct = (a: number, b: number) => `${(((a - b) / b) * 100).toFixed(2)}%`;
@@ -171,14 +173,15 @@ const lines = [
   "# The language model's training curve against the PyTorch reference's, from the same weights over the same batches",
   "",
   `Made by \`node --import tsx tools/reference/lm-trajectory.ts ${args.join(" ")}\`, over the weights and batches ` +
-    `\`tools/reference/lm_trajectory.py --out ${dir} --steps ${meta.steps} --seed ${meta.seed}\` wrote ` +
+    `\`tools/reference/lm_trajectory.py --out ${dir} --steps ${meta.steps} --seed ${meta.seed}` +
+    `${meta.no_train ? " --no-train" : ""}\` wrote ` +
     `(${new Date().toISOString().slice(0, 10)}).`,
   "",
   `From the reference's initial weights (seed ${meta.seed}), over its ${meta.steps.toLocaleString("en")} batches ` +
     `of ${B} targets, at lr ${meta.lr} with the clip at ${meta.max_grad_norm}: ${meta.hops} hops, memory ` +
     `${meta.memory}, d ${meta.dim}. Both in float32; the reference on torch ${meta.torch}` +
     `${curveSource()}, ` +
-    `ours on ${threads} threads. Validation perplexity over ${valid.length.toLocaleString("en")} words; train ` +
+    `ours on ${threads} thread${threads > 1 ? "s" : ""}. Validation perplexity over ${valid.length.toLocaleString("en")} words; train ` +
     "perplexity of the batches since the row before.",
   "",
   "| step | epoch | valid ppl, ours | valid ppl, reference | difference | train ppl, ours | train ppl, reference | difference |",

@@ -70,7 +70,7 @@ def main():
         p.detach().numpy().astype("<f4").tofile(os.path.join(a.out, name + ".f32"))
     positions.numpy().astype("<i4").tofile(os.path.join(a.out, "positions.i32"))
     meta = {k: getattr(a, k) for k in ("hops", "memory", "dim", "batch", "lr", "max_grad_norm", "steps", "every",
-                                       "eval_words", "seed")}
+                                       "eval_words", "seed", "no_train")}
     meta.update(vocab_size=V, train_words=n_train, torch=torch.__version__, threads=torch.get_num_threads())
     with open(os.path.join(a.out, "meta.json"), "w") as f:
         json.dump(meta, f)
