@@ -215,17 +215,17 @@ function tile(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, add: bool, rows
     const b0 = v128.load(bp);
     const b1 = v128.load(bp, 16);
     let a = v128.load32_splat(ap);
-    c00 = f32x4.add(c00, f32x4.mul(a, b0));
-    c01 = f32x4.add(c01, f32x4.mul(a, b1));
+    c00 = madd(a, b0, c00);
+    c01 = madd(a, b1, c01);
     a = v128.load32_splat(ap, 4);
-    c10 = f32x4.add(c10, f32x4.mul(a, b0));
-    c11 = f32x4.add(c11, f32x4.mul(a, b1));
+    c10 = madd(a, b0, c10);
+    c11 = madd(a, b1, c11);
     a = v128.load32_splat(ap, 8);
-    c20 = f32x4.add(c20, f32x4.mul(a, b0));
-    c21 = f32x4.add(c21, f32x4.mul(a, b1));
+    c20 = madd(a, b0, c20);
+    c21 = madd(a, b1, c21);
     a = v128.load32_splat(ap, 12);
-    c30 = f32x4.add(c30, f32x4.mul(a, b0));
-    c31 = f32x4.add(c31, f32x4.mul(a, b1));
+    c30 = madd(a, b0, c30);
+    c31 = madd(a, b1, c31);
     ap += 16;
     bp += 32;
   }
@@ -303,6 +303,15 @@ export function gemm(m: i32, n: i32, k: i32, a: usize, ars: i32, acs: i32, b: us
 
 // ---- small vector helpers (DP floats, a multiple of 4) ----
 
+// a b + c. The build with relaxed SIMD lets the engine fuse it (one rounding, and on x86 with FMA one
+// instruction where the baseline needs a multiply and an add); the baseline build rounds twice. Both builds
+// give the same bits for any thread count; between them, and between machines with and without FMA, the
+// last bits differ.
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(c, f32x4.mul(a, b));
+}
+
 // Four running sums: one sum's chain of additions would wait on the adder's latency at every step.
 function dot(x: usize, y: usize): f32 {
   let s0 = f32x4.splat(0);
@@ -313,12 +322,12 @@ function dot(x: usize, y: usize): f32 {
   const end4 = end & ~63;
   let o: usize = 0;
   for (; o < end4; o += 64) {
-    s0 = f32x4.add(s0, f32x4.mul(v128.load(x + o), v128.load(y + o)));
-    s1 = f32x4.add(s1, f32x4.mul(v128.load(x + o, 16), v128.load(y + o, 16)));
-    s2 = f32x4.add(s2, f32x4.mul(v128.load(x + o, 32), v128.load(y + o, 32)));
-    s3 = f32x4.add(s3, f32x4.mul(v128.load(x + o, 48), v128.load(y + o, 48)));
+    s0 = madd(v128.load(x + o), v128.load(y + o), s0);
+    s1 = madd(v128.load(x + o, 16), v128.load(y + o, 16), s1);
+    s2 = madd(v128.load(x + o, 32), v128.load(y + o, 32), s2);
+    s3 = madd(v128.load(x + o, 48), v128.load(y + o, 48), s3);
   }
-  for (; o < end; o += 16) s0 = f32x4.add(s0, f32x4.mul(v128.load(x + o), v128.load(y + o)));
+  for (; o < end; o += 16) s0 = madd(v128.load(x + o), v128.load(y + o), s0);
   const s = f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3));
   return f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1) + (f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3));
 }
@@ -336,12 +345,12 @@ function exp4(x: v128): v128 {
   const n = f32x4.nearest(f32x4.mul(xc, f32x4.splat(1.4426950408889634)));
   const r = f32x4.sub(f32x4.sub(xc, f32x4.mul(n, f32x4.splat(0.693145751953125))), f32x4.mul(n, f32x4.splat(1.428606765330187e-6)));
   let p = f32x4.splat(1.0 / 720.0);
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 120.0));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 24.0));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 6.0));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(0.5));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
+  p = madd(p, r, f32x4.splat(1.0 / 120.0));
+  p = madd(p, r, f32x4.splat(1.0 / 24.0));
+  p = madd(p, r, f32x4.splat(1.0 / 6.0));
+  p = madd(p, r, f32x4.splat(0.5));
+  p = madd(p, r, f32x4.splat(1.0));
+  p = madd(p, r, f32x4.splat(1.0));
   const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
   return f32x4.mul(p, scale);
 }
@@ -370,21 +379,21 @@ function dot4(x: usize, xs: usize, y: usize): v128 {
   for (; o + 32 <= end; o += 32) {
     const y0 = v128.load(y + o);
     const y1 = v128.load(y + o, 16);
-    a0 = f32x4.add(a0, f32x4.mul(v128.load(x + o), y0));
-    b0 = f32x4.add(b0, f32x4.mul(v128.load(x + o, 16), y1));
-    a1 = f32x4.add(a1, f32x4.mul(v128.load(x1 + o), y0));
-    b1 = f32x4.add(b1, f32x4.mul(v128.load(x1 + o, 16), y1));
-    a2 = f32x4.add(a2, f32x4.mul(v128.load(x2 + o), y0));
-    b2 = f32x4.add(b2, f32x4.mul(v128.load(x2 + o, 16), y1));
-    a3 = f32x4.add(a3, f32x4.mul(v128.load(x3 + o), y0));
-    b3 = f32x4.add(b3, f32x4.mul(v128.load(x3 + o, 16), y1));
+    a0 = madd(v128.load(x + o), y0, a0);
+    b0 = madd(v128.load(x + o, 16), y1, b0);
+    a1 = madd(v128.load(x1 + o), y0, a1);
+    b1 = madd(v128.load(x1 + o, 16), y1, b1);
+    a2 = madd(v128.load(x2 + o), y0, a2);
+    b2 = madd(v128.load(x2 + o, 16), y1, b2);
+    a3 = madd(v128.load(x3 + o), y0, a3);
+    b3 = madd(v128.load(x3 + o, 16), y1, b3);
   }
   if (o < end) {
     const y0 = v128.load(y + o);
-    a0 = f32x4.add(a0, f32x4.mul(v128.load(x + o), y0));
-    a1 = f32x4.add(a1, f32x4.mul(v128.load(x1 + o), y0));
-    a2 = f32x4.add(a2, f32x4.mul(v128.load(x2 + o), y0));
-    a3 = f32x4.add(a3, f32x4.mul(v128.load(x3 + o), y0));
+    a0 = madd(v128.load(x + o), y0, a0);
+    a1 = madd(v128.load(x1 + o), y0, a1);
+    a2 = madd(v128.load(x2 + o), y0, a2);
+    a3 = madd(v128.load(x3 + o), y0, a3);
   }
   const s0 = f32x4.add(a0, b0);
   const s1 = f32x4.add(a1, b1);
@@ -427,14 +436,14 @@ function combine(out: usize, x: usize, xs: usize, c: usize, cs: usize, count: i3
       const s = load<f32>(ci);
       if (s === 0) continue;
       const sv = f32x4.splat(s);
-      a0 = f32x4.add(a0, f32x4.mul(sv, v128.load(xi)));
-      a1 = f32x4.add(a1, f32x4.mul(sv, v128.load(xi, 16)));
-      a2 = f32x4.add(a2, f32x4.mul(sv, v128.load(xi, 32)));
-      a3 = f32x4.add(a3, f32x4.mul(sv, v128.load(xi, 48)));
-      a4 = f32x4.add(a4, f32x4.mul(sv, v128.load(xi, 64)));
-      a5 = f32x4.add(a5, f32x4.mul(sv, v128.load(xi, 80)));
-      a6 = f32x4.add(a6, f32x4.mul(sv, v128.load(xi, 96)));
-      a7 = f32x4.add(a7, f32x4.mul(sv, v128.load(xi, 112)));
+      a0 = madd(sv, v128.load(xi), a0);
+      a1 = madd(sv, v128.load(xi, 16), a1);
+      a2 = madd(sv, v128.load(xi, 32), a2);
+      a3 = madd(sv, v128.load(xi, 48), a3);
+      a4 = madd(sv, v128.load(xi, 64), a4);
+      a5 = madd(sv, v128.load(xi, 80), a5);
+      a6 = madd(sv, v128.load(xi, 96), a6);
+      a7 = madd(sv, v128.load(xi, 112), a7);
     }
     v128.store(to, a0);
     v128.store(to, a1, 16);
@@ -453,10 +462,10 @@ function combine(out: usize, x: usize, xs: usize, c: usize, cs: usize, count: i3
     let ci = c;
     let i = 0;
     for (; i + 2 <= count; i += 2, xi += xs << 1, ci += cs << 1) {
-      a0 = f32x4.add(a0, f32x4.mul(f32x4.splat(load<f32>(ci)), v128.load(xi)));
-      a1 = f32x4.add(a1, f32x4.mul(f32x4.splat(load<f32>(ci + cs)), v128.load(xi + xs)));
+      a0 = madd(f32x4.splat(load<f32>(ci)), v128.load(xi), a0);
+      a1 = madd(f32x4.splat(load<f32>(ci + cs)), v128.load(xi + xs), a1);
     }
-    if (i < count) a0 = f32x4.add(a0, f32x4.mul(f32x4.splat(load<f32>(ci)), v128.load(xi)));
+    if (i < count) a0 = madd(f32x4.splat(load<f32>(ci)), v128.load(xi), a0);
     v128.store(out + o, f32x4.add(a0, a1));
   }
 }
@@ -643,7 +652,7 @@ function sumSquares(p: usize, floats: i32): f64 {
   const end = <usize>floats << 2;
   for (let o: usize = 0; o < end; o += 16) {
     const x = v128.load(p + o);
-    s = f32x4.add(s, f32x4.mul(x, x));
+    s = madd(x, x, s);
     // fold into float64 every 1024 floats: a float32 running sum of 10^5 squares would lose digits
     if ((o & 4095) === 4080) {
       total += <f64>f32x4.extract_lane(s, 0) + <f64>f32x4.extract_lane(s, 1) + <f64>f32x4.extract_lane(s, 2) + <f64>f32x4.extract_lane(s, 3);
@@ -655,11 +664,11 @@ function sumSquares(p: usize, floats: i32): f64 {
 
 /** p -= s g over `floats` floats; zeroes g after with `clear`. */
 function descend(p: usize, g: usize, floats: i32, s: f32, clear: bool): void {
-  const sv = f32x4.splat(s);
+  const sv = f32x4.splat(-s);
   const z = f32x4.splat(0);
   const end = <usize>floats << 2;
   for (let o: usize = 0; o < end; o += 16) {
-    v128.store(p + o, f32x4.sub(v128.load(p + o), f32x4.mul(sv, v128.load(g + o))));
+    v128.store(p + o, madd(sv, v128.load(g + o), v128.load(p + o)));
     if (clear) v128.store(g + o, z);
   }
 }

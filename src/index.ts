@@ -76,7 +76,12 @@ export {
   type ThreadPort,
 } from "./model/kernel-threads.js";
 export { decodeSafetensors, encodeSafetensors } from "./model/safetensors.js";
-export { kernelThreadCount, useKernelThreads, wasmAvailable } from "./model/wasm-kernel.js";
+export {
+  kernelThreadCount,
+  preferFusedKernels,
+  useKernelThreads,
+  wasmAvailable,
+} from "./model/wasm-kernel.js";
 export { tokenize } from "./text/tokenize.js";
 export { NULL_ID, UNK_ID, Vocab } from "./text/vocab.js";
 export type { EpochStats, TrainEvent } from "./train/trainer.js";

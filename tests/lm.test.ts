@@ -1,5 +1,5 @@
 // The language model: the float64 reference against finite differences, and the WebAssembly kernel (one
-// thread and two) against the reference.
+// thread and two, its relaxed-SIMD build and its baseline one) against the reference.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
@@ -16,7 +16,31 @@ import {
   zerosLikeLM,
 } from "../src/model/lm.js";
 import { LMKernel } from "../src/model/lm-kernel.js";
+import { preferFusedKernels } from "../src/model/wasm-kernel.js";
 import { Rng } from "../src/util/random.js";
+
+// Both builds of the kernel: relaxed SIMD with fused multiply-adds (what the Node edges, which turn it on in
+// Node 20, and current browsers run) and the baseline (older browsers). This file imports src/cli/threads.js,
+// which turns relaxed SIMD on, so the fused build must be there.
+const BUILDS = [true, false];
+
+/** Whether this CPU has fused multiply-add (where the engine runs relaxed_madd as one); unknown: no. */
+function hasFma(): boolean {
+  try {
+    return /^flags\s*:.*\bfma\b/m.test(readFileSync("/proc/cpuinfo", "utf8"));
+  } catch {
+    return false;
+  }
+}
+
+async function withBuild<T>(fused: boolean, fn: () => T | Promise<T>): Promise<T> {
+  preferFusedKernels(fused);
+  try {
+    return await fn();
+  } finally {
+    preferFusedKernels(true);
+  }
+}
 
 function randomModel(shape: LMShape, seed: number, dtype: "f32" | "f64", std = 0.3): LMParams {
   const p = createLMParams(shape, dtype);
@@ -76,6 +100,7 @@ const RAGGED_SHAPE: LMShape = { vocabSize: 150, dim: 38, memory: 11, hops: 4, li
 const RAGGED_POSITIONS = [2, 5, 10, 11, 40, 77, 123, 150, 188];
 
 function kernelAgainstReference(
+  fused: boolean,
   shape = KERNEL_SHAPE,
   positions: ArrayLike<number> = Int32Array.from({ length: 13 }, (_, i) => 9 + i * 14),
 ): { after: LMParams; loss: number; threads: number } {
@@ -86,6 +111,7 @@ function kernelAgainstReference(
   const words = randomWords(200, shape.vocabSize, 8);
   const kernel = new LMKernel(f32, 16);
   try {
+    assert.equal(kernel.fused, fused, "the kernel's build");
     // scoring masks the slots before the text's start
     const scored = [0, 1, 4, 9, 100];
     const want = lmBatchLoss(ref, words, scored);
@@ -115,22 +141,33 @@ function kernelAgainstReference(
   }
 }
 
-test("lm: the WebAssembly kernel's scores and SGD steps match the float64 reference", () => {
-  kernelAgainstReference();
-  kernelAgainstReference(RAGGED_SHAPE, RAGGED_POSITIONS);
+test("lm: both builds of the WebAssembly kernel match the float64 reference in scores and SGD steps", async () => {
+  for (const fused of BUILDS)
+    await withBuild(fused, () => {
+      kernelAgainstReference(fused);
+      kernelAgainstReference(fused, RAGGED_SHAPE, RAGGED_POSITIONS);
+    });
 });
 
-test("lm: the kernel gives the same bits on one thread and on two", async () => {
+test("lm: each build gives the same bits on one thread and on two, and the two builds differ", async () => {
   for (const [shape, positions] of [
     [KERNEL_SHAPE, undefined],
     [RAGGED_SHAPE, RAGGED_POSITIONS],
   ] as const) {
-    const one = kernelAgainstReference(shape, positions);
-    const two = await withKernelThreads(2, () => kernelAgainstReference(shape, positions), false);
-    assert.equal(one.threads, 1);
-    assert.equal(two.threads, 2);
-    assert.equal(one.loss, two.loss);
-    for (const name of LM_TENSORS) assert.deepEqual(one.after[name], two.after[name], name);
+    const losses: number[] = [];
+    for (const fused of BUILDS) {
+      const one = await withBuild(fused, () => kernelAgainstReference(fused, shape, positions));
+      const two = await withBuild(fused, () =>
+        withKernelThreads(2, () => kernelAgainstReference(fused, shape, positions), false),
+      );
+      assert.equal(one.threads, 1);
+      assert.equal(two.threads, 2);
+      assert.equal(one.loss, two.loss);
+      for (const name of LM_TENSORS) assert.deepEqual(one.after[name], two.after[name], name);
+      losses.push(one.loss);
+    }
+    // on a machine without FMA the engine may run relaxed_madd unfused, and then the builds agree
+    if (hasFma()) assert.notEqual(losses[0], losses[1], "the fused build rounds once per multiply-add");
   }
 });
 
@@ -174,12 +211,17 @@ test("lm: the float64 reference equals the independent PyTorch model (loss, grad
   assert.ok(Math.abs(mean - f.evalMeanLoss) < 1e-10, `scoring ${mean} vs ${f.evalMeanLoss}`);
 });
 
-test("lm: the float32 kernel equals the PyTorch model to float32 precision", () => {
+test("lm: the float32 kernel (both builds) equals the PyTorch model to float32 precision", async () => {
+  for (const fused of BUILDS) await withBuild(fused, () => kernelAgainstTorch(fused));
+});
+
+function kernelAgainstTorch(fused: boolean): void {
   const f = torchFixture();
   const p = fromFixture(f, "f32");
   const words = Int32Array.from(f.words);
   const kernel = new LMKernel(p, 16);
   try {
+    assert.equal(kernel.fused, fused, "the kernel's build");
     let total = 0;
     for (let t = 0; t < f.evalTargets; t += 16) {
       const pos = Array.from({ length: Math.min(16, f.evalTargets - t) }, (_, i) => t + i);
@@ -195,7 +237,7 @@ test("lm: the float32 kernel equals the PyTorch model to float32 precision", () 
   } finally {
     kernel.release();
   }
-});
+}
 
 test("lm: trainLM learns a tiny corpus in one call and next() ranks what followed in it", () => {
   // two sentences, over and over: after "the cat" comes "sat"

@@ -1,6 +1,7 @@
 // The command line: each command registers itself; this file only wires them up and turns failures into one
 // line on stderr with an exit code.
 
+import "./relaxed-simd.js";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";

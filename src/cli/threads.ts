@@ -1,6 +1,7 @@
 // Threads inside one training run (--threads): the Node side of the kernel's thread pool. The helpers are
 // worker threads that do not keep the process alive; the results do not depend on how many there are.
 
+import "./relaxed-simd.js";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { KernelThreads, type ThreadEndpoint } from "../model/kernel-threads.js";

@@ -6,6 +6,8 @@ import { type KernelThreads, OP_PART } from "./kernel-threads.js";
 import type { LMParams, LMTensor } from "./lm.js";
 import {
   WASM_BASE64 as LM_WASM_BASE64,
+  WASM_FUSED_BASE64 as LM_WASM_FUSED_BASE64,
+  WASM_FUSED_SHARED_BASE64 as LM_WASM_FUSED_SHARED_BASE64,
   WASM_SHARED_BASE64 as LM_WASM_SHARED_BASE64,
 } from "./lm-wasm-bytes.js";
 import { currentKernelThreads, wasmAbort, wasmModules } from "./wasm-kernel.js";
@@ -42,9 +44,15 @@ const PHASE = {
 
 const SHARED_MAX_PAGES = 32768;
 
-const modules = wasmModules(LM_WASM_BASE64, LM_WASM_SHARED_BASE64);
+const modules = wasmModules(LM_WASM_BASE64, LM_WASM_SHARED_BASE64, {
+  own: LM_WASM_FUSED_BASE64,
+  shared: LM_WASM_FUSED_SHARED_BASE64,
+});
 const ownModule = modules.own;
 const sharedModule = modules.shared;
+
+/** Whether the language model's kernels made now use the relaxed-SIMD build (fused multiply-add). */
+export const lmKernelFused = modules.fused;
 
 /** Where each tensor lives in the kernel's memory: rows of `cols` floats, `stride` apart. */
 interface Place {
@@ -68,6 +76,8 @@ export class LMKernel {
   >;
   private steps = 0;
   private readonly chunks: number;
+  /** Whether this kernel runs the relaxed-SIMD build (fused multiply-add) or the baseline one. */
+  readonly fused: boolean;
 
   constructor(
     readonly params: LMParams,
@@ -75,6 +85,7 @@ export class LMKernel {
     readonly batchSize: number,
   ) {
     const p = params;
+    this.fused = modules.fused();
     const pool = currentKernelThreads();
     const sharedMod = pool && pool.capacity > 1 ? sharedModule() : null;
     this.pool = sharedMod ? pool : null;

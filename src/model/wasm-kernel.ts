@@ -76,31 +76,68 @@ interface Exports {
   peakFlops(iters: number): number;
 }
 
-function compileWasm(base64: string): WebAssembly.Module {
+function wasmBytes(base64: string): Uint8Array<ArrayBuffer> {
   const bin = atob(base64);
   const bytes = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-  return new WebAssembly.Module(bytes);
+  return bytes;
+}
+
+function compileWasm(base64: string): WebAssembly.Module {
+  return new WebAssembly.Module(wasmBytes(base64));
+}
+
+/** Whether kernels with a build for relaxed SIMD use it where the runtime accepts it (tests turn it off). */
+let fusedWanted = true;
+
+/**
+ * Chooses between a kernel's relaxed-SIMD build (fused multiply-add) and its baseline build for the kernels
+ * made from now on. Each build gives the same bits for any thread count; between the two, the last bits differ.
+ */
+export function preferFusedKernels(on: boolean): void {
+  fusedWanted = on;
 }
 
 /**
- * A kernel's two builds, each compiled once when first asked for: over a memory of its own, and over a shared
- * memory (null where this runtime has no SharedArrayBuffer or shared WebAssembly memory).
+ * A kernel's builds, each compiled once when first asked for: over a memory of its own, and over a shared
+ * memory (null where this runtime has no SharedArrayBuffer or shared WebAssembly memory); and where the kernel
+ * has them, the same two with relaxed SIMD, used where the runtime validates them (Chrome 114+, Node 22+;
+ * Node 20 with --experimental-wasm-relaxed-simd, which the Node edges set).
  */
-export function wasmModules(own: string, shared: string) {
-  let o: WebAssembly.Module | null = null;
-  let s: WebAssembly.Module | null = null;
+export function wasmModules(own: string, shared: string, fused?: { own: string; shared: string }) {
+  const built = new Map<string, WebAssembly.Module | null>();
+  let fusedValid: boolean | null = null;
+  const build = (base64: string): WebAssembly.Module => {
+    let m = built.get(base64);
+    if (!m) {
+      m = compileWasm(base64);
+      built.set(base64, m);
+    }
+    return m;
+  };
+  const useFused = (): boolean => {
+    if (!fused || !fusedWanted) return false;
+    if (fusedValid === null) {
+      try {
+        fusedValid = WebAssembly.validate(wasmBytes(fused.own));
+      } catch {
+        fusedValid = false;
+      }
+    }
+    return fusedValid;
+  };
   return {
+    /** Which build own() and shared() give now. */
+    fused: useFused,
     own(): WebAssembly.Module {
-      o ??= compileWasm(own);
-      return o;
+      return build(useFused() ? fused!.own : own);
     },
     shared(): WebAssembly.Module | null {
       if (typeof SharedArrayBuffer === "undefined") return null;
       try {
-        s ??= compileWasm(shared);
+        const m = build(useFused() ? fused!.shared : shared);
         new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
-        return s;
+        return m;
       } catch {
         return null;
       }

@@ -1,6 +1,7 @@
 // One worker process of `memn2n serve --workers N` (node:cluster): the same server, with the sessions, the
 // rate limit's counts, the metrics sum and reloads going through the primary, so that any worker can answer any request.
 
+import "../cli/relaxed-simd.js";
 import { AggregatorRegistry } from "prom-client";
 import { type RateRequest, RemoteRateCounter } from "./rate.js";
 import { RedisSessions } from "./redis-sessions.js";
