@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { loadLM } from "../src/api/lm.js";
+import { LanguageModel, loadLM, readLMCorpus } from "../src/api/lm.js";
 import { LM_TENSORS } from "../src/model/lm.js";
 import { lmCheckpointFromBytes } from "../src/train/lm-checkpoint.js";
 import {
@@ -263,6 +263,61 @@ test("lm run --repeats runs each row with successive seeds and names the best by
     const after = JSON.parse(readFileSync(join(dir, "lm.json"), "utf8")) as typeof json;
     assert.deepEqual(after.rows.slice(0, 3), json.rows);
     assert.equal(runCli([...cmd, "--repeats", "0"]).code, 2);
+  });
+});
+
+test("lm run: a row stopped part way reports its test perplexity at the best validation epoch so far", async () => {
+  await withTmpDirAsync(async (dir) => {
+    const data = ptbSlice(dir, { train: 800, valid: 40, test: 40 });
+    const results = join(dir, "lm.md");
+    const work = join(dir, "work");
+    const args = ["lm", "run", "--rows", "2x10", "--data", data, "--dim", "8", "--epochs", "3"];
+    const cmd = [...args, "--steps-per-epoch", "1500", "--work", work, "--results", results, "--threads", "1"];
+    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src/cli/run.ts"), ...cmd], {
+      cwd: ROOT,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    const exited = new Promise<number | null>((res) => child.on("exit", (c) => res(c)));
+    // stop it once its first epoch is over: the signal is heard between steps, after that epoch's record
+    child.stderr.on("data", (b: Buffer) => {
+      stderr += b.toString();
+      if (!child.killed && /lm 2x10 epoch 1:/.test(stderr)) child.kill("SIGTERM");
+    });
+    assert.equal(await exited, 0, stderr);
+    const read = () => JSON.parse(readFileSync(join(dir, "lm.json"), "utf8")).rows[0];
+    const part = read();
+    assert.equal(part.finished, false);
+    assert.equal(part.epochs, 1);
+    assert.equal(part.testEpoch, 1);
+    assert.equal(part.bestEpoch, 1);
+    assert.match(
+      readFileSync(results, "utf8"),
+      new RegExp(`\\| ${part.testPpl.toFixed(1)} \\(so far\\) \\|`),
+    );
+    // the figure is the test text's perplexity under the checkpoint's best weights (the CLI's kernel
+    // build may fuse its multiply-adds where this process's does not: to 1e-4)
+    const c = lmCheckpointFromBytes(readFileSync(join(work, "2x10.ckpt")), "ckpt");
+    assert.equal(c.state.bestEpoch, 1);
+    const text = (split: string) => readFileSync(join(data, `ptb.${split}.txt`), "utf8");
+    const corpus = readLMCorpus({
+      train: ["train", text("train")],
+      valid: ["valid", text("valid")],
+      test: ["test", text("test")],
+    });
+    const want = new LanguageModel({ config: c.config, vocab: c.vocab, params: c.best }).perplexity(
+      corpus.test,
+    );
+    assert.ok(Math.abs(part.testPpl - want) < 1e-4 * want, `${part.testPpl} vs ${want}`);
+    // going on to the end: the row's test figure is that of its best epoch
+    const r = runCli([...cmd, "--quiet"]);
+    assert.equal(r.code, 0, r.stderr);
+    const done = read();
+    assert.equal(done.finished, true);
+    assert.equal(done.epochs, 3);
+    assert.equal(done.testEpoch, done.bestEpoch);
+    if (done.bestEpoch === 1) assert.equal(done.testPpl, part.testPpl);
+    assert.doesNotMatch(readFileSync(results, "utf8"), /so far\) \|/);
   });
 });
 

@@ -583,6 +583,10 @@ function registerRun(lm: Command): void {
           testPpl: null,
           bestEpoch: 0,
           date: new Date().toISOString().slice(0, 10),
+          // an unfinished run's test figure so far, and the epoch whose weights gave it
+          ...(existing && !existing.finished && existing.testPpl !== null
+            ? { testPpl: existing.testPpl, testEpoch: existing.testEpoch ?? existing.bestEpoch }
+            : {}),
           ...(existing?.reference ? { reference: existing.reference } : {}),
           ...(referenceCurve && first ? { reference: referenceCurve } : {}),
         };
@@ -609,6 +613,12 @@ function registerRun(lm: Command): void {
               entry.seconds = seconds;
               entry.validPpl = Math.exp(t.state.bestValid);
               entry.bestEpoch = t.state.bestEpoch;
+              // A row may take several sessions: its test figure at the best validation epoch so far, measured
+              // when validation finds a new best. Validation alone picks the epoch; this only reports it.
+              if (entry.testEpoch !== t.state.bestEpoch) {
+                entry.testPpl = t.model(seconds, true).file.figures?.testPpl ?? null;
+                entry.testEpoch = t.state.bestEpoch;
+              }
               save();
             },
           }),
@@ -621,6 +631,7 @@ function registerRun(lm: Command): void {
           entry.testPpl = r.model.file.figures.testPpl;
           entry.validPpl = r.model.file.figures.validPpl;
           entry.bestEpoch = r.model.file.figures.bestEpoch;
+          entry.testEpoch = entry.bestEpoch;
         }
         save();
         if (!r.finished) break;
@@ -688,8 +699,11 @@ interface LMRow {
   machine: string;
   history: LMEpoch[];
   validPpl: number | null;
+  /** At the best validation epoch; for an unfinished run, at the best so far (testEpoch). */
   testPpl: number | null;
   bestEpoch: number;
+  /** The epoch whose weights gave testPpl. */
+  testEpoch?: number;
   date: string;
   /** The independent PyTorch reference's run of the same row on this machine (--reference-curve). */
   reference?: { source: string; validPpl: number[]; trainPpl: number[]; testPpl: number | null };
@@ -718,7 +732,9 @@ export function lmResultsMarkdown(r: LMResults): string {
     "",
     "Made by `memn2n lm run` (src/cli/commands/lm.ts). Perplexity of the validation and test texts (every",
     "target scored, with the memory of the words before it in its file); the test text is scored once, with",
-    "the weights of the best validation epoch. The paper's figures are its Table 2 (test), each the best of",
+    "the weights of the best validation epoch (for a run not finished, of its best epoch so far, scored each time",
+    "validation finds a new best and marked so far; the test figure never picks anything). The paper's figures",
+    "are its Table 2 (test), each the best of",
     "10 runs by validation perplexity (the official code's README: facebookarchive/MemNN,",
     "MemN2N-lang-model); each line here is one run, one seed (`--repeats` runs more and picks the same way).",
     "The reference is an independent PyTorch implementation of the same recipe",
@@ -732,7 +748,7 @@ export function lmResultsMarkdown(r: LMResults): string {
     const curve = CURVE_EPOCHS.map((e) => row.history[e - 1]?.validPpl.toFixed(1) ?? "–").join(", ");
     lines.push(
       `| ${row.config.hops} × ${row.config.memory} | ${row.config.seed} | ${row.epochs} | ${curve} | ${row.validPpl === null ? "–" : `${row.validPpl.toFixed(1)} (${row.bestEpoch})`} | ` +
-        `${row.testPpl === null ? "–" : `**${row.testPpl.toFixed(1)}**`} | ${ref?.paper ?? "–"} | ` +
+        `${row.testPpl === null ? "–" : row.finished ? `**${row.testPpl.toFixed(1)}**` : `${row.testPpl.toFixed(1)} (so far)`} | ${ref?.paper ?? "–"} | ` +
         `${ref ? `${ref.reference.valid.join(", ")}; ${ref.reference.test}` : "–"} | ${duration(row.seconds)} | ` +
         `${row.finished ? "finished" : "in progress (checkpointed)"} |`,
     );
