@@ -38,13 +38,6 @@ let LOGITS: usize = 0; // f32[B][V]: logits, then the gradient of the loss with 
 let DU: usize = 0; // f32[B][DP]: gradient of u^{K+1}
 let LOSS: usize = 0; // f64[B]: each row's -log p(target)
 let DPS: usize = 0; // f32[B][K][N]: each hop's gradient of each slot's score (backward scratch)
-let PGT: usize = 0; // f32[B / CHUNK][N][2 DP]: each chunk of rows' part of T's gradient
-/** Rows per chunk of the backward pass (fixed, so that T's gradient is summed in one order for any threads). */
-const CHUNK: i32 = 16;
-
-export function chunkRows(): i32 {
-  return CHUNK;
-}
 let TOUCHED: usize = 0; // i32[V]: the words of the batch's memories, in order of first appearance
 let STAMP: usize = 0; // i32[V]: the step that last listed each word
 let NORMS: usize = 0; // f64[]: squared norms of the gradient's chunks
@@ -87,9 +80,8 @@ export function setWorkspace(ctx: usize, tgt: usize, lo: usize, memb: usize, uh:
   DV = dv;
 }
 
-export function setOutputs(logits: usize, du: usize, loss: usize, dps: usize, pgt: usize, touched: usize, stamp: usize, norms: usize, args: usize): void {
+export function setOutputs(logits: usize, du: usize, loss: usize, dps: usize, touched: usize, stamp: usize, norms: usize, args: usize): void {
   LOGITS = logits;
-  PGT = pgt;
   DPS = dps;
   DU = du;
   LOSS = loss;
@@ -571,12 +563,10 @@ function softmaxRow(b: i32, grad: bool): void {
 }
 
 /**
- * The backward pass of row b, hop by hop from the last, keeping what each slot's gradient is made of: m_i's is
- * the sum over hops of ds_i u^k, c_i's of p_i dv^k. Here it is added into `part` (T's gradient of the chunk of
- * rows); the scatter forms it again for A | C. Written out, it would be B N 2 DP floats (23 MB at 6 hops,
- * memory 150) stored here and read there, which cost more than the K multiply-adds a float of forming it.
+ * The backward pass of row b, hop by hop from the last: each hop's dv^k and ds^k (the gradient of its slot
+ * scores, zero on slots that hold no word), which the later phases turn into the weights' gradients.
  */
-function backwardRow(b: i32, part: usize): void {
+function backwardRow(b: i32): void {
   const lo = load<i32>(LO + (<usize>b << 2));
   const cOff = <usize>DP << 2;
   const row = <usize>(2 * DP) << 2;
@@ -591,6 +581,8 @@ function backwardRow(b: i32, part: usize): void {
       const at = <usize>i << 2;
       store<f32>(dv + at, i >= LIN && load<f32>(next + at) <= 0 ? 0 : load<f32>(du + at));
     }
+    // T's gradient is a product over every row and slot (PHASE_SCATTER), so the empty slots' ds must be zero
+    for (let i = 0; i < min(lo, N); i++) store<f32>(ds + (<usize>i << 2), 0);
     // the gradient of u^k: H^T dv, plus the attention's share below
     combine(du, H, rowH, dv, 4, D, true);
     if (lo >= N) continue;
@@ -603,7 +595,6 @@ function backwardRow(b: i32, part: usize): void {
     }
     combine(du, memAt(b, lo), row, ds + (<usize>lo << 2), 4, N - lo, false);
   }
-  for (let i = lo; i < N; i++) slotGradient(part + <usize>i * row, b, i);
 }
 
 /** dst += the gradient of row b's slot i: A's part (DP floats) at dst, C's at dst + DP. */
@@ -699,22 +690,12 @@ export function listTouched(step: i32): i32 {
 /** Thread t of n runs its share of a phase of the step. */
 export function part(phase: i32, t: i32, n: i32): void {
   const count = rows();
-  if (phase === PHASE_BACKWARD) {
-    // by whole chunks of rows: each chunk sums its rows' memory gradients into its own part of T's gradient
-    // while they are in cache, in row order; the scatter adds the chunks' parts in chunk order
-    const from = shareFrom(count, CHUNK, t, n);
-    const to = shareFrom(count, CHUNK, t + 1, n);
-    const row = 2 * DP;
-    for (let c = from; c < to; c += CHUNK) {
-      const part = PGT + (<usize>((c / CHUNK) * N * row) << 2);
-      zero(part, N * row);
-      for (let b = c; b < min(to, c + CHUNK); b++) backwardRow(b, part);
-    }
-  } else if (phase === PHASE_FORWARD || phase === PHASE_LOSS || phase === PHASE_LOSS_GRAD) {
+  if (phase === PHASE_FORWARD || phase === PHASE_LOSS || phase === PHASE_LOSS_GRAD || phase === PHASE_BACKWARD) {
     const from = shareFrom(count, 1, t, n);
     const to = shareFrom(count, 1, t + 1, n);
     for (let b = from; b < to; b++) {
       if (phase === PHASE_FORWARD) forwardRow(b);
+      else if (phase === PHASE_BACKWARD) backwardRow(b);
       else softmaxRow(b, phase === PHASE_LOSS_GRAD);
     }
   } else if (phase === PHASE_LOGITS) {
@@ -787,16 +768,24 @@ export function part(phase: i32, t: i32, n: i32): void {
   }
 }
 
-/** The memories' gradients into T (shared out by slots) and into A | C (shared out by word, w mod n = t). */
+/**
+ * The memories' gradients: T's (shared out by slots) and A | C's (shared out by word, w mod n = t). Slot i of
+ * T gets, over every row b and hop k, ds_{b,k,i} u_{b,k} (T_A) and p_{b,k,i} dv_{b,k} (T_C): for each hop a
+ * matrix product over the rows, (N x B) by (B x DP), summed over b in order, then over k in order.
+ */
 function scatter(t: i32, n: i32, count: i32): void {
   const row = 2 * DP;
-  const from = shareFrom(N, 1, t, n);
-  const to = shareFrom(N, 1, t + 1, n);
-  const chunks = (count + CHUNK - 1) / CHUNK;
-  for (let i = from; i < to; i++) {
-    const g = GT + (<usize>(i * row) << 2);
-    zero(g, row);
-    for (let c = 0; c < chunks; c++) addRow(g, PGT + (<usize>((c * N + i) * row) << 2), row);
+  const from = shareFrom(N, MR, t, n);
+  const to = shareFrom(N, MR, t + 1, n);
+  if (to > from && count === 0) zero(GT + (<usize>(from * row) << 2), (to - from) * row);
+  else if (to > from) {
+    const gA = GT + (<usize>(from * row) << 2);
+    const gC = gA + (<usize>DP << 2);
+    for (let k = 0; k < K; k++) {
+      const at = <usize>(k * N + from) << 2;
+      gemm(to - from, DP, count, DPS + at, 1, K * N, uAt(0, k), (K + 1) * DP, 1, gA, row, k > 0);
+      gemm(to - from, DP, count, PP + at, 1, K * N, DV + (<usize>(k * DP) << 2), K * DP, 1, gC, row, k > 0);
+    }
   }
   for (let b = 0; b < count; b++) {
     const lo = load<i32>(LO + (<usize>b << 2));
@@ -806,9 +795,4 @@ function scatter(t: i32, n: i32, count: i32): void {
       slotGradient(GAC + (<usize>(w * row) << 2), b, i);
     }
   }
-}
-
-function addRow(dst: usize, src: usize, floats: i32): void {
-  const end = <usize>floats << 2;
-  for (let o: usize = 0; o < end; o += 16) v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(src + o)));
 }

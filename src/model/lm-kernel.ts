@@ -22,7 +22,6 @@ interface Exports {
   scratchFloats(): number;
   scratchSplit(which: number): number;
   normChunks(): number;
-  chunkRows(): number;
   listTouched(step: number): number;
   part(phase: number, t: number, n: number): void;
   gemm(...a: number[]): void;
@@ -119,7 +118,6 @@ export class LMKernel {
       du: B * dp * 4,
       loss: B * 8,
       dps: B * K * N * 4,
-      pgt: Math.ceil(B / probe.chunkRows()) * N * 2 * dp * 4,
       touched: V * 4,
       stamp: V * 4,
       norms: (2 * Math.ceil(V / 64) + 2) * 8,
@@ -182,7 +180,6 @@ export class LMKernel {
     const dv = a(sizes.dv);
     const du = a(sizes.du);
     const dps = a(sizes.dps);
-    const pgt = a(sizes.pgt);
     const touched = a(sizes.touched);
     const stamp = a(sizes.stamp);
     const scratchBase = a(sizes.scratch);
@@ -194,7 +191,6 @@ export class LMKernel {
       du,
       this.ptr.loss,
       dps,
-      pgt,
       touched,
       stamp,
       this.ptr.norms,
