@@ -1,6 +1,6 @@
 // Node 20's V8 (11.3) has WebAssembly relaxed SIMD behind a flag; V8 11.4 (Node 22, Chrome 114) turns it on.
-// The language model's kernel has a build that fuses its multiply-adds with it (a quarter faster on this
-// machine's matrix products), which the core uses where the runtime validates it. Every Node edge imports this
+// The language model's kernel has a build that fuses its multiply-adds with it (its matrix products a quarter
+// to a third faster on this machine), which the core uses where the runtime validates it. Every Node edge imports this
 // first, before any kernel compiles; V8 flags are per process, so the kernel's worker threads see it too.
 import { setFlagsFromString } from "node:v8";
 

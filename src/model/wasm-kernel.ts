@@ -105,7 +105,7 @@ export function preferFusedKernels(on: boolean): void {
  * Node 20 with --experimental-wasm-relaxed-simd, which the Node edges set).
  */
 export function wasmModules(own: string, shared: string, fused?: { own: string; shared: string }) {
-  const built = new Map<string, WebAssembly.Module | null>();
+  const built = new Map<string, WebAssembly.Module>();
   let fusedValid: boolean | null = null;
   const build = (base64: string): WebAssembly.Module => {
     let m = built.get(base64);
