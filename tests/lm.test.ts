@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { readLMCorpus, trainLM } from "../src/api/lm.js";
+import { LMTraining, lmConfig, readLMCorpus, trainLM } from "../src/api/lm.js";
 import { withKernelThreads } from "../src/cli/threads.js";
 import {
   createLMParams,
@@ -241,6 +241,32 @@ function kernelAgainstTorch(fused: boolean): void {
     kernel.release();
   }
 }
+
+test("lm: the test figure of a run's best epoch so far leaves the training's kernel its threads", async () => {
+  const text = `${Array.from({ length: 60 }, () => " the cat sat on the mat\n a dog ran in the park").join("\n")}\n`;
+  const corpus = readLMCorpus({
+    train: ["train.txt", text],
+    valid: ["valid.txt", " the cat sat on the mat\n".repeat(5)],
+    test: ["test.txt", " a dog ran in the park\n".repeat(5)],
+  });
+  await withKernelThreads(
+    2,
+    () => {
+      const run = new LMTraining(corpus, lmConfig({ hops: 2, memory: 4, dim: 16, linDim: 8, epochs: 1 }));
+      try {
+        while (run.advance(64) === null);
+        assert.equal(run.trainer.kernel.threads, 2);
+        const ppl = run.bestTestPerplexity();
+        assert.ok(ppl > 1 && Number.isFinite(ppl), String(ppl));
+        assert.equal(run.trainer.kernel.threads, 2, "the training kept its threads");
+        assert.equal(ppl, run.model(0, true).file.figures?.testPpl);
+      } finally {
+        run.release();
+      }
+    },
+    false,
+  );
+});
 
 test("lm: trainLM learns a tiny corpus in one call and next() ranks what followed in it", () => {
   // two sentences, over and over: after "the cat" comes "sat"

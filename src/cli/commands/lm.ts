@@ -616,7 +616,7 @@ function registerRun(lm: Command): void {
               // A row may take several sessions: its test figure at the best validation epoch so far, measured
               // when validation finds a new best. Validation alone picks the epoch; this only reports it.
               if (entry.testEpoch !== t.state.bestEpoch) {
-                entry.testPpl = t.model(seconds, true).file.figures?.testPpl ?? null;
+                entry.testPpl = t.bestTestPerplexity();
                 entry.testEpoch = t.state.bestEpoch;
               }
               save();
