@@ -272,7 +272,17 @@ test("lm run: a row stopped part way reports its test perplexity at the best val
     const results = join(dir, "lm.md");
     const work = join(dir, "work");
     const args = ["lm", "run", "--rows", "2x10", "--data", data, "--dim", "8", "--epochs", "3"];
-    const cmd = [...args, "--steps-per-epoch", "1500", "--work", work, "--results", results, "--threads", "1"];
+    const cmd = [
+      ...args,
+      "--steps-per-epoch",
+      "1500",
+      "--work",
+      work,
+      "--results",
+      results,
+      "--threads",
+      "1",
+    ];
     const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src/cli/run.ts"), ...cmd], {
       cwd: ROOT,
       stdio: ["ignore", "ignore", "pipe"],

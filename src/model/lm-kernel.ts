@@ -186,16 +186,7 @@ export class LMKernel {
     this.x.setDims(V, d, dp, p.linDim, N, K, B, p.initHid);
     this.x.setParams(ac, t, h, w, gac, gt, gh, gw);
     this.x.setWorkspace(this.ptr.ctx, this.ptr.tgt, this.ptr.lo, memb, this.ptr.uh, this.ptr.pp, dv);
-    this.x.setOutputs(
-      this.ptr.logits,
-      du,
-      this.ptr.loss,
-      dps,
-      touched,
-      stamp,
-      this.ptr.norms,
-      this.ptr.args,
-    );
+    this.x.setOutputs(this.ptr.logits, du, this.ptr.loss, dps, touched, stamp, this.ptr.norms, this.ptr.args);
     const scratchOf = (i: number): number[] => {
       const s = scratchBase + i * scratch * 4;
       return [s, s + split[0] * 4, s + (split[0] + split[1]) * 4];
