@@ -11,9 +11,4 @@ const PROBE = new Uint8Array([
   0x0b,
 ]);
 
-/** Whether this process's WebAssembly accepts relaxed SIMD. */
-export function relaxedSimd(): boolean {
-  return WebAssembly.validate(PROBE);
-}
-
-if (!relaxedSimd()) setFlagsFromString("--experimental-wasm-relaxed-simd");
+if (!WebAssembly.validate(PROBE)) setFlagsFromString("--experimental-wasm-relaxed-simd");

@@ -50,9 +50,6 @@ const modules = wasmModules(LM_WASM_BASE64, LM_WASM_SHARED_BASE64, {
 const ownModule = modules.own;
 const sharedModule = modules.shared;
 
-/** Whether the language model's kernels made now use the relaxed-SIMD build (fused multiply-add). */
-export const lmKernelFused = modules.fused;
-
 /** Where each tensor lives in the kernel's memory: rows of `cols` floats, `stride` apart. */
 interface Place {
   ptr: number;

@@ -76,15 +76,11 @@ interface Exports {
   peakFlops(iters: number): number;
 }
 
-function wasmBytes(base64: string): Uint8Array<ArrayBuffer> {
+function compileWasm(base64: string): WebAssembly.Module {
   const bin = atob(base64);
   const bytes = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-  return bytes;
-}
-
-function compileWasm(base64: string): WebAssembly.Module {
-  return new WebAssembly.Module(wasmBytes(base64));
+  return new WebAssembly.Module(bytes);
 }
 
 /** Whether kernels with a build for relaxed SIMD use it where the runtime accepts it (tests turn it off). */
@@ -118,8 +114,10 @@ export function wasmModules(own: string, shared: string, fused?: { own: string; 
   const useFused = (): boolean => {
     if (!fused || !fusedWanted) return false;
     if (fusedValid === null) {
+      // a runtime without relaxed SIMD rejects the module as it compiles; compiled, it is kept for own()
       try {
-        fusedValid = WebAssembly.validate(wasmBytes(fused.own));
+        build(fused.own);
+        fusedValid = true;
       } catch {
         fusedValid = false;
       }

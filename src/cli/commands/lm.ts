@@ -585,7 +585,7 @@ function registerRun(lm: Command): void {
           date: new Date().toISOString().slice(0, 10),
           // an unfinished run's test figure so far, and the epoch whose weights gave it
           ...(existing && !existing.finished && existing.testPpl !== null
-            ? { testPpl: existing.testPpl, testEpoch: existing.testEpoch ?? existing.bestEpoch }
+            ? { testPpl: existing.testPpl, testEpoch: existing.testEpoch }
             : {}),
           ...(existing?.reference ? { reference: existing.reference } : {}),
           ...(referenceCurve && first ? { reference: referenceCurve } : {}),
