@@ -13,6 +13,8 @@ import { parseBabi } from "../src/data/babi.js";
 import { createHead } from "../src/model/candidate-head.js";
 import { type Config, makeConfig } from "../src/model/config.js";
 import { KernelThreads } from "../src/model/kernel-threads.js";
+import { createLMParams, initLMParams } from "../src/model/lm.js";
+import { LMKernel } from "../src/model/lm-kernel.js";
 import { createParams, initParams, namedTensors } from "../src/model/params.js";
 import { kernelThreadCount, useKernelThreads, WasmKernel } from "../src/model/wasm-kernel.js";
 import { prepare } from "../src/train/prepare.js";
@@ -100,6 +102,55 @@ test("the dialog model's candidate layer trains bit-identical weights on 1, 2 an
     assert.deepEqual(many.losses, one.losses);
     assert.deepEqual(many.weights, one.weights);
   }
+});
+
+test("a kernel made while another trains borrows its threads and hands them back on release", async () => {
+  // A dialog kernel trains 6 steps; after 3, an LM kernel is made (it takes the helpers) and released. The
+  // helpers must come back set up as before, their workspaces too: a helper writing where it has no
+  // workspace would change the losses and weights, which must be the 1-thread ones.
+  const weights = (lend: boolean) => {
+    const V = 15;
+    const shape = { vocabSize: V, dim: 9, timeSize: 6, hops: 2, tying: "adjacent" as const, temporal: false };
+    const p = createParams(shape, "f32");
+    initParams(p, new Rng(3), 0.3);
+    const rng = new Rng(5);
+    const batch = randomBatch(rng, V, 6, 5, 40);
+    const k = new WasmKernel(p, "bow", undefined, createHead(randomCandidates(rng, batch, V, true, 7), V));
+    const rows = Int32Array.from({ length: 32 }, (_, i) => (i * 3) % 40);
+    const losses: number[] = [];
+    const threads: number[] = [];
+    for (let step = 0; step < 6; step++) {
+      if (lend && step === 3) {
+        const lm = createLMParams(
+          { vocabSize: 20, dim: 8, memory: 5, hops: 2, linDim: 4, initHid: 0.1 },
+          "f32",
+        );
+        initLMParams(lm, new Rng(1), 0.1);
+        const borrower = new LMKernel(lm, 8);
+        threads.push(k.threads, borrower.threads);
+        assert.ok(
+          Number.isFinite(
+            borrower.score(
+              Int32Array.from({ length: 40 }, (_, i) => i % 20),
+              [5, 9, 30],
+            ),
+          ),
+        );
+        borrower.release();
+      }
+      losses.push(k.run(batch, rows, 32, false, true, null).loss);
+      k.step(0.05, 2, "per-matrix");
+      threads.push(k.threads);
+    }
+    k.sync();
+    return { threads, losses, weights: namedTensors(p).map((t) => Array.from(t.data)) };
+  };
+  const one = await withKernelThreads(1, () => weights(false));
+  const lent = await withKernelThreads(2, () => weights(true), false);
+  // 3 steps on 2 threads; while the LM kernel has the helpers, the dialog kernel has 1 and it has 2; then 2 again
+  assert.deepEqual(lent.threads, [2, 2, 2, 1, 2, 2, 2, 2]);
+  assert.deepEqual(lent.losses, one.losses);
+  assert.deepEqual(lent.weights, one.weights);
 });
 
 test("a kernel keeps to one thread where its first batches ran faster there, with the same weights", async () => {

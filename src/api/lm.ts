@@ -22,7 +22,6 @@ import {
   lmToSafetensors,
 } from "../model/lm-file.js";
 import { LMKernel } from "../model/lm-kernel.js";
-import { currentKernelThreads, useKernelThreads } from "../model/wasm-kernel.js";
 import { copyLMParams, type LMEpoch, LMTrainer, type LMTrainState, scoreText } from "../train/lm.js";
 import { Rng } from "../util/random.js";
 
@@ -199,16 +198,10 @@ export class LMTraining {
 
   /**
    * Test perplexity of the best weights so far (a run that spans sessions reports it; validation alone picks).
-   * Scored on this thread alone: a kernel made with the threads would take them from the training's kernel.
+   * Its kernel borrows the threads and hands them back to the training's.
    */
   bestTestPerplexity(): number {
-    const pool = currentKernelThreads();
-    useKernelThreads(null);
-    try {
-      return this.model(0, true).file.figures?.testPpl ?? Number.NaN;
-    } finally {
-      useKernelThreads(pool);
-    }
+    return this.model(0, true).file.figures?.testPpl ?? Number.NaN;
   }
 
   release(): void {

@@ -167,16 +167,29 @@ export interface ThreadBudget {
   index: number;
 }
 
+type KernelSetup = Omit<HelperSetup, "type" | "control" | "index"> & { own: OwnCalls };
+
+/** The most kernels a pool remembers to hand its helpers back to. */
+const MAX_LENDERS = 8;
+
 /**
  * The pool of helper threads (size - 1 of them; this thread is the first). A kernel takes them for its
- * lifetime and gives them back with release(). A pool made by `growing` starts with none and spawns more, up
+ * lifetime and gives them back with release(kernel). A kernel made while another has them borrows them:
+ * when it releases them they go back to the one it took them from (scoring a run's best weights, say,
+ * must not leave the run on one thread). A pool made by `growing` starts with none and spawns more, up
  * to its capacity, as its budget rises (a sweep gives the cores of its finished runs to the runs still
  * going); the kernel picks them up between batches (poll).
  */
 export class KernelThreads {
   /** The kernel the helpers serve now, and what sets up an instance for it; a new kernel takes them over. */
   private owner: object | null = null;
-  private setup: (Omit<HelperSetup, "type" | "control" | "index"> & { own: OwnCalls }) | null = null;
+  private setup: KernelSetup | null = null;
+  /**
+   * The kernels the helpers were taken from, the latest last, and how each sets them up. Weak: a kernel
+   * dropped without a release is not kept alive (with its memory) by the pool.
+   */
+  private readonly lenders: WeakRef<object>[] = [];
+  private readonly setups = new WeakMap<object, KernelSetup>();
   /** Spawned helpers that have not said they are up yet, in index order after the helpers. */
   private readonly pending: ThreadEndpoint[] = [];
   /**
@@ -265,7 +278,7 @@ export class KernelThreads {
 
   /**
    * Takes the helpers for a kernel: each instantiates the module on the kernel's memory and runs the setters.
-   * The kernel that had them before computes on its own thread from then on (see owns).
+   * The kernel that had them before computes on its own thread until this one releases them (see owns).
    */
   acquire(
     kernel: object,
@@ -274,9 +287,20 @@ export class KernelThreads {
     calls: [string, number[]][],
     own: OwnCalls = () => [],
   ): void {
-    this.release();
+    const lender = this.owner;
+    this.detach();
+    if (lender !== null && lender !== kernel) {
+      this.lenders.push(new WeakRef(lender));
+      if (this.lenders.length > MAX_LENDERS) this.lenders.shift();
+    }
+    const setup = { module, memory, calls, own };
+    this.setups.set(kernel, setup);
+    this.install(kernel, setup);
+  }
+
+  private install(kernel: object, setup: KernelSetup): void {
     this.owner = kernel;
-    this.setup = { module, memory, calls, own };
+    this.setup = setup;
     for (let i = 0; i < this.helpers.length; i++) this.setUp(i);
   }
 
@@ -337,8 +361,34 @@ export class KernelThreads {
     return this.owner === kernel;
   }
 
-  /** Takes the helpers back from their kernel (they return to waiting for the next kernel's setup). */
-  release(): void {
+  /**
+   * A kernel is done with the helpers: if it has them, they go back to the latest kernel they were taken
+   * from that is still alive (it sees owns() again; its own calls set them up as before). Without a kernel:
+   * the helpers return to waiting for the next kernel's setup, and no kernel gets them back.
+   */
+  release(kernel?: object): void {
+    if (kernel === undefined) {
+      this.detach();
+      this.lenders.length = 0;
+      return;
+    }
+    const i = this.lenders.findIndex((r) => r.deref() === kernel);
+    if (i >= 0) this.lenders.splice(i, 1);
+    this.setups.delete(kernel);
+    if (this.owner !== kernel) return;
+    this.detach();
+    for (let lender = this.lenders.pop(); lender !== undefined; lender = this.lenders.pop()) {
+      const k = lender.deref();
+      const setup = k && this.setups.get(k);
+      if (k && setup) {
+        this.install(k, setup);
+        return;
+      }
+    }
+  }
+
+  /** Takes the helpers back from their kernel (they wait for the next kernel's setup). */
+  private detach(): void {
     if (this.owner === null) return;
     for (let i = 0; i < this.helpers.length; i++) this.post(i, OP_RELEASE, []);
     for (let i = 0; i < this.helpers.length; i++) this.wait(i);

@@ -320,8 +320,8 @@ export class LMKernel {
       throw new RangeError(`a batch of ${count} targets, the kernel holds 1 to ${this.batchSize}`);
   }
 
-  /** Gives the threads back. */
+  /** Gives the threads back (to the kernel they were taken from, if any). */
   release(): void {
-    if (this.pool?.owns(this)) this.pool.release();
+    this.pool?.release(this);
   }
 }

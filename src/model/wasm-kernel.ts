@@ -238,6 +238,8 @@ export class WasmKernel implements Kernel {
   private wsM = 0;
   /** Helpers of the pool that have this kernel's workspaces (more may join between batches). */
   private helpersReady = 0;
+  /** Each helper's workspace (setWorkspace's arguments): set up again when the helpers come back. */
+  private readonly helperWs: number[][] = [];
   private rowsPtr = 0;
   private rowsCap = 0;
   private timePtr = 0;
@@ -392,7 +394,7 @@ export class WasmKernel implements Kernel {
     this.x.setParams(emb, time, h, gemb, gtime, gh);
     recording = false;
     this.load();
-    if (this.pool) this.pool.acquire(this, shared!, this.memory, this.calls, (i) => this.copyFor(i));
+    if (this.pool) this.pool.acquire(this, shared!, this.memory, this.calls, (i) => this.helperCalls(i));
   }
 
   /** The bytes of the kernel's memory now: what the weights, the batches and the workspaces take. */
@@ -433,6 +435,12 @@ export class WasmKernel implements Kernel {
   }
 
   /** Helper i's copy of the weights (made now if it has none), as the setter its instance runs. */
+  /** What helper i runs on a new instance: its copy of the weights, and its workspace once it has one. */
+  private helperCalls(i: number): [string, number[]][] {
+    const ws = this.helperWs[i];
+    return ws ? [...this.copyFor(i), ["setWorkspace", ws]] : this.copyFor(i);
+  }
+
   private copyFor(i: number): [string, number[]][] {
     const w = this.weights;
     if (this.copies[i] === undefined) this.copies[i] = this.alloc(w.bytes) - w.base;
@@ -541,7 +549,10 @@ export class WasmKernel implements Kernel {
     if (!this.pool?.owns(this)) return;
     const n = this.pool.helperCount;
     if (this.wsM > 0) {
-      for (let i = from; i < n; i++) this.pool.post(i, OP_WORKSPACE, this.workspace(this.wsM));
+      for (let i = from; i < n; i++) {
+        this.helperWs[i] = this.workspace(this.wsM);
+        this.pool.post(i, OP_WORKSPACE, this.helperWs[i]);
+      }
       for (let i = from; i < n; i++) this.pool.wait(i);
     }
     this.helpersReady = n;
