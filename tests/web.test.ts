@@ -539,6 +539,11 @@ test("Next word: the tab lands on the shipped model's prediction; a model traine
   assert.ok(
     ["closed", "is", "fell", "was", "also", "opened"].includes((await page.textContent("#lm-top li .word"))!),
   );
+  await page.screenshot({ path: join(OUT, "next-1280.png"), fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  assert.ok(await noOverflow(page), "nothing wider than 390 px");
+  await page.screenshot({ path: join(OUT, "next-390.png"), fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 900 });
   await page.click("#lm-train-box summary");
   await page.fill("#lm-hops", "2");
   await page.fill("#lm-memory", "10");

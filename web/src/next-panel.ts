@@ -85,7 +85,7 @@ export function setupNext(page: Page): void {
         word.textContent = w.word;
         const bar = document.createElement("span");
         bar.className = "bar";
-        bar.style.width = `${Math.max(1, Math.round((200 * w.p) / most))}px`;
+        bar.style.width = `${Math.max(0.5, (100 * w.p) / most).toFixed(1)}%`;
         const p = document.createElement("span");
         p.className = "p";
         p.textContent = `${(100 * w.p).toFixed(1)}%`;
