@@ -79,6 +79,39 @@ test("lm train learns a slice of PTB, and test and next use the model it writes"
     const human = runCli(["lm", "next", "--model", out, "the", "stock"]);
     assert.equal(human.code, 0);
     assert.match(human.stdout, /hop 2/);
+    // --init goes on from the model: one step at a tiny lr (with sentence-only memories) leaves its figure
+    const more = ["--epochs", "1", "--steps-per-epoch", "1", "--lr", "1e-9", "--sentence-memory", "0.5"];
+    const ft = runCli([
+      "lm",
+      "train",
+      "--data",
+      data,
+      ...SMALL,
+      ...more,
+      "--init",
+      out,
+      "--json",
+      "--threads",
+      "1",
+    ]);
+    assert.equal(ft.code, 0, ft.stderr);
+    const fv = (ft.json as { history: { validPpl: number }[] }).history[0].validPpl;
+    assert.ok(Math.abs(fv - j.valid_ppl) < 1e-5 * j.valid_ppl, `${fv} vs ${j.valid_ppl}`);
+    const wrong = runCli([
+      "lm",
+      "train",
+      "--data",
+      data,
+      ...SMALL,
+      "--hops",
+      "3",
+      "--init",
+      out,
+      "--threads",
+      "1",
+    ]);
+    assert.equal(wrong.code, 2);
+    assert.equal(wrong.stderr.trim(), "error: --init: the model has hops 2, the run 3");
   });
 });
 

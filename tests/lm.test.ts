@@ -17,6 +17,7 @@ import {
 } from "../src/model/lm.js";
 import { LMKernel } from "../src/model/lm-kernel.js";
 import { preferFusedKernels } from "../src/model/wasm-kernel.js";
+import { lineStarts } from "../src/train/lm.js";
 import { Rng } from "../src/util/random.js";
 
 // Both builds of the kernel: relaxed SIMD with fused multiply-adds (what the Node edges, which turn it on in
@@ -241,6 +242,53 @@ function kernelAgainstTorch(fused: boolean): void {
     kernel.release();
   }
 }
+
+test("lm: a memory cut at a row's sentence start is the memory of the text from there (score and step, same bits)", () => {
+  // With starts, row b reads no word before starts[b]: the same as the row at t - s of the text cut at s.
+  const shape = KERNEL_SHAPE;
+  const words = randomWords(400, shape.vocabSize, 9);
+  // [target, start]; the memory is 9 words, so every start but the last's cuts it
+  const rows = [
+    [150, 145],
+    [260, 258],
+    [399, 391],
+    [200, 199],
+    [30, 2],
+  ];
+  const p = randomModel(shape, 7, "f32", 0.2);
+  const kernel = new LMKernel(p, 16);
+  try {
+    const cut = rows.map(([t, s]) => kernel.score(words.subarray(s), [t - s]));
+    const starts = rows.map(([t, s]) => kernel.score(words, [t], 1, [s]));
+    assert.deepEqual(starts, cut);
+    // a cut can only shorten a memory: a start before the window leaves it whole
+    assert.equal(kernel.score(words, [300], 1, [5]), kernel.score(words, [300]));
+  } finally {
+    kernel.release();
+  }
+  const [t, s] = rows[0];
+  const stepped = (w: Int32Array, pos: number, start?: number) => {
+    const q = randomModel(shape, 7, "f32", 0.2);
+    const k = new LMKernel(q, 16);
+    try {
+      k.step(w, [pos], 0.5, 3, start === undefined ? undefined : [start]);
+      k.sync();
+    } finally {
+      k.release();
+    }
+    return LM_TENSORS.map((n) => Array.from(q[n]));
+  };
+  assert.deepEqual(stepped(words, t, s), stepped(words.subarray(s), t - s));
+  assert.notDeepEqual(stepped(words, t, s), stepped(words, t));
+});
+
+test("lm: lineStarts gives each word's sentence start, from the <eos> before it", () => {
+  // <eos> is id 0
+  assert.deepEqual(
+    Array.from(lineStarts(Int32Array.from([5, 6, 0, 7, 8, 0, 0, 9]))),
+    [0, 0, 0, 2, 2, 2, 5, 6],
+  );
+});
 
 test("lm: the test figure of a run's best epoch so far leaves the training's kernel its threads", async () => {
   const text = `${Array.from({ length: 60 }, () => " the cat sat on the mat\n a dog ran in the park").join("\n")}\n`;

@@ -114,6 +114,8 @@ export { readLMText } from "../data/ptb.js";
 export interface LMTrainingOptions {
   /** Weights and state to go on from (a checkpoint); absent: fresh weights from the config's seed. */
   resume?: { params: LMParams; best: LMParams; state: LMTrainState };
+  /** A trained model to start from instead of fresh weights (its shape and vocabulary must be the run's). */
+  init?: LanguageModel;
 }
 
 /**
@@ -141,6 +143,22 @@ export class LMTraining {
     if (options.resume) {
       this.params = options.resume.params;
       this.best = options.resume.best;
+    } else if (options.init) {
+      const from = options.init.file;
+      for (const k of ["hops", "memory", "dim", "linDim"] as const)
+        if (from.config[k] !== config[k])
+          throw new FieldError("init", `the model has ${k} ${from.config[k]}, the run ${config[k]}`);
+      if (from.params.initHid !== config.initHid)
+        throw new FieldError(
+          "init",
+          `the model has initHid ${from.params.initHid}, the run ${config.initHid}`,
+        );
+      const a = from.vocab.words;
+      const b = corpus.vocab.words;
+      if (a.length !== b.length || a.some((w, i) => w !== b[i]))
+        throw new FieldError("init", "the model's vocabulary is not the training text's");
+      this.params = copyLMParams(from.params);
+      this.best = copyLMParams(from.params);
     } else {
       this.params = createLMParams(shape, "f32");
       initLMParams(this.params, new Rng(config.seed), config.initStd);

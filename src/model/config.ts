@@ -358,6 +358,11 @@ export interface LMConfig {
   /** SGD steps an epoch; 0: as many targets as the training text has words (ceil(words / batch)). */
   stepsPerEpoch: number;
   seed: number;
+  /**
+   * The share of each batch's targets whose memory holds only their own sentence (from the `<eos>` before
+   * it), as a typed prompt has; the rest have a full memory. 0 (the paper): all full.
+   */
+  sentenceMemory: number;
 }
 
 export const LM_PAPER_DEFAULTS: Readonly<LMConfig> = Object.freeze({
@@ -375,6 +380,7 @@ export const LM_PAPER_DEFAULTS: Readonly<LMConfig> = Object.freeze({
   initStd: 0.05,
   stepsPerEpoch: 0,
   seed: 1,
+  sentenceMemory: 0,
 });
 
 /** The paper's config with `overrides`; linDim follows dim (half of it) unless given. */
@@ -408,4 +414,6 @@ export function validateLMConfig(cfg: LMConfig): void {
   if (!(Number.isFinite(cfg.anneal) && cfg.anneal >= 1))
     throw new ConfigError("anneal", `must be a number >= 1, got ${cfg.anneal}`);
   if (!Number.isFinite(cfg.initHid)) throw new ConfigError("initHid", "must be a number");
+  if (!(Number.isFinite(cfg.sentenceMemory) && cfg.sentenceMemory >= 0 && cfg.sentenceMemory <= 1))
+    throw new ConfigError("sentenceMemory", `must be a number from 0 to 1, got ${cfg.sentenceMemory}`);
 }

@@ -72,6 +72,8 @@ const lmConfigSchema = z
     initStd: z.number(),
     stepsPerEpoch: z.number(),
     seed: z.number(),
+    // files from before the field trained as the paper does
+    sentenceMemory: z.number().default(0),
   })
   .strict();
 

@@ -240,14 +240,22 @@ export class LMKernel {
     }
   }
 
-  /** Fills the batch: the targets at `positions` of `words`, each with the N words before it. */
-  private fill(words: Int32Array, positions: ArrayLike<number>, count: number): void {
+  /**
+   * Fills the batch: the targets at `positions` of `words`, each with the N words before it, none before
+   * the text's start or, with `starts`, before starts[b] (the slots before are masked).
+   */
+  private fill(
+    words: Int32Array,
+    positions: ArrayLike<number>,
+    count: number,
+    starts?: ArrayLike<number>,
+  ): void {
     const N = this.params.memory;
     const i32 = new Int32Array(this.memory.buffer);
     const ctx = this.ptr.ctx >> 2;
     for (let b = 0; b < count; b++) {
       const t = positions[b];
-      const lo = Math.max(0, N - t);
+      const lo = Math.min(N, Math.max(0, N - t + (starts ? Math.max(0, starts[b]) : 0)));
       i32[(this.ptr.tgt >> 2) + b] = words[t];
       i32[(this.ptr.lo >> 2) + b] = lo;
       const row = ctx + b * N;
@@ -274,10 +282,18 @@ export class LMKernel {
     return s;
   }
 
-  /** The summed loss (-log p) of the targets at `positions` (at most batchSize), slots before 0 masked. */
-  score(words: Int32Array, positions: ArrayLike<number>, count = positions.length): number {
+  /**
+   * The summed loss (-log p) of the targets at `positions` (at most batchSize), slots before 0 (or before
+   * `starts`) masked.
+   */
+  score(
+    words: Int32Array,
+    positions: ArrayLike<number>,
+    count = positions.length,
+    starts?: ArrayLike<number>,
+  ): number {
     this.check(count);
-    this.fill(words, positions, count);
+    this.fill(words, positions, count, starts);
     this.run(PHASE.forward);
     this.run(PHASE.logits);
     this.run(PHASE.loss);
@@ -286,17 +302,19 @@ export class LMKernel {
 
   /**
    * One SGD step on the targets at `positions`: the loss summed over them, the gradient scaled to maxNorm
-   * when above it, then w -= lr g. Returns the summed loss and the gradient's norm before the clip.
+   * when above it, then w -= lr g. Returns the summed loss and the gradient's norm before the clip. With
+   * `starts`, row b's memory holds no word before starts[b].
    */
   step(
     words: Int32Array,
     positions: ArrayLike<number>,
     lr: number,
     maxNorm: number,
+    starts?: ArrayLike<number>,
   ): { loss: number; norm: number } {
     const count = positions.length;
     this.check(count);
-    this.fill(words, positions, count);
+    this.fill(words, positions, count, starts);
     this.run(PHASE.forward);
     this.run(PHASE.logits);
     this.run(PHASE.lossGrad);

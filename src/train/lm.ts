@@ -80,11 +80,28 @@ export function scoreText(kernel: LMKernel, words: Int32Array, onBatch?: (done: 
   return total / words.length;
 }
 
+/**
+ * For each position t, where the sentence of the word at t starts in memory: the `<eos>` (id 0) before it,
+ * as `next()` puts one before a typed prompt (0 where no line ended before t).
+ */
+export function lineStarts(words: Int32Array): Int32Array {
+  const out = new Int32Array(words.length);
+  let last = 0;
+  for (let t = 0; t < words.length; t++) {
+    out[t] = last;
+    if (words[t] === 0) last = t;
+  }
+  return out;
+}
+
 export class LMTrainer {
   readonly kernel: LMKernel;
   readonly stepsPerEpoch: number;
   private readonly rng = new Rng(0);
   private readonly positions: Int32Array;
+  /** With cfg.sentenceMemory: where each row's memory starts, and each word's sentence start. */
+  private readonly starts: Int32Array | null = null;
+  private readonly lineStart: Int32Array | null = null;
 
   constructor(
     readonly cfg: LMConfig,
@@ -104,6 +121,10 @@ export class LMTrainer {
     this.stepsPerEpoch = lmStepsPerEpoch(cfg, train.length);
     this.rng.setState(state.rng);
     this.positions = new Int32Array(cfg.batchSize);
+    if (cfg.sentenceMemory > 0) {
+      this.starts = new Int32Array(cfg.batchSize);
+      this.lineStart = lineStarts(train);
+    }
   }
 
   get done(): boolean {
@@ -122,7 +143,13 @@ export class LMTrainer {
     const steps = Math.min(maxSteps, this.stepsPerEpoch - s.step);
     for (let i = 0; i < steps; i++) {
       for (let b = 0; b < B; b++) this.positions[b] = N + this.rng.int(span);
-      const r = this.kernel.step(this.train, this.positions, s.lr, this.cfg.maxGradNorm);
+      const starts = this.starts;
+      if (starts && this.lineStart) {
+        // drawn after the positions, and only with the option: the paper's runs keep their stream
+        for (let b = 0; b < B; b++)
+          starts[b] = this.rng.next() < this.cfg.sentenceMemory ? this.lineStart[this.positions[b]] : 0;
+      }
+      const r = this.kernel.step(this.train, this.positions, s.lr, this.cfg.maxGradNorm, starts ?? undefined);
       if (!Number.isFinite(r.loss))
         throw new Error(`training diverged: the loss is ${r.loss} at epoch ${s.epoch + 1}`);
       s.lossSum += r.loss;

@@ -17,7 +17,7 @@ import {
   readLMText,
 } from "../../api/lm.js";
 import { decodeUtf8 } from "../../data/decode.js";
-import { DataError } from "../../data/errors.js";
+import { DataError, FieldError } from "../../data/errors.js";
 import type { LMTextLimits } from "../../data/ptb.js";
 import { LM_PAPER_DEFAULTS, type LMConfig, makeLMConfig } from "../../model/config.js";
 import { lmCheckpointFromBytes, lmCheckpointToBytes } from "../../train/lm-checkpoint.js";
@@ -45,6 +45,12 @@ const LM_OPTIONS: [keyof LMConfig, string, "int" | "float", string][] = [
   ["initStd", "--init-std", "float", "weights drawn from N(0, this)"],
   ["stepsPerEpoch", "--steps-per-epoch", "int", "SGD steps an epoch (0: training words / batch)"],
   ["seed", "--seed", "int", "seed of the weights and of the order of the targets"],
+  [
+    "sentenceMemory",
+    "--sentence-memory",
+    "float",
+    "share of the targets trained with only their own sentence in memory, as typed prompts have",
+  ],
 ];
 
 function addLMConfigOptions(cmd: Command): Command {
@@ -164,6 +170,8 @@ export interface LMRunOptions {
   budget: number;
   label: string;
   quiet: boolean;
+  /** A trained model to start from (a fresh run only: a resumed one has its checkpoint's weights). */
+  init?: LanguageModel;
   onEpoch?: (e: LMEpoch, t: LMTraining, seconds: number) => void;
 }
 
@@ -195,7 +203,12 @@ export async function runLMTraining(o: LMRunOptions): Promise<LMRunResult> {
     training = new LMTraining(o.corpus, o.config, { resume: c });
     prior = c.seconds;
   } else {
-    training = new LMTraining(o.corpus, o.config);
+    try {
+      training = new LMTraining(o.corpus, o.config, { init: o.init });
+    } catch (e) {
+      if (e instanceof FieldError && e.field === "init") throw new UsageError(`--init: ${e.detail}`);
+      throw e;
+    }
   }
   const started = performance.now() / 1000;
   const elapsed = () => prior + performance.now() / 1000 - started;
@@ -326,6 +339,7 @@ class LMProgress {
 
 interface TrainOptions extends DataOptions, Record<string, unknown> {
   out?: string;
+  init?: string;
   checkpoint?: string;
   resume?: boolean;
   force?: boolean;
@@ -351,6 +365,10 @@ export function registerLM(program: Command): void {
       "go on from the checkpoint of an interrupted run (the same weights as one never stopped)",
     )
     .option("--force", "start over where the checkpoint of an interrupted run is")
+    .option(
+      "--init <model>",
+      "start from a trained model's weights (a file or a shipped name; same shape and vocabulary)",
+    )
     .option("--save-every <seconds>", "seconds between checkpoints (default: 120)")
     .option("--time-budget <seconds>", "stop after this long, with a checkpoint (default: none)")
     .option("--max-train-words <n>", "train on the first n words of the training text only")
@@ -364,6 +382,7 @@ export function registerLM(program: Command): void {
     const { corpus, dir } = loadCorpus(opts);
     const checkpoint = opts.checkpoint ?? (opts.out ? `${opts.out}.ckpt` : undefined);
     const threads = parseThreads(opts.threads);
+    const init = opts.init !== undefined ? loadLMFile(opts.init) : undefined;
     const r = await withKernelThreads(threads, () =>
       runLMTraining({
         corpus,
@@ -377,6 +396,7 @@ export function registerLM(program: Command): void {
         budget: opts.timeBudget ? wholeOption("--time-budget", opts.timeBudget, 1) : 0,
         label: `lm ${config.hops} hops, memory ${config.memory}`,
         quiet: opts.quiet === true || opts.json === true,
+        init,
       }),
     );
     const s = r.training.state;
