@@ -244,10 +244,23 @@ test("lm run trains its rows into a results file beside the paper's, with the re
     const json = JSON.parse(readFileSync(join(dir, "results", "lm.json"), "utf8"));
     assert.equal(json.rows[0].finished, true);
     assert.ok(json.rows[0].testPpl > 1);
-    // run again: a finished row is not trained again
+    // run again: a finished row is not trained again, nor one written before a config field existed
     const again = runCli([...small, "--threads", "1", "--quiet"]);
     assert.equal(again.code, 0, again.stderr);
     assert.deepEqual(JSON.parse(readFileSync(join(dir, "results", "lm.json"), "utf8")), json);
+    const older = structuredClone(json);
+    delete older.rows[0].config.sentenceMemory;
+    writeFileSync(join(dir, "results", "lm.json"), JSON.stringify(older));
+    const third = runCli([...small, "--threads", "1", "--quiet"]);
+    assert.equal(third.code, 0, third.stderr);
+    assert.deepEqual(
+      JSON.parse(readFileSync(join(dir, "results", "lm.json"), "utf8")).rows[0].seconds,
+      json.rows[0].seconds,
+    );
+    writeFileSync(join(dir, "results", "lm.json"), '{"rows": [{"config": {"hops": -1}}]}');
+    const bad = runCli([...small, "--threads", "1", "--quiet"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^error: \S+lm\.json: not a results file of lm run \(config\.hops: /);
   });
 });
 

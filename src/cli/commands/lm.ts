@@ -153,6 +153,22 @@ function loadLMFile(given: string | undefined): LanguageModel {
   return loadLM(readModelBytes(path), path);
 }
 
+/**
+ * The results file of earlier `lm run`s. Its rows' configs are read through makeLMConfig: a row written
+ * before a config field existed gets the field's default (the paper's), so a finished run still matches
+ * the command that made it and is not trained again.
+ */
+function readLMResults(path: string): LMResults {
+  try {
+    const record = JSON.parse(readFileSync(path, "utf8")) as LMResults;
+    for (const row of record.rows) row.config = makeLMConfig(row.config);
+    return record;
+  } catch (e) {
+    const detail = e instanceof FieldError ? `config.${e.field}: ${e.detail}` : (e as Error).message;
+    throw new UsageError(`${path}: not a results file of lm run (${detail})`);
+  }
+}
+
 // ---- training ----
 
 export interface LMRunOptions {
@@ -543,9 +559,7 @@ function registerRun(lm: Command): void {
       const work = resolve(opts.work ?? ".memn2n-lm");
       const resultsMd = resolve(opts.results ?? "results/lm-ptb.md");
       const resultsJson = resultsMd.replace(/\.md$/, "") + ".json";
-      const record: LMResults = existsSync(resultsJson)
-        ? (JSON.parse(readFileSync(resultsJson, "utf8")) as LMResults)
-        : { rows: [] };
+      const record: LMResults = existsSync(resultsJson) ? readLMResults(resultsJson) : { rows: [] };
       const threads = parseThreads(opts.threads);
       const started = performance.now() / 1000;
       const budget = opts.timeBudget ? wholeOption("--time-budget", opts.timeBudget, 1) : 0;
