@@ -257,6 +257,15 @@ test("lm run trains its rows into a results file beside the paper's, with the re
       JSON.parse(readFileSync(join(dir, "results", "lm.json"), "utf8")).rows[0].seconds,
       json.rows[0].seconds,
     );
+    // another recipe for the same row and seed is refused: it would overwrite the finished run
+    const other = runCli([...small, "--sentence-memory", "0.5", "--threads", "1", "--quiet"]);
+    assert.equal(other.code, 2);
+    assert.match(
+      other.stderr,
+      /has a finished 3x100 run of seed 1 made with another config \(sentenceMemory 0 there, 0\.5 here\): give this one its own --results and --work\n$/,
+    );
+    const kept = JSON.parse(readFileSync(join(dir, "results", "lm.json"), "utf8"));
+    assert.equal(kept.rows[0].seconds, json.rows[0].seconds);
     writeFileSync(join(dir, "results", "lm.json"), '{"rows": [{"config": {"hops": -1}}]}');
     const bad = runCli([...small, "--threads", "1", "--quiet"]);
     assert.equal(bad.code, 2);

@@ -596,7 +596,17 @@ function registerRun(lm: Command): void {
         const name = `${row.hops}x${row.memory}`;
         const isRun = (r: LMRow) => r.name === name && r.config.seed === seed;
         const existing = record.rows.find(isRun);
-        if (existing?.finished && JSON.stringify(existing.config) === JSON.stringify(config)) continue;
+        if (existing?.finished) {
+          if (JSON.stringify(existing.config) === JSON.stringify(config)) continue;
+          // another recipe under the same row and seed would overwrite a finished run and its model file
+          const changed = (Object.keys(config) as (keyof LMConfig)[])
+            .filter((k) => existing.config[k] !== config[k])
+            .map((k) => `${k} ${existing.config[k]} there, ${config[k]} here`);
+          throw new UsageError(
+            `${resultsJson} has a finished ${name} run of seed ${seed} made with another config ` +
+              `(${changed.join("; ")}): give this one its own --results and --work`,
+          );
+        }
         const left = budget > 0 ? budget - (performance.now() / 1000 - started) : 0;
         if (budget > 0 && left < 30) break;
         // the paper's default seed keeps the plain names, so runs made before --repeats go on from their files
