@@ -77,28 +77,36 @@ test("1, 2 and 3 threads train bit-identical weights", async () => {
   }
 });
 
+/**
+ * A small dialog model's kernel (the candidate layer) trained `steps` SGD steps on random dialogs; `before`
+ * runs before each step. Returns the kernel's thread count after each step, the losses and the weights.
+ */
+function trainDialogKernel(steps: number, before?: (step: number, k: WasmKernel) => void) {
+  const V = 15;
+  const shape = { vocabSize: V, dim: 9, timeSize: 6, hops: 2, tying: "adjacent" as const, temporal: false };
+  const p = createParams(shape, "f32");
+  initParams(p, new Rng(3), 0.3);
+  const rng = new Rng(5);
+  const batch = randomBatch(rng, V, 6, 5, 40);
+  const k = new WasmKernel(p, "bow", undefined, createHead(randomCandidates(rng, batch, V, true, 7), V));
+  const rows = Int32Array.from({ length: 32 }, (_, i) => (i * 3) % 40);
+  const losses: number[] = [];
+  const threads: number[] = [];
+  for (let step = 0; step < steps; step++) {
+    before?.(step, k);
+    losses.push(k.run(batch, rows, 32, false, true, null).loss);
+    k.step(0.05, 2, "per-matrix");
+    threads.push(k.threads);
+  }
+  k.sync();
+  return { threads, losses, weights: namedTensors(p).map((t) => Array.from(t.data)) };
+}
+
 test("the dialog model's candidate layer trains bit-identical weights on 1, 2 and 3 threads", async () => {
-  const weights = () => {
-    const V = 15;
-    const shape = { vocabSize: V, dim: 9, timeSize: 6, hops: 2, tying: "adjacent" as const, temporal: false };
-    const p = createParams(shape, "f32");
-    initParams(p, new Rng(3), 0.3);
-    const rng = new Rng(5);
-    const batch = randomBatch(rng, V, 6, 5, 40);
-    const k = new WasmKernel(p, "bow", undefined, createHead(randomCandidates(rng, batch, V, true, 7), V));
-    const rows = Int32Array.from({ length: 32 }, (_, i) => (i * 3) % 40);
-    const losses: number[] = [];
-    for (let step = 0; step < 4; step++) {
-      losses.push(k.run(batch, rows, 32, false, true, null).loss);
-      k.step(0.05, 2, "per-matrix");
-    }
-    k.sync();
-    return { threads: k.threads, losses, weights: namedTensors(p).map((t) => Array.from(t.data)) };
-  };
-  const one = await withKernelThreads(1, weights);
+  const one = await withKernelThreads(1, () => trainDialogKernel(4));
   for (const n of [2, 3]) {
-    const many = await withKernelThreads(n, weights, false);
-    assert.equal(many.threads, n);
+    const many = await withKernelThreads(n, () => trainDialogKernel(4), false);
+    assert.deepEqual(many.threads, [n, n, n, n]);
     assert.deepEqual(many.losses, one.losses);
     assert.deepEqual(many.weights, one.weights);
   }
@@ -108,47 +116,22 @@ test("a kernel made while another trains borrows its threads and hands them back
   // A dialog kernel trains 6 steps; after 3, an LM kernel is made (it takes the helpers) and released. The
   // helpers must come back set up as before, their workspaces too: a helper writing where it has no
   // workspace would change the losses and weights, which must be the 1-thread ones.
-  const weights = (lend: boolean) => {
-    const V = 15;
-    const shape = { vocabSize: V, dim: 9, timeSize: 6, hops: 2, tying: "adjacent" as const, temporal: false };
-    const p = createParams(shape, "f32");
-    initParams(p, new Rng(3), 0.3);
-    const rng = new Rng(5);
-    const batch = randomBatch(rng, V, 6, 5, 40);
-    const k = new WasmKernel(p, "bow", undefined, createHead(randomCandidates(rng, batch, V, true, 7), V));
-    const rows = Int32Array.from({ length: 32 }, (_, i) => (i * 3) % 40);
-    const losses: number[] = [];
-    const threads: number[] = [];
-    for (let step = 0; step < 6; step++) {
-      if (lend && step === 3) {
-        const lm = createLMParams(
-          { vocabSize: 20, dim: 8, memory: 5, hops: 2, linDim: 4, initHid: 0.1 },
-          "f32",
-        );
-        initLMParams(lm, new Rng(1), 0.1);
-        const borrower = new LMKernel(lm, 8);
-        threads.push(k.threads, borrower.threads);
-        assert.ok(
-          Number.isFinite(
-            borrower.score(
-              Int32Array.from({ length: 40 }, (_, i) => i % 20),
-              [5, 9, 30],
-            ),
-          ),
-        );
-        borrower.release();
-      }
-      losses.push(k.run(batch, rows, 32, false, true, null).loss);
-      k.step(0.05, 2, "per-matrix");
-      threads.push(k.threads);
-    }
-    k.sync();
-    return { threads, losses, weights: namedTensors(p).map((t) => Array.from(t.data)) };
+  const during: number[] = [];
+  const lend = (step: number, k: WasmKernel) => {
+    if (step !== 3) return;
+    const lm = createLMParams({ vocabSize: 20, dim: 8, memory: 5, hops: 2, linDim: 4, initHid: 0.1 }, "f32");
+    initLMParams(lm, new Rng(1), 0.1);
+    const borrower = new LMKernel(lm, 8);
+    during.push(k.threads, borrower.threads);
+    const text = Int32Array.from({ length: 40 }, (_, i) => i % 20);
+    assert.ok(Number.isFinite(borrower.score(text, [5, 9, 30])));
+    borrower.release();
   };
-  const one = await withKernelThreads(1, () => weights(false));
-  const lent = await withKernelThreads(2, () => weights(true), false);
-  // 3 steps on 2 threads; while the LM kernel has the helpers, the dialog kernel has 1 and it has 2; then 2 again
-  assert.deepEqual(lent.threads, [2, 2, 2, 1, 2, 2, 2, 2]);
+  const one = await withKernelThreads(1, () => trainDialogKernel(6));
+  const lent = await withKernelThreads(2, () => trainDialogKernel(6, lend), false);
+  // while the LM kernel has the helpers, the dialog kernel computes alone; after, on both again
+  assert.deepEqual(during, [1, 2]);
+  assert.deepEqual(lent.threads, [2, 2, 2, 2, 2, 2]);
   assert.deepEqual(lent.losses, one.losses);
   assert.deepEqual(lent.weights, one.weights);
 });
