@@ -2,8 +2,8 @@
 // products of the output layer (d = 150, V = 10,000, batch 128), one thread, in both builds (baseline SIMD;
 // relaxed SIMD, whose multiply-adds are fused). (2) Whole training steps of Table 2's rows on 1 thread and on
 // every core with the build the CLI runs (relaxed SIMD), and on every core with the baseline build: words/s,
-// minutes an epoch (7,263 steps of 128), and GFLOP/s counted as the PyTorch reference counts them. (3) The same steps by the independent PyTorch reference
-// (../shared/reference/memn2n_lm.py) on this CPU, at 1 thread and at every thread, the same 50 steps of 128
+// minutes an epoch (7,263 steps of 128), and GFLOP/s counted as the PyTorch reference counts them. (3) The
+// same steps by the independent PyTorch reference (../shared/reference/memn2n_lm.py) on this CPU, at 1 thread and at every thread, the same 50 steps of 128
 // targets drawn the same way: one run each, in the same sitting. Ceilings: the WebAssembly SIMD multiply-add
 // loop and native sgemm (OpenBLAS). Writes bench/lm-results.json and the "lm" section of bench/RESULTS.md.
 import { spawnSync } from "node:child_process";

@@ -434,13 +434,13 @@ export class WasmKernel implements Kernel {
     return this.i32View;
   }
 
-  /** Helper i's copy of the weights (made now if it has none), as the setter its instance runs. */
   /** What helper i runs on a new instance: its copy of the weights, and its workspace once it has one. */
   private helperCalls(i: number): [string, number[]][] {
     const ws = this.helperWs[i];
     return ws ? [...this.copyFor(i), ["setWorkspace", ws]] : this.copyFor(i);
   }
 
+  /** Helper i's copy of the weights (made now if it has none), as the setter its instance runs. */
   private copyFor(i: number): [string, number[]][] {
     const w = this.weights;
     if (this.copies[i] === undefined) this.copies[i] = this.alloc(w.bytes) - w.base;

@@ -100,8 +100,7 @@ export class LMTrainer {
   private readonly rng = new Rng(0);
   private readonly positions: Int32Array;
   /** With cfg.sentenceMemory: where each row's memory starts, and each word's sentence start. */
-  private readonly starts: Int32Array | null = null;
-  private readonly lineStart: Int32Array | null = null;
+  private readonly cut: { starts: Int32Array; lineStart: Int32Array } | null = null;
 
   constructor(
     readonly cfg: LMConfig,
@@ -121,10 +120,8 @@ export class LMTrainer {
     this.stepsPerEpoch = lmStepsPerEpoch(cfg, train.length);
     this.rng.setState(state.rng);
     this.positions = new Int32Array(cfg.batchSize);
-    if (cfg.sentenceMemory > 0) {
-      this.starts = new Int32Array(cfg.batchSize);
-      this.lineStart = lineStarts(train);
-    }
+    if (cfg.sentenceMemory > 0)
+      this.cut = { starts: new Int32Array(cfg.batchSize), lineStart: lineStarts(train) };
   }
 
   get done(): boolean {
@@ -143,13 +140,13 @@ export class LMTrainer {
     const steps = Math.min(maxSteps, this.stepsPerEpoch - s.step);
     for (let i = 0; i < steps; i++) {
       for (let b = 0; b < B; b++) this.positions[b] = N + this.rng.int(span);
-      const starts = this.starts;
-      if (starts && this.lineStart) {
+      const cut = this.cut;
+      if (cut) {
         // drawn after the positions, and only with the option: the paper's runs keep their stream
         for (let b = 0; b < B; b++)
-          starts[b] = this.rng.next() < this.cfg.sentenceMemory ? this.lineStart[this.positions[b]] : 0;
+          cut.starts[b] = this.rng.next() < this.cfg.sentenceMemory ? cut.lineStart[this.positions[b]] : 0;
       }
-      const r = this.kernel.step(this.train, this.positions, s.lr, this.cfg.maxGradNorm, starts ?? undefined);
+      const r = this.kernel.step(this.train, this.positions, s.lr, this.cfg.maxGradNorm, cut?.starts);
       if (!Number.isFinite(r.loss))
         throw new Error(`training diverged: the loss is ${r.loss} at epoch ${s.epoch + 1}`);
       s.lossSum += r.loss;
