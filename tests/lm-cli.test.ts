@@ -318,6 +318,23 @@ test("lm run --repeats runs each row with successive seeds and names the best by
     const after = JSON.parse(readFileSync(join(dir, "lm.json"), "utf8")) as typeof json;
     assert.deepEqual(after.rows.slice(0, 3), json.rows);
     assert.equal(runCli([...cmd, "--repeats", "0"]).code, 2);
+    // a run recorded as unfinished whose checkpoint is gone starts over, and says so; the same seed
+    // retraces the same run
+    const lost = {
+      ...after,
+      rows: after.rows.map((x) => (x.config.seed === 5 ? { ...x, finished: false } : x)),
+    };
+    writeFileSync(join(dir, "lm.json"), JSON.stringify(lost));
+    const again = runCli([...cmd, "--seed", "5"]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(
+      again.stderr,
+      /lm 2x10 seed 5: \S+lm\.json has 1 epoch of this run but \S+2x10-seed5\.ckpt is not there: starting it over from epoch 1/,
+    );
+    const redone = JSON.parse(readFileSync(join(dir, "lm.json"), "utf8")) as typeof json;
+    const five = (j: typeof json) => j.rows.find((x) => x.config.seed === 5)!;
+    assert.equal(five(redone).finished, true);
+    assert.equal(five(redone).validPpl, five(json).validPpl);
   });
 });
 

@@ -612,6 +612,14 @@ function registerRun(lm: Command): void {
         // the paper's default seed keeps the plain names, so runs made before --repeats go on from their files
         const file = seed === LM_PAPER_DEFAULTS.seed ? name : `${name}-seed${seed}`;
         const checkpoint = join(work, `${file}.ckpt`);
+        const label = `lm ${name}${repeats > 1 || seed !== LM_PAPER_DEFAULTS.seed ? ` seed ${seed}` : ""}`;
+        // a results file carried to another machine, or a cleared --work: say so rather than quietly
+        // putting the recorded epochs back to none
+        if (existing && !existing.finished && !existsSync(checkpoint))
+          console.error(
+            `${label}: ${resultsJson} has ${existing.epochs} epoch${existing.epochs === 1 ? "" : "s"} of this run ` +
+              `but ${checkpoint} is not there: starting it over from epoch 1`,
+          );
         const command = `memn2n lm run --rows ${name}${commandOptions(opts)}`;
         const entry: LMRow = {
           name,
@@ -649,7 +657,7 @@ function registerRun(lm: Command): void {
             force: false,
             saveEvery: opts.saveEvery ? wholeOption("--save-every", opts.saveEvery, 1) : 120,
             budget: budget > 0 ? left : 0,
-            label: `lm ${name}${repeats > 1 || seed !== LM_PAPER_DEFAULTS.seed ? ` seed ${seed}` : ""}`,
+            label,
             quiet: opts.quiet === true,
             onEpoch: (_e, t, seconds) => {
               entry.epochs = t.state.epoch;
