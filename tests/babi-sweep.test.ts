@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { SWEEP_PARTS } from "../src/cli/commands/babi.js";
 import { mergeParts } from "../src/cli/shards.js";
-import { BABI_EN, killWhen, ROOT, runCli, withTmpDir, withTmpDirAsync } from "./helpers.js";
+import { BABI_EN, cliArgs, killWhen, ROOT, runCli, withTmpDir, withTmpDirAsync } from "./helpers.js";
 
 /** The first `lines` lines of tasks 1 and 20, train and test, written to `dir`. */
 function twoTasks(dir: string, lines: number): void {
@@ -203,16 +203,7 @@ test("a sweep run as three shards in separate processes and merged gives the one
           new Promise<void>((resolve, reject) => {
             const child = spawn(
               process.execPath,
-              [
-                "--import",
-                "tsx",
-                join(ROOT, "src/cli/run.ts"),
-                ...args,
-                "--shard",
-                `${k}/3`,
-                "--out",
-                join(dir, "s"),
-              ],
+              cliArgs(...args, "--shard", `${k}/3`, "--out", join(dir, "s")),
               { cwd: ROOT, stdio: "ignore" },
             );
             child.on("exit", (code) =>

@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import * as tar from "tar";
-import { BABI_EN, ROOT, withTmpDirAsync } from "./helpers.js";
+import { BABI_EN, cliArgs, ROOT, withTmpDirAsync } from "./helpers.js";
 
 const TRAIN = "qa1_single-supporting-fact_train.txt";
 const TEST = "qa1_single-supporting-fact_test.txt";
@@ -72,7 +72,7 @@ function buildInTmp(corruptFile: boolean, poison = false): Promise<Buffer> {
 /** Runs the CLI asynchronously (the server lives in this process, so spawnSync would block it). */
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src/cli/run.ts"), ...args], {
+    const child = spawn(process.execPath, cliArgs(...args), {
       cwd: ROOT,
     });
     let stdout = "";

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { parseBabi } from "../src/data/babi.js";
 import { parseDialogs } from "../src/data/dialog.js";
-import { BABI_EN, postJson, ROOT, runCli, serve, withTmpDir, withTmpDirAsync } from "./helpers.js";
+import { BABI_EN, cliArgs, postJson, ROOT, runCli, serve, withTmpDir, withTmpDirAsync } from "./helpers.js";
 
 /** Runs the CLI with stdout read until the first line, then closed, as `| head -1` does. */
 function headOne(
@@ -15,7 +15,7 @@ function headOne(
   input?: string,
 ): Promise<{ code: number | null; first: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src/cli/run.ts"), ...args], {
+    const child = spawn(process.execPath, cliArgs(...args), {
       cwd: ROOT,
       stdio: ["pipe", "pipe", "pipe"],
     });

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -9,6 +9,30 @@ export const SHARED_DATA = resolve(ROOT, "..", "shared", "data");
 export const BABI_ROOT = join(SHARED_DATA, "babi", "tasks_1-20_v1-2");
 export const BABI_EN = join(BABI_ROOT, "en");
 
+const BUILT_CLI = join(ROOT, "dist", "cli", "run.js");
+let built = false;
+
+/**
+ * node's arguments for the CLI with `args`: the built copy, as `npx memn2n` runs it. `npm test` builds it
+ * first; a child under the tsx loader took about half a second more to start, over some 200 children.
+ */
+export function cliArgs(...args: string[]): string[] {
+  if (!built) {
+    // a test run alone after an edit would otherwise exercise the code before the edit
+    const at = existsSync(BUILT_CLI) ? statSync(BUILT_CLI).mtimeMs : 0;
+    const src = join(ROOT, "src");
+    const newer = readdirSync(src, { recursive: true, encoding: "utf8" }).find(
+      (f) => f.endsWith(".ts") && statSync(join(src, f)).mtimeMs > at,
+    );
+    if (newer !== undefined)
+      throw new Error(
+        `dist/cli is older than src/${newer}: run \`npm run build:cli\` (npm test does it first)`,
+      );
+    built = true;
+  }
+  return [BUILT_CLI, ...args];
+}
+
 export interface CliResult {
   code: number;
   stdout: string;
@@ -17,12 +41,12 @@ export interface CliResult {
   json: unknown;
 }
 
-/** Runs the CLI from source in a child process, as a user would run it. */
+/** Runs the CLI in a child process, as a user would run it. */
 export function runCli(
   args: string[],
   opts: { input?: string; env?: Record<string, string> } = {},
 ): CliResult {
-  const r = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "src/cli/run.ts"), ...args], {
+  const r = spawnSync(process.execPath, cliArgs(...args), {
     encoding: "utf8",
     input: opts.input,
     env: { ...process.env, ...opts.env },
@@ -68,7 +92,7 @@ export function checkpointEpoch(ckpt: string): number {
 }
 
 /**
- * Runs the CLI from source and kills it with SIGKILL once its checkpoint `ckpt` shows a run at `epoch` (or
+ * Runs the CLI and kills it with SIGKILL once its checkpoint `ckpt` shows a run at `epoch` (or
  * after two minutes); returns the epoch the checkpoint holds after the kill.
  */
 export async function killAtEpoch(args: string[], ckpt: string, epoch: number): Promise<number> {
@@ -76,9 +100,9 @@ export async function killAtEpoch(args: string[], ckpt: string, epoch: number): 
   return checkpointEpoch(ckpt);
 }
 
-/** Runs the CLI from source and kills it with SIGKILL once `ready()` holds (or after two minutes). */
+/** Runs the CLI and kills it with SIGKILL once `ready()` holds (or after two minutes). */
 export async function killWhen(args: string[], ready: () => boolean): Promise<void> {
-  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src/cli/run.ts"), ...args], {
+  const child = spawn(process.execPath, cliArgs(...args), {
     cwd: ROOT,
     stdio: ["ignore", "ignore", "pipe"],
   });
@@ -150,25 +174,14 @@ export interface Served {
 }
 
 /**
- * `memn2n serve --port 0` from source, as a user runs it (one worker unless `args` say otherwise);
+ * `memn2n serve --port 0`, as a user runs it (one worker unless `args` say otherwise);
  * resolves once it listens.
  */
 export function serve(args: string[] = []): Promise<Served> {
   const workers = args.includes("--workers") ? [] : ["--workers", "1"];
   const child = spawn(
     process.execPath,
-    [
-      "--import",
-      "tsx",
-      join(ROOT, "src/cli/run.ts"),
-      "serve",
-      "--port",
-      "0",
-      "--log-level",
-      "warn",
-      ...workers,
-      ...args,
-    ],
+    cliArgs("serve", "--port", "0", "--log-level", "warn", ...workers, ...args),
     { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
   );
   let out = "";

@@ -8,6 +8,7 @@ import { LanguageModel, loadLM, readLMCorpus } from "../src/api/lm.js";
 import { LM_TENSORS } from "../src/model/lm.js";
 import { lmCheckpointFromBytes } from "../src/train/lm-checkpoint.js";
 import {
+  cliArgs,
   killWhen,
   postJson,
   ROOT,
@@ -191,7 +192,7 @@ test("lm train stops on SIGTERM between steps, writing a checkpoint to go on fro
     const child = spawn(
       process.execPath,
       [
-        ...["--import", "tsx", join(ROOT, "src/cli/run.ts"), "lm", "train", "--data", data, ...SMALL],
+        ...cliArgs("lm", "train", "--data", data, ...SMALL),
         ...["--steps-per-epoch", "1000000", "--out", out, "--threads", "1", "--save-every", "1"],
       ],
       { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
@@ -355,7 +356,7 @@ test("lm run: a row stopped part way reports its test perplexity at the best val
       "--threads",
       "1",
     ];
-    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src/cli/run.ts"), ...cmd], {
+    const child = spawn(process.execPath, cliArgs(...cmd), {
       cwd: ROOT,
       stdio: ["ignore", "ignore", "pipe"],
     });
