@@ -16,7 +16,6 @@ import {
 } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import * as tar from "tar";
 
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -137,6 +136,7 @@ export async function download(
     // zeros can hold gigabytes).
     const maxBytes = (opts.maxUnpackedMb ?? MAX_UNPACKED_MB) * 2 ** 20;
     let total = 0;
+    const tar = await import("tar");
     try {
       await tar.t({
         file: archive,

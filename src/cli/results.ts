@@ -1,8 +1,6 @@
 // The files a sweep leaves in results/: <name>.json (every run), <name>.md (the table beside the paper's
 // figures) and <name>.svg (per-task error against the paper's, drawn with Observable Plot).
 
-import * as Plot from "@observablehq/plot";
-import { parseHTML } from "linkedom";
 import { TASK_NAMES } from "../data/tasks.js";
 import { FAIL_THRESHOLD } from "../eval/paper.js";
 import type { Config } from "../model/config.js";
@@ -49,10 +47,10 @@ export function summarize(tasks: SweepResult["tasks"]): { mean: number; failed: 
   return { mean, failed: tasks.filter((t) => t.test_error > FAIL_THRESHOLD).length };
 }
 
-export function writeResults(base: string, r: SweepResult): string[] {
+export async function writeResults(base: string, r: SweepResult): Promise<string[]> {
   writeFileAtomic(`${base}.json`, `${JSON.stringify(r, null, 1)}\n`);
   writeFileAtomic(`${base}.md`, markdown(r));
-  writeFileAtomic(`${base}.svg`, chart(r));
+  writeFileAtomic(`${base}.svg`, await chart(r));
   return [`${base}.json`, `${base}.md`, `${base}.svg`];
 }
 
@@ -114,7 +112,9 @@ function baseName(name: string): string {
   return name.split("/").pop() ?? name;
 }
 
-export function chart(r: SweepResult): string {
+export async function chart(r: SweepResult): Promise<string> {
+  // Loaded only to draw: with a DOM they are most of what every command would take to start.
+  const [Plot, { parseHTML }] = await Promise.all([import("@observablehq/plot"), import("linkedom")]);
   const { document } = parseHTML("<html><body></body></html>");
   const data = r.tasks.flatMap((t) => [
     { task: t.task, who: "memn2n", error: 100 * t.test_error },

@@ -7,6 +7,7 @@ import type { Socket } from "node:net";
 import type { FastifyInstance } from "fastify";
 import { buildServer } from "./app.js";
 import { writeRawError } from "./errors.js";
+import { CONNECTION_DEFAULTS, type ConnectionLimits } from "./limits.js";
 import { Metrics } from "./metrics.js";
 import type { PageSettings } from "./page.js";
 import type { RateCounter } from "./rate.js";
@@ -34,25 +35,6 @@ export interface ServeSettings {
   /** Connection bounds (each has a default): see `connectionLimits`. */
   limits?: Partial<ConnectionLimits>;
 }
-
-/** What one client can hold of a server process: time to send a request, and connections. */
-export interface ConnectionLimits {
-  /** A request's headers and body must arrive within this (ms); a trickling body is cut off. */
-  requestTimeoutMs: number;
-  /** The headers alone within this (ms). */
-  headersTimeoutMs: number;
-  /** Open connections per process. */
-  maxConnections: number;
-  /** Open connections per client address. */
-  maxConnectionsPerClient: number;
-}
-
-export const CONNECTION_DEFAULTS: ConnectionLimits = {
-  requestTimeoutMs: 30_000,
-  headersTimeoutMs: 10_000,
-  maxConnections: 2_000,
-  maxConnectionsPerClient: 50,
-};
 
 export interface Started {
   app: FastifyInstance;

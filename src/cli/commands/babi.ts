@@ -78,7 +78,7 @@ export function registerBabi(program: Command): void {
       const up = this.parent?.opts() as { out?: string; json?: boolean } | undefined;
       const out = o.out ?? up?.out;
       if (!out) throw new UsageError("babi merge: --out: where to write the results (e.g. results/NAME)");
-      mergeCommand(parts, { out, json: o.json === true || up?.json === true });
+      return mergeCommand(parts, { out, json: o.json === true || up?.json === true });
     });
 }
 
@@ -202,7 +202,7 @@ async function babiCommand(opts: BabiOptions): Promise<void> {
     );
     return;
   }
-  finishSweep({
+  await finishSweep({
     cfg,
     set: opts.set,
     groups: groups.map((g) => g.task),
@@ -244,7 +244,7 @@ interface SweepRuns {
 }
 
 /** The chosen run per task, the table and the results files, from every run of a sweep. */
-function finishSweep(x: SweepRuns): void {
+async function finishSweep(x: SweepRuns): Promise<void> {
   const { cfg, groups, jobs, reports, skipped, wall, workers } = x;
   const paper = paperColumn({ ...cfg, set: x.set });
   const runs: SweepRun[] = [];
@@ -323,7 +323,7 @@ function finishSweep(x: SweepRuns): void {
       `(> ${pct(FAIL_THRESHOLD)}%) ${failed} (paper ${paperFailed ?? "–"}), wall time ${duration(wall)}`,
   );
   if (x.out) {
-    console.log(`wrote ${writeResults(x.out, result).join(", ")}`);
+    console.log(`wrote ${(await writeResults(x.out, result)).join(", ")}`);
     if (x.ckptPath) rmSync(x.ckptPath, { force: true });
   }
   if (x.json) {
@@ -353,9 +353,9 @@ export const SWEEP_PARTS: PartKind<SweepPart> = {
 };
 
 /** `memn2n babi merge`: the parts of a sharded sweep, checked to be one sweep's, into its results files. */
-function mergeCommand(files: string[], o: { out: string; json?: boolean }): void {
+async function mergeCommand(files: string[], o: { out: string; json?: boolean }): Promise<void> {
   const { first, parts, reports, wall, command, note } = mergeParts<SweepPart>(files, SWEEP_PARTS, o.out);
-  finishSweep({
+  await finishSweep({
     cfg: makeConfig(first.config),
     set: first.set,
     groups: first.groups,
