@@ -19,7 +19,9 @@ let built = false;
 export function cliArgs(...args: string[]): string[] {
   if (!built) {
     // a test run alone after an edit would otherwise exercise the code before the edit
-    const at = existsSync(BUILT_CLI) ? statSync(BUILT_CLI).mtimeMs : 0;
+    if (!existsSync(BUILT_CLI))
+      throw new Error("dist/cli/run.js is not built: run `npm run build:cli` (npm test does it first)");
+    const at = statSync(BUILT_CLI).mtimeMs;
     const src = join(ROOT, "src");
     const newer = readdirSync(src, { recursive: true, encoding: "utf8" }).find(
       (f) => f.endsWith(".ts") && statSync(join(src, f)).mtimeMs > at,
