@@ -104,7 +104,7 @@ const configs: { spec: Omit<MeasureSpec, "threads">; torchEpochs: number }[] = [
 
 /** The sections other benches write (the HTTP service, the web page, ...) survive a rewrite of this one's. */
 function keepSections(md: string): string {
-  return [md.trimEnd(), ...otherSections(["serve", "web", "lm", "slow"])].join("\n\n") + "\n";
+  return [md.trimEnd(), ...otherSections(["serve", "web", "lm", "slow", "start"])].join("\n\n") + "\n";
 }
 
 if (process.argv.includes("--report-only")) {
