@@ -62,7 +62,7 @@ try {
   const date = new Date().toISOString().slice(0, 10);
   writeFileSync(
     join(ROOT, "bench", "start-results.json"),
-    `${JSON.stringify({ date, machine, runs: RUNS, rows }, null, 1)}\n`,
+    `${JSON.stringify({ date, machine, runs: RUNS, rows }, null, 2)}\n`,
   );
   writeSection("start", [
     "## Command start",
