@@ -1,7 +1,7 @@
 // `memn2n lm`: real training on a slice of Penn Treebank, resume after a kill, test, next, and bad input.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { LanguageModel, loadLM, readLMCorpus } from "../src/api/lm.js";
@@ -356,18 +356,22 @@ test("lm run: a row stopped part way reports its test perplexity at the best val
       "--threads",
       "1",
     ];
-    const child = spawn(process.execPath, cliArgs(...cmd), {
-      cwd: ROOT,
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    let stderr = "";
-    const exited = new Promise<number | null>((res) => child.on("exit", (c) => res(c)));
     // stop it once its first epoch is over: the signal is heard between steps, after that epoch's record
-    child.stderr.on("data", (b: Buffer) => {
-      stderr += b.toString();
-      if (!child.killed && /lm 2x10 epoch 1:/.test(stderr)) child.kill("SIGTERM");
-    });
-    assert.equal(await exited, 0, stderr);
+    const firstEpoch = async () => {
+      const child = spawn(process.execPath, cliArgs(...cmd), {
+        cwd: ROOT,
+        stdio: ["ignore", "ignore", "pipe"],
+      });
+      let stderr = "";
+      const exited = new Promise<number | null>((res) => child.on("exit", (c) => res(c)));
+      child.stderr.on("data", (b: Buffer) => {
+        stderr += b.toString();
+        if (!child.killed && /lm 2x10 epoch 1:/.test(stderr)) child.kill("SIGTERM");
+      });
+      assert.equal(await exited, 0, stderr);
+      return stderr;
+    };
+    await firstEpoch();
     const read = () => JSON.parse(readFileSync(join(dir, "lm.json"), "utf8")).rows[0];
     const part = read();
     assert.equal(part.finished, false);
@@ -392,6 +396,13 @@ test("lm run: a row stopped part way reports its test perplexity at the best val
       corpus.test,
     );
     assert.ok(Math.abs(part.testPpl - want) < 1e-4 * want, `${part.testPpl} vs ${want}`);
+    // its checkpoint gone, the run starts over: the figure so far is the new run's, not the one recorded
+    const json = JSON.parse(readFileSync(join(dir, "lm.json"), "utf8"));
+    json.rows[0].testPpl = 12345;
+    writeFileSync(join(dir, "lm.json"), JSON.stringify(json));
+    rmSync(join(work, "2x10.ckpt"));
+    assert.match(await firstEpoch(), /is not there: starting it over from epoch 1/);
+    assert.equal(read().testPpl, part.testPpl);
     // going on to the end: the row's test figure is that of its best epoch
     const r = runCli([...cmd, "--quiet"]);
     assert.equal(r.code, 0, r.stderr);

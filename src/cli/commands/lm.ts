@@ -615,7 +615,8 @@ function registerRun(lm: Command): void {
         const label = `lm ${name}${repeats > 1 || seed !== LM_PAPER_DEFAULTS.seed ? ` seed ${seed}` : ""}`;
         // a results file carried to another machine, or a cleared --work: say so rather than quietly
         // putting the recorded epochs back to none
-        if (existing && !existing.finished && !existsSync(checkpoint))
+        const resuming = existsSync(checkpoint);
+        if (existing && !existing.finished && !resuming)
           console.error(
             `${label}: ${resultsJson} has ${existing.epochs} epoch${existing.epochs === 1 ? "" : "s"} of this run ` +
               `but ${checkpoint} is not there: starting it over from epoch 1`,
@@ -635,8 +636,8 @@ function registerRun(lm: Command): void {
           testPpl: null,
           bestEpoch: 0,
           date: new Date().toISOString().slice(0, 10),
-          // an unfinished run's test figure so far, and the epoch whose weights gave it
-          ...(existing && !existing.finished && existing.testPpl !== null
+          // an unfinished run's test figure so far, and the epoch whose weights gave it (not a run started over)
+          ...(existing && !existing.finished && resuming && existing.testPpl !== null
             ? { testPpl: existing.testPpl, testEpoch: existing.testEpoch }
             : {}),
           ...(existing?.reference ? { reference: existing.reference } : {}),
@@ -653,7 +654,7 @@ function registerRun(lm: Command): void {
             config,
             out: join(work, `${file}.safetensors`),
             checkpoint,
-            resume: existsSync(checkpoint),
+            resume: resuming,
             force: false,
             saveEvery: opts.saveEvery ? wholeOption("--save-every", opts.saveEvery, 1) : 120,
             budget: budget > 0 ? left : 0,
@@ -837,9 +838,10 @@ export function lmResultsMarkdown(r: LMResults): string {
     lines.push(
       `Command: \`${row.command}\` (seed ${row.config.seed}; ${row.threads} thread${row.threads > 1 ? "s" : ""} on ${row.machine}; ${row.date}).`,
     );
-    const perEpoch = row.epochs > 0 ? row.seconds / row.epochs : 0;
     lines.push(
-      `${row.epochs} epochs in ${duration(row.seconds)} (${duration(perEpoch)} an epoch, validation scoring included)` +
+      (row.epochs > 0
+        ? `${row.epochs} epoch${row.epochs === 1 ? "" : "s"} in ${duration(row.seconds)} (${duration(row.seconds / row.epochs)} an epoch, validation scoring included)`
+        : `No epoch finished yet (${duration(row.seconds)} of the first)`) +
         (row.finished ? "." : "; not finished: the same command goes on from its checkpoint."),
     );
     lines.push("");
