@@ -86,6 +86,11 @@ test("safetensors: F16 rounds to the nearest half as Python's struct does, and r
   const back = decodeSafetensors(bytes, "h.safetensors").tensors.get("h")!;
   assert.equal(back.dtype, "F16");
   for (let i = 0; i < values.length; i++) assert.equal(back.data[i], Math.fround(fromHalf(want[i])));
+  // the same bytes at an odd offset in their buffer (no 16-bit view of them there): the same values
+  const shifted = new Uint8Array(bytes.length + 1);
+  shifted.set(bytes, 1);
+  const odd = decodeSafetensors(shifted.subarray(1), "h.safetensors").tensors.get("h")!;
+  assert.deepEqual(odd.data, back.data);
 });
 
 test("safetensors: a model written by Python's struct module loads with the weights of its JSON", () => {

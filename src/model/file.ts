@@ -9,7 +9,7 @@ import { DataError } from "../data/errors.js";
 import { Vocab } from "../text/vocab.js";
 import { type Config, ConfigError, makeConfig } from "./config.js";
 import { createParams, namedTensors, type Params, shapeFor, tensorShapes, weightsOf } from "./params.js";
-import { decodeSafetensors, encodeSafetensors, isSafetensors } from "./safetensors.js";
+import { decodeSafetensors, encodeSafetensors, firstNonFinite, isSafetensors } from "./safetensors.js";
 
 export const MODEL_FORMAT = "memn2n-model";
 export const MODEL_VERSION = 1;
@@ -276,7 +276,7 @@ export function modelFromSafetensors(bytes: Uint8Array, file: string): TrainedMo
   const parsed = headSchema.safeParse(head);
   if (!parsed.success) throw firstIssue(parsed.error, file, "__metadata__.");
   for (const [name, t] of st.tensors) {
-    const bad = t.data.findIndex((x) => !Number.isFinite(x));
+    const bad = firstNonFinite(t.data);
     if (bad >= 0) throw new DataError(file, null, `${name}: value ${bad} is not a finite number`);
   }
   const shapes = new Map([...st.tensors].map(([name, t]) => [name, t.shape]));
@@ -363,7 +363,7 @@ function buildModel(
   for (const t of namedTensors(params)) {
     t.data.set(weight(t.name)!);
     // A finite double can still overflow float32 (1e200): the answers would be NaN.
-    const bad = t.data.findIndex((x) => !Number.isFinite(x));
+    const bad = firstNonFinite(t.data);
     if (bad >= 0) throw new DataError(file, null, `${prefix}${t.name}: value ${bad} is not a finite float32`);
   }
   return {

@@ -9,7 +9,7 @@ import { EOS, LMVocab } from "../data/ptb.js";
 import { ConfigError, type LMConfig, validateLMConfig } from "./config.js";
 import type { ModelCard } from "./file.js";
 import { createLMParams, LM_TENSORS, type LMParams, lmTensorShape } from "./lm.js";
-import { decodeSafetensors, encodeSafetensors, type Safetensors } from "./safetensors.js";
+import { decodeSafetensors, encodeSafetensors, firstNonFinite, type Safetensors } from "./safetensors.js";
 
 export const LM_FORMAT = "memn2n-lm";
 
@@ -139,7 +139,7 @@ export function paramsOf(
     if (!t) throw new DataError(file, null, `${prefix + name}: missing`);
     if (t.shape.length !== 2 || t.shape[0] !== want[0] || t.shape[1] !== want[1])
       throw new DataError(file, null, `${prefix + name}: shape [${t.shape}], the config asks for [${want}]`);
-    const bad = t.data.findIndex((x) => !Number.isFinite(x));
+    const bad = firstNonFinite(t.data);
     if (bad >= 0) throw new DataError(file, null, `${prefix + name}: value ${bad} is not a finite number`);
   }
   const p = createLMParams(shape, "f32");

@@ -65,6 +65,15 @@ export function toHalf(x: number): number {
   return sign | half;
 }
 
+/**
+ * The index of the first NaN or infinity in `data`, or -1 (x - x is 0 for every finite x, NaN otherwise): a
+ * plain loop, several times faster than findIndex over a model's millions of weights.
+ */
+export function firstNonFinite(data: ArrayLike<number>): number {
+  for (let i = 0; i < data.length; i++) if (data[i] - data[i] !== 0) return i;
+  return -1;
+}
+
 /** The number a half's 16 bits hold. */
 export function fromHalf(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
@@ -73,6 +82,22 @@ export function fromHalf(h: number): number {
   if (e === 0) return sign * f * 2 ** -24;
   if (e === 31) return f ? Number.NaN : sign * Number.POSITIVE_INFINITY;
   return sign * (1 + f / 1024) * 2 ** (e - 15);
+}
+
+let HALVES: Float32Array | null = null;
+/** The file is little-endian; so is every machine we know of, but a typed array reads in the machine's order. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * Every half's value, by its 16 bits (256 KB, made on first use): a shipped F16 model's millions of weights
+ * decode by lookup, a quarter of a second less to load the language model.
+ */
+function halfTable(): Float32Array {
+  if (HALVES === null) {
+    HALVES = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) HALVES[h] = fromHalf(h);
+  }
+  return HALVES;
 }
 
 /**
@@ -219,8 +244,14 @@ export function decodeSafetensors(bytes: Uint8Array, file: string): Safetensors 
     const n = (s.end - s.begin) / BYTES[s.dtype];
     const data = new Float32Array(n);
     const base = dataStart + s.begin;
-    if (s.dtype === "F16") for (let i = 0; i < n; i++) data[i] = fromHalf(view.getUint16(base + 2 * i, true));
-    else for (let i = 0; i < n; i++) data[i] = view.getFloat32(base + 4 * i, true);
+    if (s.dtype === "F16") {
+      const table = halfTable();
+      const at = bytes.byteOffset + base;
+      if (LITTLE_ENDIAN && at % 2 === 0) {
+        const halves = new Uint16Array(bytes.buffer, at, n);
+        for (let i = 0; i < n; i++) data[i] = table[halves[i]];
+      } else for (let i = 0; i < n; i++) data[i] = table[view.getUint16(base + 2 * i, true)];
+    } else for (let i = 0; i < n; i++) data[i] = view.getFloat32(base + 4 * i, true);
     tensors.set(s.name, { shape: s.shape, data, dtype: s.dtype });
   }
   return { tensors, metadata };
