@@ -2,7 +2,7 @@
 // each one's output printed whole when it ends (never interleaved), and fails if any fails. `npm test` runs
 // its checks this way: each is one single-threaded process of several seconds.
 import { spawn } from "node:child_process";
-import { availableParallelism } from "node:os";
+import { inLanes } from "./lanes.mjs";
 
 const names = process.argv.slice(2);
 const npm = process.platform === "win32" ? "npm.cmd" : "npm";
@@ -27,11 +27,7 @@ const run = (name) =>
     });
   });
 
-const queue = [...names];
-const lane = async () => {
-  for (let name = queue.shift(); name !== undefined; name = queue.shift()) await run(name);
-};
-await Promise.all(Array.from({ length: Math.min(availableParallelism(), queue.length) }, lane));
+await inLanes(names, run);
 if (failed.length > 0) {
   process.stderr.write(`failed: ${failed.join(", ")}\n`);
   process.exitCode = 1;
