@@ -8,7 +8,7 @@
 // loop and native sgemm (OpenBLAS). Writes bench/lm-results.json and the "lm" section of bench/RESULTS.md.
 import { spawnSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
-import { availableParallelism, cpus, totalmem } from "node:os";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { withKernelThreads } from "../src/cli/threads.js";
 import { createLMParams, initLMParams } from "../src/model/lm.js";
@@ -21,7 +21,7 @@ import {
 } from "../src/model/lm-wasm-bytes.js";
 import { measurePeakGflops, preferFusedKernels, wasmAbort, wasmModules } from "../src/model/wasm-kernel.js";
 import { Rng } from "../src/util/random.js";
-import { writeSection } from "./sections.js";
+import { machineLine, writeSection } from "./sections.js";
 
 const HERE = import.meta.dirname;
 const ROOT = join(HERE, "..");
@@ -236,7 +236,7 @@ if (hasTorch) {
 }
 const sgemm1 = existsSync(PY) ? sgemm(1) : null;
 const sgemmN = existsSync(PY) && THREADS > 1 ? sgemm(THREADS) : sgemm1;
-const machine = `${cpus()[0]?.model.trim() ?? "unknown CPU"}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+const machine = machineLine();
 const date = new Date().toISOString().slice(0, 10);
 const results = {
   date,

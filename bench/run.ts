@@ -6,11 +6,11 @@
 // bench/RESULTS.md. Speed is measured here only, never in tests.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { availableParallelism, cpus, tmpdir, totalmem } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { measurePeakGflops } from "../src/model/wasm-kernel.js";
 import type { MeasureSpec } from "./measure.js";
-import { otherSections } from "./sections.js";
+import { machineLine, otherSections } from "./sections.js";
 
 const HERE = import.meta.dirname;
 const ROOT = join(HERE, "..");
@@ -161,7 +161,7 @@ try {
   };
   const sgemm1 = existsSync(PY) ? sgemm(1) : null;
   const sgemmN = existsSync(PY) ? (THREADS === 1 ? sgemm1 : sgemm(THREADS)) : null;
-  const machine = `${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+  const machine = machineLine();
   const results = {
     date: new Date().toISOString(),
     machine,

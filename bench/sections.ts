@@ -1,6 +1,7 @@
 // The benches' sections of bench/RESULTS.md: each bench writes the lines between its own markers
 // (<!-- NAME:begin --> ... <!-- NAME:end -->) and leaves the others' as they are.
 import { readFileSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 
 export const RESULTS_MD = join(import.meta.dirname, "RESULTS.md");
@@ -23,4 +24,15 @@ export function otherSections(names: string[]): string[] {
   return names
     .map((name) => new RegExp(`<!-- ${name}:begin -->[\\s\\S]*<!-- ${name}:end -->`).exec(old)?.[0])
     .filter((x): x is string => x !== undefined);
+}
+
+/** This machine, as each bench's section names it: CPU, cores, memory and Node. */
+export function machineLine(): string {
+  return `${cpus()[0]?.model.trim() ?? "unknown CPU"}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+}
+
+/** The middle value (of an even count, the mean of the two middle ones). */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }

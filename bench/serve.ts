@@ -5,10 +5,9 @@
 // runs on the same 2 cores as the server: the figures are what one machine does with both on it.
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
-import { writeSection } from "./sections.js";
+import { machineLine, writeSection } from "./sections.js";
 
 const ROOT = join(import.meta.dirname, "..");
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
@@ -124,7 +123,7 @@ for (const workers of [1, 2]) {
   }
 }
 
-const machine = `${cpus()[0]?.model.trim() ?? "unknown CPU"}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+const machine = machineLine();
 const date = new Date().toISOString().slice(0, 10);
 writeFileSync(
   join(ROOT, "bench", "serve-results.json"),

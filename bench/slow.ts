@@ -5,9 +5,8 @@
 // the bench stops by itself. Writes the "slow" section of bench/RESULTS.md.
 import { spawn } from "node:child_process";
 import { connect, type Socket } from "node:net";
-import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
-import { writeSection } from "./sections.js";
+import { machineLine, writeSection } from "./sections.js";
 
 const HERE = import.meta.dirname;
 const ROOT = join(HERE, "..");
@@ -118,7 +117,7 @@ const pct = (xs: number[], q: number) => {
   return s.length === 0 ? Number.NaN : s[Math.min(s.length - 1, Math.floor(q * s.length))];
 };
 const date = new Date().toISOString().slice(0, 10);
-const machine = `${cpus()[0]?.model.trim() ?? "unknown CPU"}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+const machine = machineLine();
 const section = writeSection("slow", [
   "## Slow clients",
   "",

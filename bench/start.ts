@@ -5,9 +5,9 @@
 // Writes bench/start-results.json and the "Command start" section of bench/RESULTS.md.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir, totalmem } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { writeSection } from "./sections.js";
+import { machineLine, median, writeSection } from "./sections.js";
 
 const ROOT = join(import.meta.dirname, "..");
 const CLI = join(ROOT, "dist", "cli", "run.js");
@@ -44,8 +44,6 @@ function once(args: string[]): { wall: number; cpu: number } {
   return { wall, cpu: Number(readFileSync(file, "utf8")) / 1e6 };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
 try {
   const rows = COMMANDS.map(({ name, args }) => {
     once(args);
@@ -58,7 +56,7 @@ try {
     console.log(`${name}: median wall ${row.wall.toFixed(3)} s, CPU ${row.cpu.toFixed(3)} s`);
     return row;
   });
-  const machine = `${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+  const machine = machineLine();
   const date = new Date().toISOString().slice(0, 10);
   writeFileSync(
     join(ROOT, "bench", "start-results.json"),

@@ -14,15 +14,10 @@ import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { buildPage, launch, serve } from "../tests/browser.js";
-import { writeSection } from "./sections.js";
+import { median, writeSection } from "./sections.js";
 
 const ROOT = join(import.meta.dirname, "..");
 const TRIES = Number(process.env.BENCH_TRIES ?? 5);
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 buildPage();
 const server = await serve();
