@@ -244,14 +244,16 @@ export function decodeSafetensors(bytes: Uint8Array, file: string): Safetensors 
     const n = (s.end - s.begin) / BYTES[s.dtype];
     const data = new Float32Array(n);
     const base = dataStart + s.begin;
+    // A typed view of the bytes where they are aligned for one (and the machine reads them in their order).
+    const at = bytes.byteOffset + base;
     if (s.dtype === "F16") {
       const table = halfTable();
-      const at = bytes.byteOffset + base;
       if (LITTLE_ENDIAN && at % 2 === 0) {
         const halves = new Uint16Array(bytes.buffer, at, n);
         for (let i = 0; i < n; i++) data[i] = table[halves[i]];
       } else for (let i = 0; i < n; i++) data[i] = table[view.getUint16(base + 2 * i, true)];
-    } else for (let i = 0; i < n; i++) data[i] = view.getFloat32(base + 4 * i, true);
+    } else if (LITTLE_ENDIAN && at % 4 === 0) data.set(new Float32Array(bytes.buffer, at, n));
+    else for (let i = 0; i < n; i++) data[i] = view.getFloat32(base + 4 * i, true);
     tensors.set(s.name, { shape: s.shape, data, dtype: s.dtype });
   }
   return { tensors, metadata };
