@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { join } from "node:path";
 import { test } from "node:test";
 import { LanguageModel, loadLM, readLMCorpus } from "../src/api/lm.js";
+import { lmProgressText } from "../src/cli/commands/lm.js";
 import { LM_TENSORS } from "../src/model/lm.js";
 import { lmCheckpointFromBytes } from "../src/train/lm-checkpoint.js";
 import {
@@ -432,4 +433,28 @@ test("serve: POST /v1/lm/ptb/next gives what `memn2n lm next` gives; a bad field
   } finally {
     await s.stop();
   }
+});
+
+test("the progress line: the epoch's steps, the training rate and the time to the epoch's end", () => {
+  const line = (step: number, wordsPerSecond: number, validPpl = 141.5) =>
+    lmProgressText({
+      label: "lm 3x100 seed 2",
+      epoch: 12,
+      step,
+      steps: 7263,
+      wordsPerSecond,
+      batch: 128,
+      lr: 0.00667,
+      validPpl,
+    });
+  const mid = line(4608, 4751);
+  assert.match(mid, /^lm 3x100 seed 2 epoch 13 \|█{19}░{11}\| step 4608\/7263 4751 words\/s/);
+  // (7263 - 4608) steps of 128 words at 4751 words/s: 71.5 s
+  assert.match(mid, /words\/s · 72 s to the epoch's end · lr 0\.00667 · valid ppl 141\.5$/);
+  assert.match(line(0, 5000), /3\.1 min to the epoch's end/);
+  // no rate yet (the first steps of a run): no guess at the time left, and no validation figure before the first
+  const first = line(0, 0, Number.NaN);
+  assert.doesNotMatch(first, /epoch's end/);
+  assert.match(first, /valid ppl -$/);
+  assert.match(line(7263, 5000), /\|█{30}\| step 7263\/7263 .* 0\.0 s to the epoch's end/);
 });

@@ -251,7 +251,14 @@ export async function runLMTraining(o: LMRunOptions): Promise<LMRunResult> {
   const sigterm = () => onSignal("SIGTERM");
   process.on("SIGINT", sigint);
   process.on("SIGTERM", sigterm);
-  const progress = new LMProgress(o.label, o.quiet, training.trainer.stepsPerEpoch, o.config.batchSize);
+  const progress = new LMProgress(
+    o.label,
+    o.quiet,
+    training.trainer.stepsPerEpoch,
+    o.config.batchSize,
+    training.state.step,
+    training.state.history.at(-1)?.validPpl,
+  );
   let lastSave = performance.now() / 1000;
   const budgetEnd = o.budget > 0 ? started + o.budget : Number.POSITIVE_INFINITY;
   try {
@@ -292,12 +299,38 @@ export async function runLMTraining(o: LMRunOptions): Promise<LMRunResult> {
   return { training, model, seconds: elapsed(), finished: true };
 }
 
-/** A progress bar on a terminal (steps, words/s, lr, the last validation perplexity), lines otherwise. */
+/** What the progress bar says: the epoch's steps, the training rate, the time to the epoch's end. */
+export function lmProgressText(p: {
+  label: string;
+  epoch: number;
+  step: number;
+  steps: number;
+  wordsPerSecond: number;
+  batch: number;
+  lr: number;
+  validPpl: number;
+}): string {
+  const width = 30;
+  const done = Math.min(width, Math.round((width * p.step) / p.steps));
+  const left =
+    p.wordsPerSecond > 0
+      ? ` · ${duration(((p.steps - p.step) * p.batch) / p.wordsPerSecond)} to the epoch's end`
+      : "";
+  const valid = Number.isNaN(p.validPpl) ? "-" : p.validPpl.toFixed(1);
+  return (
+    `${p.label} epoch ${p.epoch + 1} |${"█".repeat(done)}${"░".repeat(width - done)}| step ${p.step}/${p.steps} ` +
+    `${p.wordsPerSecond.toFixed(0)} words/s${left} · lr ${p.lr.toPrecision(3)} · valid ppl ${valid}`
+  );
+}
+
+/** A progress bar on a terminal, a line a minute otherwise. */
 class LMProgress {
   private readonly tty = process.stderr.isTTY === true;
   private lastLine = performance.now();
+  // The rate counts training steps only: each epoch's clock starts after the validation scoring that ends
+  // the one before, so a 20-second scoring pass does not read as a slow step.
   private t0 = performance.now();
-  private words = 0;
+  private fromStep: number;
   private lastValid = Number.NaN;
 
   constructor(
@@ -305,15 +338,21 @@ class LMProgress {
     private readonly quiet: boolean,
     private readonly steps: number,
     private readonly batch: number,
-  ) {}
+    startStep: number,
+    lastValidPpl: number | undefined,
+  ) {
+    this.fromStep = startStep;
+    if (lastValidPpl !== undefined) this.lastValid = lastValidPpl;
+  }
 
   step(epoch: number, step: number, lr: number, e: LMEpoch | null): void {
-    if (e) this.lastValid = e.validPpl;
-    this.words += 32 * this.batch;
-    if (this.quiet) return;
     const now = performance.now();
-    const rate = this.words / ((now - this.t0) / 1000);
-    const valid = Number.isNaN(this.lastValid) ? "-" : this.lastValid.toFixed(1);
+    if (e) {
+      this.lastValid = e.validPpl;
+      this.t0 = now;
+      this.fromStep = step;
+    }
+    if (this.quiet) return;
     if (e) {
       this.clear();
       process.stderr.write(
@@ -321,9 +360,18 @@ class LMProgress {
       );
       return;
     }
-    const width = 30;
-    const done = Math.round((width * step) / this.steps);
-    const text = `${this.label} epoch ${epoch + 1} |${"█".repeat(done)}${"░".repeat(width - done)}| step ${step}/${this.steps} ${rate.toFixed(0)} words/s lr ${lr.toPrecision(3)} valid ppl ${valid}`;
+    const seconds = (now - this.t0) / 1000;
+    const wordsPerSecond = seconds > 0 ? ((step - this.fromStep) * this.batch) / seconds : 0;
+    const text = lmProgressText({
+      label: this.label,
+      epoch,
+      step,
+      steps: this.steps,
+      wordsPerSecond,
+      batch: this.batch,
+      lr,
+      validPpl: this.lastValid,
+    });
     if (this.tty) process.stderr.write(`\r${text}\x1b[K`);
     else if (now - this.lastLine > 60_000) {
       process.stderr.write(`${text}\n`);
