@@ -43,7 +43,7 @@ export function setupNext(page: Page): void {
     const ppl = m.figures["test perplexity"];
     select.add(
       new Option(
-        `${m.name} (${m.kind}${ppl === undefined ? "" : `, test perplexity ${ppl.toFixed(0)}`})`,
+        `${m.name} (${m.kind}${ppl === undefined ? "" : `, test perplexity ${ppl.toFixed(1)}`})`,
         m.name,
       ),
     );
