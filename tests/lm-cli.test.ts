@@ -320,6 +320,21 @@ test("lm run --repeats runs each row with successive seeds and names the best by
     const after = JSON.parse(readFileSync(join(dir, "lm.json"), "utf8")) as typeof json;
     assert.deepEqual(after.rows.slice(0, 3), json.rows);
     assert.equal(runCli([...cmd, "--repeats", "0"]).code, 2);
+    // a row of one run is listed in the summary too, beside the rows of several
+    const other = runCli([...cmd.map((a) => (a === "2x10" ? "2x8" : a)), "--quiet"]);
+    assert.equal(other.code, 0, other.stderr);
+    const one = (JSON.parse(readFileSync(join(dir, "lm.json"), "utf8")) as typeof json).rows.find(
+      (x) => x.name === "2x8",
+    );
+    assert.ok(one);
+    const summary = readFileSync(results, "utf8");
+    assert.ok(summary.includes("| 2 × 10 | 4 (4, 5, 6, 7) |"), summary);
+    assert.ok(
+      summary.includes(
+        `| 2 × 8 | 1 (1) | ${one.validPpl.toFixed(1)} (1) | **${one.testPpl.toFixed(1)}** | – |`,
+      ),
+      summary,
+    );
     // a run recorded as unfinished whose checkpoint is gone starts over, and says so; the same seed
     // retraces the same run
     const lost = {
