@@ -330,30 +330,27 @@ class LMProgress {
   // The rate counts training steps only: each epoch's clock starts after the validation scoring that ends
   // the one before, so a 20-second scoring pass does not read as a slow step.
   private t0 = performance.now();
-  private fromStep: number;
-  private lastValid = Number.NaN;
+  private lastValid: number;
 
   constructor(
     private readonly label: string,
     private readonly quiet: boolean,
     private readonly steps: number,
     private readonly batch: number,
-    startStep: number,
+    /** The step the rate counts from: where a resumed run goes on, then 0 after each epoch. */
+    private fromStep: number,
     lastValidPpl: number | undefined,
   ) {
-    this.fromStep = startStep;
-    if (lastValidPpl !== undefined) this.lastValid = lastValidPpl;
+    this.lastValid = lastValidPpl ?? Number.NaN;
   }
 
   step(epoch: number, step: number, lr: number, e: LMEpoch | null): void {
+    if (this.quiet) return;
     const now = performance.now();
     if (e) {
       this.lastValid = e.validPpl;
       this.t0 = now;
       this.fromStep = step;
-    }
-    if (this.quiet) return;
-    if (e) {
       this.clear();
       process.stderr.write(
         `${this.label} epoch ${e.epoch}: train ppl ${e.trainPpl.toFixed(1)}, valid ppl ${e.validPpl.toFixed(1)}, lr ${e.lr.toPrecision(3)}\n`,
