@@ -376,8 +376,12 @@ async function servePrimary(
   let reloadSeq = 0;
   const env = { MEMN2N_SERVE: JSON.stringify(settings) };
   const fork = () => cluster.fork(env);
+  // A worker leaves cluster.workers only after both its 'exit' and its 'disconnect', in either order, so a
+  // dead one may still be listed. Counting it kept shutdown waiting for ever (the primary then left with
+  // code 13, an unsettled top-level await, instead of 0) and a reload waiting for its reply.
+  const living = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w && !w.isDead());
   const reloadAll = (done: (error?: string) => void) => {
-    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+    const workers = living();
     const seq = ++reloadSeq;
     const entry = { pending: workers.length, reply: () => done(entry.error) } as {
       pending: number;
@@ -426,7 +430,7 @@ async function servePrimary(
     },
   );
   cluster.on("exit", (worker, code) => {
-    const alive = Object.values(cluster.workers ?? {}).filter(Boolean).length;
+    const alive = living().length;
     if (shuttingDown || failed) {
       if (!shuttingDown) {
         shuttingDown = true;
