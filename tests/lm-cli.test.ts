@@ -355,6 +355,81 @@ test("lm run --repeats runs each row with successive seeds and names the best by
   });
 });
 
+test("lm run --prune-after stops a run that validation shows cannot win its row, and goes on to the next seed", () => {
+  withTmpDir((dir) => {
+    const data = ptbSlice(dir, { train: 800, valid: 40, test: 40 });
+    const results = join(dir, "lm.md");
+    const work = join(dir, "work");
+    const base = ["lm", "run", "--rows", "2x10", "--data", data, "--dim", "8", "--epochs", "3"];
+    const cmd = [...base, "--steps-per-epoch", "20", "--work", work, "--results", results, "--threads", "1"];
+    const read = () =>
+      (
+        JSON.parse(readFileSync(join(dir, "lm.json"), "utf8")) as {
+          rows: {
+            config: { seed: number };
+            finished: boolean;
+            epochs: number;
+            validPpl: number;
+            history: { validPpl: number }[];
+            pruned?: { epoch: number; seed: number; validPpl: number; margin: number };
+          }[];
+        }
+      ).rows;
+    // seed 1 runs to the end first: the row's leader. After one epoch, seeds 2 and 3 are far above its
+    // third epoch's perplexity, so with no margin each stops there and the next seed starts.
+    const prune = ["--prune-after", "1", "--prune-margin", "0"];
+    const r = runCli([...cmd, "--repeats", "3", ...prune]);
+    assert.equal(r.code, 0, r.stderr);
+    const [one, two, three] = read();
+    assert.deepEqual([one.finished, one.epochs, one.pruned], [true, 3, undefined]);
+    for (const run of [two, three]) {
+      assert.equal(run.finished, false);
+      assert.equal(run.epochs, 1);
+      assert.ok(run.validPpl > one.validPpl, `${run.validPpl} vs the leader's ${one.validPpl}`);
+      assert.deepEqual(run.pruned, { epoch: 1, after: 1, margin: 0, seed: 1, validPpl: one.validPpl });
+      assert.ok(
+        existsSync(join(work, `2x10-seed${run.config.seed}.ckpt`)),
+        "the stopped run keeps its checkpoint",
+      );
+    }
+    assert.match(
+      r.stderr,
+      /lm 2x10 seed 2: stopped \(--prune-after 1: its best validation perplexity, [\d.]+, is more than 0 above seed 1's finished [\d.]+\) at epoch 1 step 0/,
+    );
+    const md = readFileSync(results, "utf8");
+    assert.match(md, /\| stopped behind seed 1 \(--prune-after\) \|/);
+    assert.match(
+      md,
+      /Stopped by validation \(`--prune-after`\).*2 × 10 seed 2 \(epoch 1, valid [\d.]+\); 2 × 10 seed 3 \(epoch 1/,
+    );
+    assert.ok(md.includes("| 2 × 10 | 1 (1) |"), "the summary picks among finished runs only");
+    // the same command again trains nothing: the stopped runs stay stopped
+    const again = runCli([...cmd, "--repeats", "3", ...prune]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.doesNotMatch(again.stderr, /epoch \d+:/);
+    assert.match(
+      again.stderr,
+      /lm 2x10 seed 2: stopped at epoch 1 \(--prune-after 1: .*\): not trained further/,
+    );
+    // without --prune-after, a stopped run goes on from its checkpoint to the end
+    const on = runCli([...cmd, "--seed", "2", "--repeats", "1", "--quiet"]);
+    assert.equal(on.code, 0, on.stderr);
+    const resumed = read().find((x) => x.config.seed === 2)!;
+    assert.deepEqual([resumed.finished, resumed.epochs, resumed.pruned], [true, 3, undefined]);
+    assert.equal(resumed.history[0].validPpl, two.history[0].validPpl);
+    // a margin without the epoch, or not a number: one line, exit 2
+    const bad = runCli([...cmd, "--prune-margin", "1"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^error: --prune-margin: give --prune-after too\n$/);
+    const nan = runCli([...cmd, "--prune-after", "2", "--prune-margin", "lots"]);
+    assert.equal(nan.code, 2);
+    assert.match(
+      nan.stderr,
+      /^error: --prune-margin: expected a perplexity ≥ 0 \(e\.g\. 1\.5\), got lots\n$/,
+    );
+  });
+});
+
 test("lm run: a row stopped part way reports its test perplexity at the best validation epoch so far", async () => {
   await withTmpDirAsync(async (dir) => {
     const data = ptbSlice(dir, { train: 800, valid: 40, test: 40 });

@@ -188,7 +188,8 @@ export interface LMRunOptions {
   quiet: boolean;
   /** A trained model to start from (a fresh run only: a resumed one has its checkpoint's weights). */
   init?: LanguageModel;
-  onEpoch?: (e: LMEpoch, t: LMTraining, seconds: number) => void;
+  /** Returns a reason to stop the run here (with a checkpoint), or nothing to go on. */
+  onEpoch?: (e: LMEpoch, t: LMTraining, seconds: number) => string | undefined;
 }
 
 export interface LMRunResult {
@@ -244,6 +245,7 @@ export async function runLMTraining(o: LMRunOptions): Promise<LMRunResult> {
     );
   };
   let stopSignal: string | null = null;
+  let stopReason: string | null = null;
   const onSignal = (sig: string) => {
     stopSignal = sig;
   };
@@ -266,14 +268,12 @@ export async function runLMTraining(o: LMRunOptions): Promise<LMRunResult> {
       const e = training.advance(32, (n) => progress.scoring(n, o.corpus.valid.length));
       const now = performance.now() / 1000;
       progress.step(training.state.epoch, training.state.step, training.state.lr, e);
-      if (e) {
-        o.onEpoch?.(e, training, elapsed());
-      }
+      if (e) stopReason = o.onEpoch?.(e, training, elapsed()) ?? null;
       if (e || now - lastSave >= o.saveEvery) {
         save();
         lastSave = now;
       }
-      if (stopSignal !== null || now >= budgetEnd) break;
+      if (stopSignal !== null || stopReason !== null || now >= budgetEnd) break;
       // Signals reach their handlers only through the event loop.
       await new Promise((res) => setImmediate(res));
     }
@@ -286,7 +286,7 @@ export async function runLMTraining(o: LMRunOptions): Promise<LMRunResult> {
     save();
     training.release();
     process.stderr.write(
-      `${o.label}: stopped (${stopSignal ?? "time budget"}) at epoch ${training.state.epoch} step ${training.state.step}; ` +
+      `${o.label}: stopped (${stopSignal ?? stopReason ?? "time budget"}) at epoch ${training.state.epoch} step ${training.state.step}; ` +
         (o.checkpoint ? `checkpoint ${o.checkpoint}: --resume goes on\n` : "no checkpoint kept\n"),
     );
     return { training, model: null, seconds: elapsed(), finished: false };
@@ -578,6 +578,14 @@ function registerRun(lm: Command): void {
       "runs of each row, with seeds --seed, --seed + 1, ...; the best by validation perplexity is the row's figure (the paper's Table 2: best of 10)",
     )
     .option(
+      "--prune-after <epoch>",
+      "from this epoch on, stop a run whose best validation perplexity is more than --prune-margin above its row's best finished run's, and go on to the next seed",
+    )
+    .option(
+      "--prune-margin <ppl>",
+      `with --prune-after: how far behind a run may be (default: ${PRUNE_MARGIN})`,
+    )
+    .option(
       "--reference-curve <file>",
       "the JSON lines of ../shared/reference/memn2n_lm.py's run of the row (given with one --rows), printed beside ours",
     )
@@ -593,6 +601,8 @@ function registerRun(lm: Command): void {
         results?: string;
         referenceCurve?: string;
         repeats?: string;
+        pruneAfter?: string;
+        pruneMargin?: string;
       },
     ) => {
       const { corpus, dir } = loadCorpus(opts);
@@ -614,6 +624,7 @@ function registerRun(lm: Command): void {
       const referenceCurve = opts.referenceCurve ? readReferenceCurve(opts.referenceCurve) : undefined;
       const repeats = opts.repeats ? wholeOption("--repeats", opts.repeats, 1) : 1;
       if (repeats > MAX_REPEATS) throw new UsageError(`--repeats: at most ${MAX_REPEATS}, got ${repeats}`);
+      const prune = pruneOf(opts);
       const writeResults = () => {
         record.rows.sort(
           (a, b) =>
@@ -667,6 +678,35 @@ function registerRun(lm: Command): void {
               `but ${checkpoint} is not there: starting it over from epoch 1`,
           );
         const command = `memn2n lm run --rows ${name}${commandOptions(opts)}`;
+        const leader = prune ? leaderOf(record, name, config) : null;
+        // Late epochs move validation little (by 0.7 perplexity at most, from epoch 25 to the end, over our
+        // runs of Table 2's rows), so a run that far behind the leader cannot win the row; its epochs go to
+        // the next seed. Validation alone decides; the run keeps its checkpoint.
+        const behind = (epochs: number, validPpl: number | null): LMRow["pruned"] =>
+          prune &&
+          leader &&
+          epochs >= prune.after &&
+          validPpl !== null &&
+          validPpl > leader.validPpl! + prune.margin
+            ? {
+                epoch: epochs,
+                after: prune.after,
+                margin: prune.margin,
+                seed: leader.config.seed,
+                validPpl: leader.validPpl!,
+              }
+            : undefined;
+        const pruned =
+          existing && !existing.finished && resuming ? behind(existing.epochs, existing.validPpl) : undefined;
+        if (existing && pruned) {
+          existing.pruned = pruned;
+          writeResults();
+          if (opts.quiet !== true)
+            console.error(
+              `${label}: stopped at epoch ${pruned.epoch} (${prunedText(existing, pruned)}): not trained further`,
+            );
+          continue;
+        }
         const entry: LMRow = {
           name,
           config,
@@ -717,7 +757,9 @@ function registerRun(lm: Command): void {
                 entry.testPpl = t.bestTestPerplexity();
                 entry.testEpoch = t.state.bestEpoch;
               }
+              entry.pruned = behind(entry.epochs, entry.validPpl);
               save();
+              return entry.pruned ? prunedText(entry, entry.pruned) : undefined;
             },
           }),
         );
@@ -732,7 +774,7 @@ function registerRun(lm: Command): void {
           entry.testEpoch = entry.bestEpoch;
         }
         save();
-        if (!r.finished) break;
+        if (!r.finished && !entry.pruned) break;
       }
       console.log(`results in ${resultsMd}`);
     },
@@ -780,6 +822,8 @@ function commandOptions(opts: Record<string, unknown>): string {
   }
   if (opts.maxTrainWords) parts.push(`--max-train-words ${opts.maxTrainWords}`);
   if (opts.repeats) parts.push(`--repeats ${opts.repeats}`);
+  if (opts.pruneAfter) parts.push(`--prune-after ${opts.pruneAfter}`);
+  if (opts.pruneMargin) parts.push(`--prune-margin ${opts.pruneMargin}`);
   // where the checkpoints and the results are: the same command finds them again
   if (opts.work) parts.push(`--work ${opts.work}`);
   if (opts.results) parts.push(`--results ${opts.results}`);
@@ -803,6 +847,8 @@ interface LMRow {
   /** The epoch whose weights gave testPpl. */
   testEpoch?: number;
   date: string;
+  /** Stopped by --prune-after: behind the row's best finished run (seed, validPpl) by more than margin. */
+  pruned?: { epoch: number; after: number; margin: number; seed: number; validPpl: number };
   /** The independent PyTorch reference's run of the same row on this machine (--reference-curve). */
   reference?: { source: string; validPpl: number[]; trainPpl: number[]; testPpl: number | null };
 }
@@ -823,6 +869,38 @@ const PAPER_TABLE2: Record<
 
 const CURVE_EPOCHS = [1, 2, 3, 5, 10];
 const MAX_REPEATS = 100;
+const PRUNE_MARGIN = 1.5;
+
+/** `--prune-after E [--prune-margin M]`, checked. */
+function pruneOf(o: { pruneAfter?: string; pruneMargin?: string }): { after: number; margin: number } | null {
+  if (o.pruneAfter === undefined) {
+    if (o.pruneMargin !== undefined) throw new UsageError("--prune-margin: give --prune-after too");
+    return null;
+  }
+  const after = wholeOption("--prune-after", o.pruneAfter, 1);
+  const margin = o.pruneMargin === undefined ? PRUNE_MARGIN : Number(o.pruneMargin);
+  if (o.pruneMargin !== undefined && (!/^\d+(\.\d+)?$/.test(o.pruneMargin) || !Number.isFinite(margin)))
+    throw new UsageError(`--prune-margin: expected a perplexity ≥ 0 (e.g. 1.5), got ${o.pruneMargin}`);
+  return { after, margin };
+}
+
+/** The row's finished run of the same recipe (seed aside) with the lowest validation perplexity. */
+function leaderOf(r: LMResults, name: string, config: LMConfig): LMRow | null {
+  const recipe = (c: LMConfig) => JSON.stringify({ ...c, seed: 0 });
+  return r.rows
+    .filter(
+      (row) => row.name === name && row.finished && row.validPpl !== null && row.config.seed !== config.seed,
+    )
+    .filter((row) => recipe(row.config) === recipe(config))
+    .reduce<LMRow | null>((a, b) => (a === null || b.validPpl! < a.validPpl! ? b : a), null);
+}
+
+function prunedText(row: LMRow, p: NonNullable<LMRow["pruned"]>): string {
+  return (
+    `--prune-after ${p.after}: its best validation perplexity, ` +
+    `${row.validPpl!.toFixed(1)}, is more than ${p.margin} above seed ${p.seed}'s finished ${p.validPpl.toFixed(1)}`
+  );
+}
 
 export function lmResultsMarkdown(r: LMResults): string {
   const lines = [
@@ -848,7 +926,7 @@ export function lmResultsMarkdown(r: LMResults): string {
       `| ${row.config.hops} × ${row.config.memory} | ${row.config.seed} | ${row.epochs} | ${curve} | ${row.validPpl === null ? "–" : `${row.validPpl.toFixed(1)} (${row.bestEpoch})`} | ` +
         `${row.testPpl === null ? "–" : row.finished ? `**${row.testPpl.toFixed(1)}**` : `${row.testPpl.toFixed(1)} (so far)`} | ${ref?.paper ?? "–"} | ` +
         `${ref ? `${ref.reference.valid.join(", ")}; ${ref.reference.test}` : "–"} | ${duration(row.seconds)} | ` +
-        `${row.finished ? "finished" : "in progress (checkpointed)"} |`,
+        `${row.finished ? "finished" : row.pruned ? `stopped behind seed ${row.pruned.seed} (--prune-after)` : "in progress (checkpointed)"} |`,
     );
   }
   lines.push("");
@@ -876,6 +954,21 @@ export function lmResultsMarkdown(r: LMResults): string {
       );
     }
     lines.push("");
+    const pruned = r.rows.filter((row) => !row.finished && row.pruned);
+    if (pruned.length > 0) {
+      lines.push(
+        "Stopped by validation (`--prune-after`), not finished: runs more than the margin behind their row's best " +
+          "finished run, from the epoch given on, whose time went to the next seed: " +
+          pruned
+            .map(
+              (row) =>
+                `${row.config.hops} × ${row.config.memory} seed ${row.config.seed} (epoch ${row.pruned!.epoch}, valid ${row.validPpl!.toFixed(1)})`,
+            )
+            .join("; ") +
+          ".",
+      );
+      lines.push("");
+    }
   }
   for (const row of r.rows) {
     lines.push(`## ${row.config.hops} hops, memory ${row.config.memory}, seed ${row.config.seed}`);
@@ -887,7 +980,11 @@ export function lmResultsMarkdown(r: LMResults): string {
       (row.epochs > 0
         ? `${row.epochs} epoch${row.epochs === 1 ? "" : "s"} in ${duration(row.seconds)} (${duration(row.seconds / row.epochs)} an epoch, validation scoring included)`
         : `No epoch finished yet (${duration(row.seconds)} of the first)`) +
-        (row.finished ? "." : "; not finished: the same command goes on from its checkpoint."),
+        (row.finished
+          ? "."
+          : row.pruned
+            ? `; stopped at epoch ${row.pruned.epoch} (${prunedText(row, row.pruned)}); the same command without --prune-after goes on from its checkpoint.`
+            : "; not finished: the same command goes on from its checkpoint."),
     );
     lines.push("");
     const ref = row.reference;
