@@ -878,21 +878,26 @@ function pruneOf(o: { pruneAfter?: string; pruneMargin?: string }): { after: num
     return null;
   }
   const after = wholeOption("--prune-after", o.pruneAfter, 1);
-  const margin = o.pruneMargin === undefined ? PRUNE_MARGIN : Number(o.pruneMargin);
-  if (o.pruneMargin !== undefined && (!/^\d+(\.\d+)?$/.test(o.pruneMargin) || !Number.isFinite(margin)))
+  if (o.pruneMargin === undefined) return { after, margin: PRUNE_MARGIN };
+  if (!/^\d+(\.\d+)?$/.test(o.pruneMargin))
     throw new UsageError(`--prune-margin: expected a perplexity ≥ 0 (e.g. 1.5), got ${o.pruneMargin}`);
-  return { after, margin };
+  return { after, margin: Number(o.pruneMargin) };
 }
 
-/** The row's finished run of the same recipe (seed aside) with the lowest validation perplexity. */
+/** The paper's pick: of a row's finished runs, the one with the lowest validation perplexity. */
+function finishedRuns(r: LMResults, name: string): { done: LMRow[]; best: LMRow | null } {
+  const done = r.rows.filter((row) => row.name === name && row.finished && row.validPpl !== null);
+  const best = done.reduce<LMRow | null>((a, b) => (a === null || b.validPpl! < a.validPpl! ? b : a), null);
+  return { done, best };
+}
+
+/** The row's pick among the other seeds' runs of the same recipe: the run a pruned one is measured against. */
 function leaderOf(r: LMResults, name: string, config: LMConfig): LMRow | null {
   const recipe = (c: LMConfig) => JSON.stringify({ ...c, seed: 0 });
-  return r.rows
-    .filter(
-      (row) => row.name === name && row.finished && row.validPpl !== null && row.config.seed !== config.seed,
-    )
-    .filter((row) => recipe(row.config) === recipe(config))
-    .reduce<LMRow | null>((a, b) => (a === null || b.validPpl! < a.validPpl! ? b : a), null);
+  const rivals = r.rows.filter(
+    (row) => row.config.seed !== config.seed && recipe(row.config) === recipe(config),
+  );
+  return finishedRuns({ rows: rivals }, name).best;
 }
 
 function prunedText(row: LMRow, p: NonNullable<LMRow["pruned"]>): string {
@@ -941,11 +946,7 @@ export function lmResultsMarkdown(r: LMResults): string {
     lines.push("| hops × memory | runs finished (seeds) | best valid (seed) | its test | paper test |");
     lines.push("|---|---|---:|---:|---:|");
     for (const n of names) {
-      const done = r.rows.filter((row) => row.name === n && row.finished && row.validPpl !== null);
-      const best = done.reduce<LMRow | null>(
-        (a, b) => (a === null || b.validPpl! < a.validPpl! ? b : a),
-        null,
-      );
+      const { done, best } = finishedRuns(r, n);
       const shape = r.rows.find((row) => row.name === n)!.config;
       lines.push(
         `| ${shape.hops} × ${shape.memory} | ${done.length} (${done.map((row) => row.config.seed).join(", ") || "–"}) | ` +
