@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { join } from "node:path";
 import { test } from "node:test";
 import { LanguageModel, loadLM, readLMCorpus } from "../src/api/lm.js";
-import { lmProgressText } from "../src/cli/commands/lm.js";
+import { lmProgressText, StepRate } from "../src/cli/commands/lm.js";
 import { LM_TENSORS } from "../src/model/lm.js";
 import { lmCheckpointFromBytes } from "../src/train/lm-checkpoint.js";
 import {
@@ -523,6 +523,25 @@ test("serve: POST /v1/lm/ptb/next gives what `memn2n lm next` gives; a bad field
   } finally {
     await s.stop();
   }
+});
+
+test("the progress line's rate: words a second over the last half minute, so a pause stops counting after it", () => {
+  const rate = new StepRate(128);
+  rate.reset(1000, 0); // a run resumed at step 1000
+  assert.equal(rate.add(1000, 5), 0); // no step yet: no rate
+  // 32 steps every second: 4096 words a second
+  let r = 0;
+  for (let t = 1; t <= 60; t++) r = rate.add(1000 + 32 * t, t * 1000);
+  assert.equal(r, 4096);
+  // the machine sleeps for 10 minutes between two calls
+  const slept = rate.add(1000 + 32 * 61, 661_000);
+  assert.ok(slept < 100, `the call after the pause counts it: ${slept}`);
+  for (let t = 662; t <= 690; t++) r = rate.add(1000 + 32 * (t - 600), t * 1000);
+  assert.ok(r < 4096, "within the half minute after the pause it still counts");
+  r = rate.add(1000 + 32 * 91, 691_000);
+  assert.equal(r, 4096, "half a minute on, the pause is out of the window");
+  rate.reset(9000, 700_000); // a new epoch starts after the validation pass
+  assert.equal(rate.add(9032, 701_000), 4096);
 });
 
 test("the progress line: the epoch's steps, the training rate and the time to the epoch's end", () => {

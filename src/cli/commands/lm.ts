@@ -323,13 +323,42 @@ export function lmProgressText(p: {
   );
 }
 
+/**
+ * Training words a second over the last half minute of steps. A rate since the epoch began would stay low
+ * for the rest of the epoch after a laptop sleeps or the process is paused; a window recovers in 30 s.
+ */
+export class StepRate {
+  private samples: { step: number; ms: number }[] = [];
+
+  constructor(
+    private readonly batch: number,
+    private readonly windowMs = 30_000,
+  ) {}
+
+  /** Starts over from `step` at `ms`: steps before it (an earlier epoch, a validation pass) do not count. */
+  reset(step: number, ms: number): void {
+    this.samples = [{ step, ms }];
+  }
+
+  /** Words a second from the window's oldest sample to this one; 0 until there is a step to count. */
+  add(step: number, ms: number): number {
+    if (this.samples.length === 0) this.reset(step, ms);
+    else this.samples.push({ step, ms });
+    // keep one sample at or before the window's start, so the window is never empty of time
+    while (this.samples.length > 2 && ms - this.samples[1].ms >= this.windowMs) this.samples.shift();
+    const first = this.samples[0];
+    const seconds = (ms - first.ms) / 1000;
+    return seconds > 0 && step > first.step ? ((step - first.step) * this.batch) / seconds : 0;
+  }
+}
+
 /** A progress bar on a terminal, a line a minute otherwise. */
 class LMProgress {
   private readonly tty = process.stderr.isTTY === true;
   private lastLine = performance.now();
-  // The rate counts training steps only: each epoch's clock starts after the validation scoring that ends
-  // the one before, so a 20-second scoring pass does not read as a slow step.
-  private t0 = performance.now();
+  // The rate counts training steps only: it starts over after the validation scoring that ends each
+  // epoch, so a 20-second scoring pass does not read as a slow step.
+  private readonly rate: StepRate;
   private lastValid: number;
 
   constructor(
@@ -337,11 +366,13 @@ class LMProgress {
     private readonly quiet: boolean,
     private readonly steps: number,
     private readonly batch: number,
-    /** The step the rate counts from: where a resumed run goes on, then 0 after each epoch. */
-    private fromStep: number,
+    /** Where a resumed run goes on. */
+    fromStep: number,
     lastValidPpl: number | undefined,
   ) {
     this.lastValid = lastValidPpl ?? Number.NaN;
+    this.rate = new StepRate(batch);
+    this.rate.reset(fromStep, performance.now());
   }
 
   step(epoch: number, step: number, lr: number, e: LMEpoch | null): void {
@@ -349,16 +380,14 @@ class LMProgress {
     const now = performance.now();
     if (e) {
       this.lastValid = e.validPpl;
-      this.t0 = now;
-      this.fromStep = step;
+      this.rate.reset(step, now);
       this.clear();
       process.stderr.write(
         `${this.label} epoch ${e.epoch}: train ppl ${e.trainPpl.toFixed(1)}, valid ppl ${e.validPpl.toFixed(1)}, lr ${e.lr.toPrecision(3)}\n`,
       );
       return;
     }
-    const seconds = (now - this.t0) / 1000;
-    const wordsPerSecond = seconds > 0 ? ((step - this.fromStep) * this.batch) / seconds : 0;
+    const wordsPerSecond = this.rate.add(step, now);
     const text = lmProgressText({
       label: this.label,
       epoch,
