@@ -6,6 +6,9 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { LanguageModel, loadLM, readLMCorpus } from "../src/api/lm.js";
 import { lmProgressText, StepRate } from "../src/cli/commands/lm.js";
+import { type LMResults, type LMRow, lmChart } from "../src/cli/lm-results.js";
+import { plotter } from "../src/cli/results.js";
+import { makeLMConfig } from "../src/model/config.js";
 import { LM_TENSORS } from "../src/model/lm.js";
 import { lmCheckpointFromBytes } from "../src/train/lm-checkpoint.js";
 import {
@@ -307,6 +310,12 @@ test("lm run --repeats runs each row with successive seeds and names the best by
     const best = json.rows.reduce((a, b) => (b.validPpl < a.validPpl ? b : a));
     const md = readFileSync(results, "utf8");
     assert.match(md, /## 2 hops, memory 10, seed 6/);
+    // the chart beside the markdown: three runs, the pick dark
+    assert.match(md, /\n!\[Validation perplexity by epoch[^\]]*\]\(lm\.svg\)\n/);
+    assert.deepEqual(linesByColour(readFileSync(join(dir, "lm.svg"), "utf8")), {
+      "#9ecae1": 2,
+      "#1f77b4": 1,
+    });
     const line = md.split("\n").find((l) => l.startsWith("| 2 × 10 | 3 (4, 5, 6) |"));
     assert.ok(line, md);
     assert.equal(
@@ -523,6 +532,48 @@ test("serve: POST /v1/lm/ptb/next gives what `memn2n lm next` gives; a bad field
   } finally {
     await s.stop();
   }
+});
+
+/** The <path>s drawn in each line colour of a chart: one per run (a run's line in one facet is one path). */
+function linesByColour(svg: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of svg.matchAll(/<g [^>]*stroke="(#[0-9a-f]+)" fill="none">((?:<path [^>]*\/>)+)<\/g>/g))
+    out[m[1]] = (out[m[1]] ?? 0) + (m[2].match(/<path /g) ?? []).length;
+  return out;
+}
+
+test("results/lm-ptb.svg: a validation curve a run, the row's pick dark, the paper's and the reference's figures beside", async () => {
+  const run = (hops: number, memory: number, seed: number, curve: number[], finished: boolean): LMRow => ({
+    name: `${hops}x${memory}`,
+    config: makeLMConfig({ hops, memory, seed }),
+    command: "memn2n lm run",
+    finished,
+    epochs: curve.length,
+    seconds: 60 * curve.length,
+    threads: 2,
+    machine: "2 cores",
+    history: curve.map((validPpl, i) => ({ epoch: i + 1, lr: 0.01, trainPpl: validPpl - 50, validPpl })),
+    validPpl: Math.min(...curve),
+    testPpl: Math.min(...curve) - 7,
+    bestEpoch: curve.indexOf(Math.min(...curve)) + 1,
+    date: "2026-12-06",
+  });
+  const r: LMResults = {
+    rows: [
+      run(3, 100, 1, [400, 200, 150, 136, 135], true),
+      run(3, 100, 2, [380, 190, 140, 133, 132], true), // the row's pick: the lower validation
+      run(3, 100, 3, [390, 195, 139, 131], false), // lower still, but not finished: not the pick
+      run(6, 150, 1, [450, 210, 140, 125, 124], true),
+    ],
+  };
+  const svg = lmChart(r, await plotter());
+  assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+  assert.deepEqual(linesByColour(svg), { "#9ecae1": 2, "#1f77b4": 2 });
+  for (const label of ["3 × 100", "6 × 150", "paper 129", "paper 121", "reference 138", "reference 123.7"])
+    assert.ok(svg.includes(`>${label}<`), label);
+  // the axis starts below the lowest figure drawn (the paper's 121) and stops short of the first epochs'
+  const ticks = [...svg.matchAll(/aria-label="y-axis tick label".*?<\/g><\/g>/gs)].join("");
+  assert.ok(!/>400</.test(ticks) && />130</.test(ticks), ticks);
 });
 
 test("the progress line's rate: words a second over the last half minute, so a pause stops counting after it", () => {

@@ -113,15 +113,12 @@ function baseName(name: string): string {
 }
 
 export async function chart(r: SweepResult): Promise<string> {
-  // Loaded only to draw: with a DOM they are most of what every command would take to start.
-  const [Plot, { parseHTML }] = await Promise.all([import("@observablehq/plot"), import("linkedom")]);
-  const { document } = parseHTML("<html><body></body></html>");
+  const { Plot, draw } = await plotter();
   const data = r.tasks.flatMap((t) => [
     { task: t.task, who: "memn2n", error: 100 * t.test_error },
     ...(t.paper === null ? [] : [{ task: t.task, who: "paper", error: t.paper }]),
   ]);
-  const svg = Plot.plot({
-    document: document as unknown as Document,
+  return draw({
     width: 760,
     height: 320,
     marginLeft: 50,
@@ -133,9 +130,31 @@ export async function chart(r: SweepResult): Promise<string> {
       Plot.barY(data, { fx: "task", x: "who", y: "error", fill: "who" }),
       Plot.ruleY([100 * FAIL_THRESHOLD], { stroke: "#d62728", strokeDasharray: "4,3" }),
     ],
-  }) as unknown as { outerHTML: string; setAttribute(k: string, v: string): void };
-  svg.setAttribute("xmlns", "http://www.w3.org/2000/svg");
-  return `${svg.outerHTML}\n`;
+  });
+}
+
+export interface Plotter {
+  Plot: typeof import("@observablehq/plot");
+  /** One chart as the text of a standalone SVG file. */
+  draw(options: import("@observablehq/plot").PlotOptions): string;
+}
+
+/** Observable Plot and a DOM to draw in, loaded once for any number of charts. */
+export async function plotter(): Promise<Plotter> {
+  // Loaded only to draw: with a DOM they are most of what every command would take to start.
+  const [Plot, { parseHTML }] = await Promise.all([import("@observablehq/plot"), import("linkedom")]);
+  const { document } = parseHTML("<html><body></body></html>");
+  return {
+    Plot,
+    draw(options) {
+      const svg = Plot.plot({ ...options, document: document as unknown as Document }) as unknown as {
+        outerHTML: string;
+        setAttribute(k: string, v: string): void;
+      };
+      svg.setAttribute("xmlns", "http://www.w3.org/2000/svg");
+      return `${svg.outerHTML}\n`;
+    },
+  };
 }
 
 /** Seconds as a reader wants them: "47 s" for short sweeps, "12.3 min" for long ones. */

@@ -24,8 +24,16 @@ import { lmCheckpointFromBytes, lmCheckpointToBytes } from "../../train/lm-check
 import { findPtbDir } from "../datadir.js";
 import { UsageError } from "../errors.js";
 import { writeFileAtomic } from "../fsutil.js";
+import {
+  type LMResults,
+  type LMRow,
+  leaderOf,
+  prunedText,
+  readLMResults,
+  writeLMResults,
+} from "../lm-results.js";
 import { readModelBytes, SHIPPED_DIR, shippedModels } from "../model-io.js";
-import { duration } from "../results.js";
+import { duration, plotter } from "../results.js";
 import { parseThreads, withKernelThreads } from "../threads.js";
 import { wholeOption } from "../whole.js";
 
@@ -151,22 +159,6 @@ export const DEFAULT_LM = "ptb";
 function loadLMFile(given: string | undefined): LanguageModel {
   const path = resolveLM(given ?? DEFAULT_LM);
   return loadLM(readModelBytes(path), path);
-}
-
-/**
- * The results file of earlier `lm run`s. Its rows' configs are read through makeLMConfig: a row written
- * before a config field existed gets the field's default (the paper's), so a finished run still matches
- * the command that made it and is not trained again.
- */
-function readLMResults(path: string): LMResults {
-  try {
-    const record = JSON.parse(readFileSync(path, "utf8")) as LMResults;
-    for (const row of record.rows) row.config = makeLMConfig(row.config);
-    return record;
-  } catch (e) {
-    const detail = e instanceof FieldError ? `config.${e.field}: ${e.detail}` : (e as Error).message;
-    throw new UsageError(`${path}: not a results file of lm run (${detail})`);
-  }
 }
 
 // ---- training ----
@@ -654,6 +646,7 @@ function registerRun(lm: Command): void {
       const repeats = opts.repeats ? wholeOption("--repeats", opts.repeats, 1) : 1;
       if (repeats > MAX_REPEATS) throw new UsageError(`--repeats: at most ${MAX_REPEATS}, got ${repeats}`);
       const prune = pruneOf(opts);
+      const plot = await plotter();
       const writeResults = () => {
         record.rows.sort(
           (a, b) =>
@@ -661,8 +654,7 @@ function registerRun(lm: Command): void {
             a.config.memory - b.config.memory ||
             a.config.seed - b.config.seed,
         );
-        writeFileAtomic(resultsJson, `${JSON.stringify(record, null, 1)}\n`);
-        writeFileAtomic(resultsMd, lmResultsMarkdown(record));
+        writeLMResults(resultsMd, record, plot);
       };
       const firstSeed = lmConfigFromOptions(opts, rows[0]).seed;
       // the reference's curve goes beside a run already there at once, whether or not it trains on now
@@ -859,44 +851,6 @@ function commandOptions(opts: Record<string, unknown>): string {
   return parts.length > 0 ? ` ${parts.join(" ")}` : "";
 }
 
-interface LMRow {
-  name: string;
-  config: LMConfig;
-  command: string;
-  finished: boolean;
-  epochs: number;
-  seconds: number;
-  threads: number;
-  machine: string;
-  history: LMEpoch[];
-  validPpl: number | null;
-  /** At the best validation epoch; for an unfinished run, at the best so far (testEpoch). */
-  testPpl: number | null;
-  bestEpoch: number;
-  /** The epoch whose weights gave testPpl. */
-  testEpoch?: number;
-  date: string;
-  /** Stopped by --prune-after: behind the row's best finished run (seed, validPpl) by more than margin. */
-  pruned?: { epoch: number; after: number; margin: number; seed: number; validPpl: number };
-  /** The independent PyTorch reference's run of the same row on this machine (--reference-curve). */
-  reference?: { source: string; validPpl: number[]; trainPpl: number[]; testPpl: number | null };
-}
-
-interface LMResults {
-  rows: LMRow[];
-}
-
-/** Table 2 of the paper (test perplexity) and the reference run's figures (the issue's, on a GPU). */
-const PAPER_TABLE2: Record<
-  string,
-  { paper: number; reference: { valid: number[]; best: number; test: number } }
-> = {
-  "3x100": { paper: 122, reference: { valid: [334, 268, 210, 182, 153], best: 138.0, test: 132.0 } },
-  "6x150": { paper: 114, reference: { valid: [415, 262, 210, 175, 140], best: 123.7, test: 116.9 } },
-  "7x200": { paper: 111, reference: { valid: [494, 295, 230, 176, 141], best: 124.2, test: 118.3 } },
-};
-
-const CURVE_EPOCHS = [1, 2, 3, 5, 10];
 const MAX_REPEATS = 100;
 const PRUNE_MARGIN = 1.5;
 
@@ -911,137 +865,4 @@ function pruneOf(o: { pruneAfter?: string; pruneMargin?: string }): { after: num
   if (!/^\d+(\.\d+)?$/.test(o.pruneMargin))
     throw new UsageError(`--prune-margin: expected a perplexity ≥ 0 (e.g. 1.5), got ${o.pruneMargin}`);
   return { after, margin: Number(o.pruneMargin) };
-}
-
-/** The paper's pick: of a row's finished runs, the one with the lowest validation perplexity. */
-function finishedRuns(r: LMResults, name: string): { done: LMRow[]; best: LMRow | null } {
-  const done = r.rows.filter((row) => row.name === name && row.finished && row.validPpl !== null);
-  const best = done.reduce<LMRow | null>((a, b) => (a === null || b.validPpl! < a.validPpl! ? b : a), null);
-  return { done, best };
-}
-
-/** The row's pick among the other seeds' runs of the same recipe: the run a pruned one is measured against. */
-function leaderOf(r: LMResults, name: string, config: LMConfig): LMRow | null {
-  const recipe = (c: LMConfig) => JSON.stringify({ ...c, seed: 0 });
-  const rivals = r.rows.filter(
-    (row) => row.config.seed !== config.seed && recipe(row.config) === recipe(config),
-  );
-  return finishedRuns({ rows: rivals }, name).best;
-}
-
-function prunedText(row: LMRow, p: NonNullable<LMRow["pruned"]>): string {
-  return (
-    `--prune-after ${p.after}: its best validation perplexity, ` +
-    `${row.validPpl!.toFixed(1)}, is more than ${p.margin} above seed ${p.seed}'s finished ${p.validPpl.toFixed(1)}`
-  );
-}
-
-export function lmResultsMarkdown(r: LMResults): string {
-  const lines = [
-    "# Language modelling on Penn Treebank (the paper's section 5, Table 2)",
-    "",
-    "Made by `memn2n lm run` (src/cli/commands/lm.ts). Perplexity of the validation and test texts (every",
-    "target scored, with the memory of the words before it in its file); the test text is scored once, with",
-    "the weights of the best validation epoch (for a run not finished, of its best epoch so far, scored each time",
-    "validation finds a new best and marked so far; the test figure never picks anything). The paper's figures",
-    "are its Table 2 (test), each the best of",
-    "10 runs by validation perplexity (the official code's README: facebookarchive/MemNN,",
-    "MemN2N-lang-model); each line here is one run, one seed (`--repeats` runs more and picks the same way).",
-    "The reference is an independent PyTorch implementation of the same recipe",
-    "(../shared/reference/memn2n_lm.py, one seed, on a GPU, 6 minutes a row).",
-    "",
-    "| hops × memory | seed | epochs | valid ppl at epoch 1, 2, 3, 5, 10 | best valid (epoch) | test | paper test | reference: valid at 1, 2, 3, 5, 10; test | wall time | state |",
-    "|---|---:|---:|---|---|---:|---:|---|---:|---|",
-  ];
-  for (const row of r.rows) {
-    const ref = PAPER_TABLE2[row.name];
-    const curve = CURVE_EPOCHS.map((e) => row.history[e - 1]?.validPpl.toFixed(1) ?? "–").join(", ");
-    lines.push(
-      `| ${row.config.hops} × ${row.config.memory} | ${row.config.seed} | ${row.epochs} | ${curve} | ${row.validPpl === null ? "–" : `${row.validPpl.toFixed(1)} (${row.bestEpoch})`} | ` +
-        `${row.testPpl === null ? "–" : row.finished ? `**${row.testPpl.toFixed(1)}**` : `${row.testPpl.toFixed(1)} (so far)`} | ${ref?.paper ?? "–"} | ` +
-        `${ref ? `${ref.reference.valid.join(", ")}; ${ref.reference.test}` : "–"} | ${duration(row.seconds)} | ` +
-        `${row.finished ? "finished" : row.pruned ? `stopped behind seed ${row.pruned.seed} (--prune-after)` : "in progress (checkpointed)"} |`,
-    );
-  }
-  lines.push("");
-  // the paper's protocol: of a row's finished runs, the one with the best validation perplexity. Once any
-  // row has several runs every row is listed, so the table stands beside Table 2 whole.
-  const names = [...new Set(r.rows.map((row) => row.name))];
-  if (names.some((n) => r.rows.filter((row) => row.name === n).length > 1)) {
-    lines.push(
-      "Of each row's finished runs, the one with the lowest validation perplexity (as the paper picks):",
-    );
-    lines.push("");
-    lines.push("| hops × memory | runs finished (seeds) | best valid (seed) | its test | paper test |");
-    lines.push("|---|---|---:|---:|---:|");
-    for (const n of names) {
-      const { done, best } = finishedRuns(r, n);
-      const shape = r.rows.find((row) => row.name === n)!.config;
-      lines.push(
-        `| ${shape.hops} × ${shape.memory} | ${done.length} (${done.map((row) => row.config.seed).join(", ") || "–"}) | ` +
-          `${best ? `${best.validPpl!.toFixed(1)} (${best.config.seed})` : "–"} | ` +
-          `${best?.testPpl != null ? `**${best.testPpl.toFixed(1)}**` : "–"} | ${PAPER_TABLE2[n]?.paper ?? "–"} |`,
-      );
-    }
-    lines.push("");
-    const pruned = r.rows.filter((row) => !row.finished && row.pruned);
-    if (pruned.length > 0) {
-      lines.push(
-        "Stopped by validation (`--prune-after`), not finished: runs more than the margin behind their row's best " +
-          "finished run, from the epoch given on, whose time went to the next seed: " +
-          pruned
-            .map(
-              (row) =>
-                `${row.config.hops} × ${row.config.memory} seed ${row.config.seed} (epoch ${row.pruned!.epoch}, valid ${row.validPpl!.toFixed(1)})`,
-            )
-            .join("; ") +
-          ".",
-      );
-      lines.push("");
-    }
-  }
-  for (const row of r.rows) {
-    lines.push(`## ${row.config.hops} hops, memory ${row.config.memory}, seed ${row.config.seed}`);
-    lines.push("");
-    lines.push(
-      `Command: \`${row.command}\` (seed ${row.config.seed}; ${row.threads} thread${row.threads > 1 ? "s" : ""} on ${row.machine}; ${row.date}).`,
-    );
-    lines.push(
-      (row.epochs > 0
-        ? `${row.epochs} epoch${row.epochs === 1 ? "" : "s"} in ${duration(row.seconds)} (${duration(row.seconds / row.epochs)} an epoch, validation scoring included)`
-        : `No epoch finished yet (${duration(row.seconds)} of the first)`) +
-        (row.finished
-          ? "."
-          : row.pruned
-            ? `; stopped at epoch ${row.pruned.epoch} (${prunedText(row, row.pruned)}); the same command without --prune-after goes on from its checkpoint.`
-            : "; not finished: the same command goes on from its checkpoint."),
-    );
-    lines.push("");
-    const ref = row.reference;
-    if (ref) {
-      lines.push(
-        `Beside it, ${ref.source}: the same recipe, its own random draws${ref.testPpl !== null ? `; test perplexity ${ref.testPpl.toFixed(1)} at its best epoch` : ""}.`,
-      );
-      lines.push("");
-    }
-    lines.push(
-      `| epoch | lr | train ppl | valid ppl |${ref ? " reference train ppl | reference valid ppl |" : ""}`,
-    );
-    lines.push(`|---:|---:|---:|---:|${ref ? "---:|---:|" : ""}`);
-    const n = Math.max(row.history.length, ref?.validPpl.length ?? 0);
-    for (let i = 0; i < n; i++) {
-      const e = row.history[i];
-      const ours = e
-        ? `| ${e.epoch} | ${e.lr.toPrecision(3)} | ${e.trainPpl.toFixed(1)} | ${e.validPpl.toFixed(1)} |`
-        : `| ${i + 1} | – | – | – |`;
-      const theirs = ref
-        ? ` ${ref.trainPpl[i]?.toFixed(1) ?? "–"} | ${ref.validPpl[i]?.toFixed(1) ?? "–"} |`
-        : "";
-      lines.push(ours + theirs);
-    }
-    lines.push("");
-    lines.push(`Config: \`${JSON.stringify(row.config)}\``);
-    lines.push("");
-  }
-  return lines.join("\n");
 }
