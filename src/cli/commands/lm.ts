@@ -265,6 +265,9 @@ export async function runLMTraining(o: LMRunOptions): Promise<LMRunResult> {
         save();
         lastSave = now;
       }
+      // the epoch's end scored the validation text, and maybe the test text, and wrote a checkpoint: the
+      // rate starts over after all of it, so the first line of the next epoch counts training alone
+      if (e) progress.restartRate(training.state.step);
       if (stopSignal !== null || stopReason !== null || now >= budgetEnd) break;
       // Signals reach their handlers only through the event loop.
       await new Promise((res) => setImmediate(res));
@@ -348,8 +351,8 @@ export class StepRate {
 class LMProgress {
   private readonly tty = process.stderr.isTTY === true;
   private lastLine = performance.now();
-  // The rate counts training steps only: it starts over after the validation scoring that ends each
-  // epoch, so a 20-second scoring pass does not read as a slow step.
+  // The rate counts training steps only: it starts over after the scoring and the checkpoint that end
+  // each epoch (restartRate), so a 20-second scoring pass does not read as a slow step.
   private readonly rate: StepRate;
   private lastValid: number;
 
@@ -372,7 +375,6 @@ class LMProgress {
     const now = performance.now();
     if (e) {
       this.lastValid = e.validPpl;
-      this.rate.reset(step, now);
       this.clear();
       process.stderr.write(
         `${this.label} epoch ${e.epoch}: train ppl ${e.trainPpl.toFixed(1)}, valid ppl ${e.validPpl.toFixed(1)}, lr ${e.lr.toPrecision(3)}\n`,
@@ -395,6 +397,10 @@ class LMProgress {
       process.stderr.write(`${text}\n`);
       this.lastLine = now;
     }
+  }
+
+  restartRate(step: number): void {
+    this.rate.reset(step, performance.now());
   }
 
   scoring(done: number, total: number): void {
