@@ -217,7 +217,7 @@ export function lmResultsMarkdown(r: LMResults, chartFile?: string): string {
     "target scored, with the memory of the words before it in its file); the test text is scored once, with",
     "the weights of the best validation epoch (for a run not finished, of its best epoch so far, scored each time",
     "validation finds a new best and marked so far; the test figure never picks anything). The paper's figures",
-    "are its Table 2 (test), each the best of",
+    "are its Table 2 (test perplexity in the tables, validation in the chart), each the best of",
     "10 runs by validation perplexity (the official code's README: facebookarchive/MemNN,",
     "MemN2N-lang-model); each line here is one run, one seed (`--repeats` runs more and picks the same way).",
     "The reference is an independent PyTorch implementation of the same recipe",
