@@ -436,6 +436,13 @@ test("lm run --prune-after stops a run that validation shows cannot win its row,
       nan.stderr,
       /^error: --prune-margin: expected a perplexity ≥ 0 \(e\.g\. 1\.5\), got lots\n$/,
     );
+    // digits that overflow to Infinity would never prune: refused too
+    const huge = runCli([...cmd, "--prune-after", "2", "--prune-margin", "9".repeat(400)]);
+    assert.equal(huge.code, 2);
+    assert.match(
+      huge.stderr,
+      /^error: --prune-margin: expected a perplexity ≥ 0 \(e\.g\. 1\.5\), got 9{400}\n$/,
+    );
   });
 });
 

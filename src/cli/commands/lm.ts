@@ -868,7 +868,9 @@ function pruneOf(o: { pruneAfter?: string; pruneMargin?: string }): { after: num
   }
   const after = wholeOption("--prune-after", o.pruneAfter, 1);
   if (o.pruneMargin === undefined) return { after, margin: PRUNE_MARGIN };
-  if (!/^\d+(\.\d+)?$/.test(o.pruneMargin))
+  const margin = Number(o.pruneMargin);
+  // digits alone can still overflow to Infinity, which would quietly never prune
+  if (!/^\d+(\.\d+)?$/.test(o.pruneMargin) || !Number.isFinite(margin))
     throw new UsageError(`--prune-margin: expected a perplexity ≥ 0 (e.g. 1.5), got ${o.pruneMargin}`);
-  return { after, margin: Number(o.pruneMargin) };
+  return { after, margin };
 }
