@@ -3,6 +3,7 @@
 // validation curves, drawn with Observable Plot).
 
 import { readFileSync } from "node:fs";
+import { basename } from "node:path";
 import type { LMEpoch } from "../api/lm.js";
 import { FieldError } from "../data/errors.js";
 import { type LMConfig, makeLMConfig } from "../model/config.js";
@@ -100,12 +101,17 @@ export function prunedText(row: LMRow, p: NonNullable<LMRow["pruned"]>): string 
   );
 }
 
+/** The three files of `--results X.md`: X.md, and X.json and X.svg beside it. */
+export function lmResultsFiles(md: string): { md: string; json: string; svg: string } {
+  const base = md.replace(/\.md$/, "");
+  return { md, json: `${base}.json`, svg: `${base}.svg` };
+}
+
 /** The JSON, the markdown and the chart, each written whole (a reader never meets half a file). */
-export function writeLMResults(mdPath: string, r: LMResults, plot: Plotter): void {
-  const base = mdPath.replace(/\.md$/, "");
-  writeFileAtomic(`${base}.json`, `${JSON.stringify(r, null, 1)}\n`);
-  writeFileAtomic(`${base}.svg`, lmChart(r, plot));
-  writeFileAtomic(mdPath, lmResultsMarkdown(r, `${base.split(/[\\/]/).pop()}.svg`));
+export function writeLMResults(files: ReturnType<typeof lmResultsFiles>, r: LMResults, plot: Plotter): void {
+  writeFileAtomic(files.json, `${JSON.stringify(r, null, 1)}\n`);
+  writeFileAtomic(files.svg, lmChart(r, plot));
+  writeFileAtomic(files.md, lmResultsMarkdown(r, basename(files.svg)));
 }
 
 /**
@@ -130,28 +136,17 @@ export function lmChart(r: LMResults, { Plot, draw }: Plotter): string {
   const reference = r.rows.flatMap((row) =>
     (row.reference?.validPpl ?? []).map((valid, i) => ({ row: rowLabel(row.name), epoch: i + 1, valid })),
   );
-  const paper = names.flatMap((n) =>
-    PAPER_TABLE2[n]
-      ? [
-          {
-            row: rowLabel(n),
-            valid: PAPER_TABLE2[n].paperValid,
-            label: `paper ${PAPER_TABLE2[n].paperValid}`,
-          },
-        ]
-      : [],
-  );
-  const gpuReference = names.flatMap((n) =>
-    PAPER_TABLE2[n]
-      ? [
-          {
-            row: rowLabel(n),
-            valid: PAPER_TABLE2[n].reference.best,
-            label: `reference ${PAPER_TABLE2[n].reference.best}`,
-          },
-        ]
-      : [],
-  );
+  // one horizontal line a row for each of the two figures, labelled "paper 121", "reference 123.7"
+  const figure = (who: string, valid: (t: (typeof PAPER_TABLE2)[string]) => number) =>
+    names
+      .filter((n) => PAPER_TABLE2[n])
+      .map((n) => ({
+        row: rowLabel(n),
+        valid: valid(PAPER_TABLE2[n]),
+        label: `${who} ${valid(PAPER_TABLE2[n])}`,
+      }));
+  const paper = figure("paper", (t) => t.paperValid);
+  const gpuReference = figure("reference", (t) => t.reference.best);
   const bests = r.rows.filter((row) => row.validPpl !== null).map((row) => row.validPpl!);
   const all = [...runs.map((d) => d.valid), ...reference.map((d) => d.valid)];
   const lo = Math.floor(

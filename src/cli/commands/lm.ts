@@ -28,6 +28,7 @@ import {
   type LMResults,
   type LMRow,
   leaderOf,
+  lmResultsFiles,
   prunedText,
   readLMResults,
   writeLMResults,
@@ -639,9 +640,8 @@ function registerRun(lm: Command): void {
         return { hops: Number(m[1]), memory: Number(m[2]) };
       });
       const work = resolve(opts.work ?? ".memn2n-lm");
-      const resultsMd = resolve(opts.results ?? "results/lm-ptb.md");
-      const resultsJson = resultsMd.replace(/\.md$/, "") + ".json";
-      const record: LMResults = existsSync(resultsJson) ? readLMResults(resultsJson) : { rows: [] };
+      const files = lmResultsFiles(resolve(opts.results ?? "results/lm-ptb.md"));
+      const record: LMResults = existsSync(files.json) ? readLMResults(files.json) : { rows: [] };
       const threads = parseThreads(opts.threads);
       const started = performance.now() / 1000;
       const budget = opts.timeBudget ? wholeOption("--time-budget", opts.timeBudget, 1) : 0;
@@ -660,7 +660,7 @@ function registerRun(lm: Command): void {
             a.config.memory - b.config.memory ||
             a.config.seed - b.config.seed,
         );
-        writeLMResults(resultsMd, record, plot);
+        writeLMResults(files, record, plot);
       };
       const firstSeed = lmConfigFromOptions(opts, rows[0]).seed;
       // the reference's curve goes beside a run already there at once, whether or not it trains on now
@@ -686,7 +686,7 @@ function registerRun(lm: Command): void {
             .filter((k) => existing.config[k] !== config[k])
             .map((k) => `${k} ${existing.config[k]} there, ${config[k]} here`);
           throw new UsageError(
-            `${resultsJson} has a finished ${name} run of seed ${seed} made with another config ` +
+            `${files.json} has a finished ${name} run of seed ${seed} made with another config ` +
               `(${changed.join("; ")}): give this one its own --results and --work`,
           );
         }
@@ -701,7 +701,7 @@ function registerRun(lm: Command): void {
         const resuming = existsSync(checkpoint);
         if (existing && !existing.finished && !resuming)
           console.error(
-            `${label}: ${resultsJson} has ${existing.epochs} epoch${existing.epochs === 1 ? "" : "s"} of this run ` +
+            `${label}: ${files.json} has ${existing.epochs} epoch${existing.epochs === 1 ? "" : "s"} of this run ` +
               `but ${checkpoint} is not there: starting it over from epoch 1`,
           );
         const command = `memn2n lm run --rows ${name}${commandOptions(opts)}`;
@@ -803,7 +803,7 @@ function registerRun(lm: Command): void {
         save();
         if (!r.finished && !entry.pruned) break;
       }
-      console.log(`results in ${resultsMd}`);
+      console.log(`results in ${files.md}`);
     },
   );
 }
