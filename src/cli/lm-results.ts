@@ -234,7 +234,7 @@ export function lmResultsMarkdown(r: LMResults, chartFile?: string): string {
       `| ${row.config.hops} × ${row.config.memory} | ${row.config.seed} | ${row.epochs} | ${curve} | ${row.validPpl === null ? "–" : `${row.validPpl.toFixed(1)} (${row.bestEpoch})`} | ` +
         `${row.testPpl === null ? "–" : row.finished ? `**${row.testPpl.toFixed(1)}**` : `${row.testPpl.toFixed(1)} (so far)`} | ${ref?.paper ?? "–"} | ` +
         `${ref ? `${ref.reference.valid.join(", ")}; ${ref.reference.test}` : "–"} | ${duration(row.seconds)} | ` +
-        `${row.finished ? "finished" : row.pruned ? `stopped behind seed ${row.pruned.seed} (--prune-after)` : "in progress (checkpointed)"} |`,
+        `${row.finished ? "finished" : row.pruned ? `stopped behind seed ${row.pruned.seed} (--prune-after)` : "not finished"} |`,
     );
   }
   lines.push("");
