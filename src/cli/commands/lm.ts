@@ -597,7 +597,10 @@ function registerRun(lm: Command): void {
     )
     .option("--rows <list>", "rows as HOPSxMEMORY, comma separated (default: 3x100,6x150,7x200)")
     .option("--work <dir>", "checkpoints and models of the rows (default: .memn2n-lm)")
-    .option("--results <file>", "the results file (default: results/lm-ptb.md, and .json beside it)")
+    .option(
+      "--results <file>",
+      "the results file (default: results/lm-ptb.md, with .json and .svg beside it)",
+    )
     .option("--time-budget <seconds>", "stop after this long, with checkpoints: run again to go on")
     .option("--save-every <seconds>", "seconds between checkpoints (default: 120)")
     .option("--max-train-words <n>", "train on the first n words only (quick trials)")
