@@ -411,7 +411,7 @@ const LM_MODELS = [
     row: "6x150",
     args: ["lm", "run", "--rows", "6x150", ...ptbData],
     tune: ["--hops", "6", "--memory", "150", "--sentence-memory", "0.5", "--lr", "0.002", "--epochs", "2", "--steps-per-epoch", "1500"],
-    seed: 1,
+    seed: 9,
     paper: { value: 114, name: "MemN2N 6 hops, memory 150, d = 150 (Table 2)", reference: 116.9 },
     summary:
       "MemN2N as a language model (the paper's section 5) on Penn Treebank: 6 hops over the last 150 words, " +
@@ -432,13 +432,14 @@ const LM_MODELS = [
       "It knows the 10,000 words of the PTB vocabulary, lower-cased; any other word is read as `<unk>`, and it " +
         "never predicts one outside the vocabulary.",
       "Its memory is the last 150 words; it has no notion of anything older.",
-      "It is one training run (seed 1) of the paper's recipe and a short one of ours after it; Table 2's figure " +
-        "for this model, the best of 10 runs of the paper's recipe, is lower (114).",
+      "It is one training run (seed 9, the best by validation of the row's runs in results/lm-ptb.md) of the " +
+        "paper's recipe and a short one of ours after it.",
     ],
   },
 ];
 const lmRows = join(build, "lm-rows");
-const lmOut = (m) => join(lmRows, `${m.row}.safetensors`);
+// `lm run` names a run of any seed but the default (1) by its seed
+const lmOut = (m) => join(lmRows, `${m.row}${m.seed === 1 ? "" : `-seed${m.seed}`}.safetensors`);
 const lmArgv = (m) => [
   ...m.args,
   "--seed", String(m.seed),
