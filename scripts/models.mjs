@@ -12,6 +12,7 @@ import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { carryOnOf, opensSilent, parseDialogs, responseShape } from "../dist/data/dialog.js";
 import { dialogPaper, PAPER_COLUMNS } from "../dist/eval/paper.js";
+import { lmRunFile } from "../dist/cli/lm-results.js";
 import { lmFromSafetensors, lmToSafetensors } from "../dist/model/lm-file.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -438,8 +439,7 @@ const LM_MODELS = [
   },
 ];
 const lmRows = join(build, "lm-rows");
-// `lm run` names a run of any seed but the default (1) by its seed
-const lmOut = (m) => join(lmRows, `${m.row}${m.seed === 1 ? "" : `-seed${m.seed}`}.safetensors`);
+const lmOut = (m) => join(lmRows, `${lmRunFile(m.row, m.seed)}.safetensors`);
 const lmArgv = (m) => [
   ...m.args,
   "--seed", String(m.seed),

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import type { LMEpoch } from "../api/lm.js";
 import { FieldError } from "../data/errors.js";
-import { type LMConfig, makeLMConfig } from "../model/config.js";
+import { LM_PAPER_DEFAULTS, type LMConfig, makeLMConfig } from "../model/config.js";
 import { UsageError } from "./errors.js";
 import { writeFileAtomic } from "./fsutil.js";
 import { duration, type Plotter } from "./results.js";
@@ -202,6 +202,14 @@ export function lmChart(r: LMResults, { Plot, draw }: Plotter): string {
       }),
     ],
   });
+}
+
+/**
+ * The name of a run's files in --work (its .ckpt, its .safetensors): the paper's default seed keeps the plain
+ * row name, so runs made before --repeats go on from their files.
+ */
+export function lmRunFile(name: string, seed: number): string {
+  return seed === LM_PAPER_DEFAULTS.seed ? name : `${name}-seed${seed}`;
 }
 
 export function lmResultsMarkdown(r: LMResults, chartFile?: string): string {

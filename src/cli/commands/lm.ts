@@ -29,6 +29,7 @@ import {
   type LMRow,
   leaderOf,
   lmResultsFiles,
+  lmRunFile,
   prunedText,
   readLMResults,
   writeLMResults,
@@ -695,8 +696,7 @@ function registerRun(lm: Command): void {
         }
         const left = budget > 0 ? budget - (performance.now() / 1000 - started) : 0;
         if (budget > 0 && left < 30) break;
-        // the paper's default seed keeps the plain names, so runs made before --repeats go on from their files
-        const file = seed === LM_PAPER_DEFAULTS.seed ? name : `${name}-seed${seed}`;
+        const file = lmRunFile(name, seed);
         const checkpoint = join(work, `${file}.ckpt`);
         const label = `lm ${name}${repeats > 1 || seed !== LM_PAPER_DEFAULTS.seed ? ` seed ${seed}` : ""}`;
         // a results file carried to another machine, or a cleared --work: say so rather than quietly
