@@ -81,7 +81,9 @@ function held(ckpt: string): [number, number] {
 test("a babi sweep killed with SIGKILL resumes from its checkpoint to the same runs", async () => {
   await withTmpDirAsync(async (dir) => {
     twoTasks(dir, 3000);
-    const args = ["babi", "--tasks", "1,20", "--data", dir, "--repeats", "3", "--epochs", "12"];
+    // Enough epochs that the moment to kill (a run finished, another under way, the last not begun) lasts
+    // seconds, not the tenth of a second a busy CI machine's test process can sleep through.
+    const args = ["babi", "--tasks", "1,20", "--data", dir, "--repeats", "3", "--epochs", "200"];
     args.push("--ls-rule", "fixed", "--ls-epochs", "2", "--workers", "2", "--quiet");
     const a = join(dir, "a");
     const whole = runCli([...args, "--out", a]);
@@ -121,7 +123,8 @@ test("a babi sweep killed with SIGKILL resumes from its checkpoint to the same r
 test("a sweep resumed before any run had finished counts the interrupted process's wall time and says so", async () => {
   await withTmpDirAsync(async (dir) => {
     twoTasks(dir, 3000);
-    const args = ["babi", "--tasks", "1", "--data", dir, "--repeats", "2", "--epochs", "40"];
+    // As above: the moment (a run under way, none finished) should last seconds.
+    const args = ["babi", "--tasks", "1", "--data", dir, "--repeats", "2", "--epochs", "300"];
     args.push("--ls-rule", "fixed", "--ls-epochs", "2", "--workers", "2", "--quiet", "--out", join(dir, "b"));
     const t0 = Date.now();
     await killWhen(args, () => {
